@@ -1,0 +1,91 @@
+/**
+ * The AWS resources the event log needs, described once. The CDK construct (lib/infra) and
+ * the local environment (lib/local) both build their tables, bucket and function
+ * environments from these definitions, so what the tests run against is what deploys.
+ *
+ * This file must stay free of aws-cdk-lib and the AWS SDK: plain data only.
+ */
+
+export interface KeyAttribute {
+  name: string;
+  type: 'S' | 'N';
+}
+
+export interface TableDefinition {
+  /** Logical id (CDK) and the suffix of the local table name. */
+  id: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  /** Attribute holding an epoch-seconds expiry, enabled as DynamoDB TTL. */
+  timeToLiveAttribute?: string;
+  /** The environment variable through which functions learn the table's name. */
+  envVar: string;
+}
+
+/** Topics: one item per topic name (topic id, partition count, configs, state). */
+export const TOPICS_TABLE: TableDefinition = {
+  id: 'Topics',
+  partitionKey: { name: 'name', type: 'S' },
+  envVar: 'EVENTLOG_TOPICS_TABLE',
+};
+
+/**
+ * The log: partition key `{topicId}#{partition}`; the sort key is a base offset for index
+ * items and -1 for the partition head (nextOffset, logStartOffset, high-watermark hint).
+ */
+export const LOG_TABLE: TableDefinition = {
+  id: 'Log',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'N' },
+  timeToLiveAttribute: 'expiresAt',
+  envVar: 'EVENTLOG_LOG_TABLE',
+};
+
+/** Consumer groups: commits and leases per (group, topic, partition), members, instances. */
+export const GROUPS_TABLE: TableDefinition = {
+  id: 'Groups',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  envVar: 'EVENTLOG_GROUPS_TABLE',
+};
+
+export const TABLES = [TOPICS_TABLE, LOG_TABLE, GROUPS_TABLE] as const;
+
+export const BUCKET_ENV_VAR = 'EVENTLOG_BUCKET';
+
+/** S3 key prefix of a topic's segment objects; the topic id keeps re-created topics apart. */
+export const SEGMENT_PREFIX = 'segments/';
+
+/** Table and bucket names, as the functions read them from their environment. */
+export interface ResourceNames {
+  bucket: string;
+  topicsTable: string;
+  logTable: string;
+  groupsTable: string;
+}
+
+export function resourceNamesFromEnv(env: NodeJS.ProcessEnv = process.env): ResourceNames {
+  const read = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value === '') {
+      throw new Error(`The environment variable ${name} is not set`);
+    }
+    return value;
+  };
+  return {
+    bucket: read(BUCKET_ENV_VAR),
+    topicsTable: read(TOPICS_TABLE.envVar),
+    logTable: read(LOG_TABLE.envVar),
+    groupsTable: read(GROUPS_TABLE.envVar),
+  };
+}
+
+export function resourceNamesToEnv(names: ResourceNames): Record<string, string> {
+  return {
+    [BUCKET_ENV_VAR]: names.bucket,
+    [TOPICS_TABLE.envVar]: names.topicsTable,
+    [LOG_TABLE.envVar]: names.logTable,
+    [GROUPS_TABLE.envVar]: names.groupsTable,
+  };
+}

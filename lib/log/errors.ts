@@ -1,0 +1,100 @@
+/**
+ * The one error hierarchy of the event log. Every layer throws `EventLogError` with a code
+ * from this list; the HTTP status and the Confluent error code are chosen once, at the API
+ * edge (lib/api/error-mapping.ts), from the code alone.
+ *
+ * `retriable` says whether the same request may succeed if sent again unchanged: clients
+ * (the SDK, the dispatcher) retry those with backoff and never retry the others.
+ */
+export const ERROR_CODES = {
+  // The request itself is wrong: retrying it unchanged cannot help.
+  INVALID_REQUEST: { retriable: false, description: 'The request is malformed or invalid.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    retriable: false,
+    description: 'The request body has a content type the route does not accept.',
+  },
+  INVALID_TOPIC_NAME: {
+    retriable: false,
+    description: 'Topic names are 1-249 characters of [a-zA-Z0-9._-], and not "." or "..".',
+  },
+  INVALID_PARTITIONS: { retriable: false, description: 'Partition counts are 1-1000.' },
+  INVALID_CONFIG: { retriable: false, description: 'A topic configuration value is invalid.' },
+  TOPIC_ALREADY_EXISTS: { retriable: false, description: 'A topic of that name exists.' },
+  UNKNOWN_TOPIC: { retriable: false, description: 'No topic of that name exists.' },
+  UNKNOWN_PARTITION: { retriable: false, description: 'The topic has no such partition.' },
+  OFFSET_OUT_OF_RANGE: {
+    retriable: false,
+    description: 'The offset is below the log start offset or above the high watermark.',
+  },
+  RECORD_TOO_LARGE: {
+    retriable: false,
+    description: "A record is larger than the topic's max.message.bytes.",
+  },
+  REQUEST_TOO_LARGE: {
+    retriable: false,
+    description: 'The request carries too many records or too many bytes.',
+  },
+  CORRUPT_RECORD: {
+    retriable: false,
+    description: 'A record batch failed its CRC-32C check or is truncated or malformed.',
+  },
+  UNSUPPORTED_COMPRESSION: {
+    retriable: false,
+    description: 'The record batch uses a compression codec this build cannot handle.',
+  },
+  NOT_FOUND: { retriable: false, description: 'No such route or resource.' },
+  // The state moved under the caller: the condition it relied on no longer holds.
+  CONFLICT: { retriable: false, description: 'The resource changed concurrently.' },
+  // Transient: the same request may succeed later.
+  THROTTLED: { retriable: true, description: 'AWS throttled the request; retry with backoff.' },
+  STORAGE_UNAVAILABLE: {
+    retriable: true,
+    description: 'S3 or DynamoDB failed or timed out; the request may be retried.',
+  },
+  TIMEOUT: { retriable: true, description: 'The operation did not finish in time.' },
+  INTERNAL: { retriable: false, description: 'An unexpected error; see the server log.' },
+} as const satisfies Record<string, { retriable: boolean; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface EventLogErrorOptions {
+  cause?: unknown;
+  /** Machine-readable facts about the failure (the limit that was exceeded, the offset range). */
+  details?: Record<string, unknown>;
+  /** Overrides the code's default, e.g. an INTERNAL error known to be transient. */
+  retriable?: boolean;
+}
+
+export class EventLogError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: EventLogErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EventLogError';
+    this.code = code;
+    this.retriable = options.retriable ?? ERROR_CODES[code].retriable;
+    this.details = options.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; retriable: boolean; details?: unknown } {
+    return {
+      code: this.code,
+      message: this.message,
+      retriable: this.retriable,
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
+  }
+}
+
+export function isEventLogError(error: unknown, code?: ErrorCode): error is EventLogError {
+  return error instanceof EventLogError && (code === undefined || error.code === code);
+}
+
+/** Wraps anything thrown into an EventLogError, keeping the original as the cause. */
+export function toEventLogError(error: unknown): EventLogError {
+  if (error instanceof EventLogError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new EventLogError('INTERNAL', message, { cause: error });
+}
