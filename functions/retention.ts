@@ -1,0 +1,32 @@
+import { createBroker, createStores } from '../lib/broker/broker.js';
+import type { RetentionReport } from '../lib/broker/retention.js';
+import { resourceNamesFromEnv } from '../lib/infra/resources.js';
+import { createAwsClients } from '../lib/local/aws-clients.js';
+
+/**
+ * Scheduled maintenance: time and size retention, healing of holes left by dead writers,
+ * deletion of unreferenced objects and of deleted topics' data. Safe to run twice at once:
+ * each topic is worked on under a lease.
+ */
+
+const broker = createBroker(createStores(createAwsClients(), resourceNamesFromEnv()), {
+  log: (message) => console.log(message),
+});
+
+export const handler = async (): Promise<RetentionReport> => {
+  const report = await broker.retention.runOnce();
+  console.log(JSON.stringify({ retention: summarize(report) }));
+  return report;
+};
+
+function summarize(report: RetentionReport): Record<string, number> {
+  const partitions = report.topics.flatMap((topic) => topic.partitions);
+  return {
+    topics: report.topics.length,
+    skipped: report.topics.filter((topic) => topic.skipped !== undefined).length,
+    entriesDeleted: partitions.reduce((sum, p) => sum + p.entriesDeleted, 0),
+    objectsDeleted: report.topics.reduce((sum, topic) => sum + topic.objectsDeleted, 0),
+    abortedRanges: partitions.reduce((sum, p) => sum + p.abortedRanges, 0),
+    deletedTopicsCleaned: report.deletedTopicsCleaned.length,
+  };
+}

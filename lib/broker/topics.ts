@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { EventLogError } from '../log/errors.js';
+import {
+  buildTopicConfig,
+  type TopicConfig,
+  validatePartitionCount,
+  validateTopicName,
+} from '../log/topic-config.js';
+import type { LogIndexStore } from '../store/log-index-store.js';
+import { type TopicRecord, type TopicStore, unknownTopic } from '../store/topic-store.js';
+import { type Clock, systemClock } from './clock.js';
+import { mapLimited } from './map-limited.js';
+import type { PartitionReader } from './partition-reader.js';
+
+export interface CreateTopicInput {
+  name: string;
+  partitions: number;
+  /** Kafka-named configs, e.g. { 'retention.ms': '86400000' }. */
+  configs?: Record<string, unknown>;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  logStartOffset: number;
+  highWatermark: number;
+}
+
+export interface TopicDescription extends TopicRecord {
+  partitionOffsets: PartitionDescription[];
+}
+
+export interface TopicServiceOptions {
+  clock?: Clock;
+  /**
+   * How long a warm function trusts its copy of a topic. Short, because a topic deleted and
+   * re-created elsewhere gets a new id, and writes to the old id would be invisible.
+   */
+  cacheTtlMs?: number;
+}
+
+/** Topic administration, and the cached topic lookup every produce and fetch starts with. */
+export class TopicService {
+  private readonly clock: Clock;
+  private readonly cacheTtlMs: number;
+  private readonly cache = new Map<string, { topic: TopicRecord; expires: number }>();
+
+  constructor(
+    private readonly topics: TopicStore,
+    private readonly index: LogIndexStore,
+    private readonly reader: PartitionReader,
+    options: TopicServiceOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.cacheTtlMs = options.cacheTtlMs ?? 1000;
+  }
+
+  async create(input: CreateTopicInput): Promise<TopicRecord> {
+    const name = validateTopicName(input.name);
+    const partitions = validatePartitionCount(input.partitions);
+    const config = buildTopicConfig(input.configs ?? {});
+    const topic: TopicRecord = {
+      name,
+      topicId: randomUUID(),
+      partitions,
+      config,
+      createdAt: this.clock.now(),
+    };
+    await this.topics.create(topic);
+    this.remember(topic);
+    return topic;
+  }
+
+  /** The topic, from a cache younger than cacheTtlMs; UNKNOWN_TOPIC when there is none. */
+  async resolve(name: string): Promise<TopicRecord> {
+    const cached = this.cache.get(name);
+    if (cached !== undefined && cached.expires > this.clock.now()) return cached.topic;
+    const topic = await this.topics.get(validateTopicName(name));
+    if (topic === undefined) {
+      this.cache.delete(name);
+      throw unknownTopic(name);
+    }
+    this.remember(topic);
+    return topic;
+  }
+
+  async get(name: string): Promise<TopicRecord> {
+    this.cache.delete(name);
+    return this.resolve(name);
+  }
+
+  async list(): Promise<TopicRecord[]> {
+    return this.topics.list();
+  }
+
+  async describe(name: string): Promise<TopicDescription> {
+    const topic = await this.get(name);
+    const partitionOffsets = await mapLimited(
+      Array.from({ length: topic.partitions }, (_, partition) => partition),
+      16,
+      async (partition) => {
+        const head = await this.index.head(topic.topicId, partition);
+        const highWatermark = await this.reader.highWatermark(topic.topicId, partition, head);
+        return { partition, logStartOffset: head.logStartOffset, highWatermark };
+      },
+    );
+    return { ...topic, partitionOffsets };
+  }
+
+  async updateConfig(name: string, configs: Record<string, unknown>): Promise<TopicRecord> {
+    const topic = await this.get(name);
+    const config: TopicConfig = buildTopicConfig(configs, topic.config);
+    const updated = await this.topics.updateConfig(topic.name, topic.topicId, config);
+    this.remember(updated);
+    return updated;
+  }
+
+  async delete(name: string): Promise<TopicRecord> {
+    const topic = await this.get(name);
+    await this.topics.delete(topic, this.clock.now());
+    this.cache.delete(name);
+    return topic;
+  }
+
+  /** Throws UNKNOWN_PARTITION unless 0 <= partition < the topic's partition count. */
+  static checkPartition(topic: TopicRecord, partition: number): void {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
+      throw new EventLogError(
+        'UNKNOWN_PARTITION',
+        `Topic "${topic.name}" has partitions 0-${topic.partitions - 1}; there is no partition ${partition}`,
+        { details: { topic: topic.name, partition, partitions: topic.partitions } },
+      );
+    }
+  }
+
+  private remember(topic: TopicRecord): void {
+    this.cache.set(topic.name, { topic, expires: this.clock.now() + this.cacheTtlMs });
+  }
+}

@@ -1,0 +1,163 @@
+import { EventLogError } from './errors.js';
+
+/**
+ * Topic rules and configuration, as Kafka defines them where Kafka has a rule. Pure: the
+ * broker validates with these before anything is written.
+ */
+
+export const MAX_TOPIC_NAME_LENGTH = 249;
+export const MIN_PARTITIONS = 1;
+export const MAX_PARTITIONS = 1000;
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
+
+export function validateTopicName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new EventLogError('INVALID_TOPIC_NAME', 'Topic name must be a non-empty string');
+  }
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    throw new EventLogError(
+      'INVALID_TOPIC_NAME',
+      `Topic name is ${name.length} characters long; the limit is ${MAX_TOPIC_NAME_LENGTH}`,
+      { details: { limit: MAX_TOPIC_NAME_LENGTH } },
+    );
+  }
+  if (name === '.' || name === '..') {
+    throw new EventLogError('INVALID_TOPIC_NAME', `Topic name cannot be "${name}"`);
+  }
+  if (!TOPIC_NAME.test(name)) {
+    throw new EventLogError(
+      'INVALID_TOPIC_NAME',
+      `Topic name "${name}" is invalid: use only ASCII letters, digits, '.', '_' and '-'`,
+    );
+  }
+  return name;
+}
+
+export function validatePartitionCount(partitions: unknown): number {
+  if (
+    typeof partitions !== 'number' ||
+    !Number.isInteger(partitions) ||
+    partitions < MIN_PARTITIONS ||
+    partitions > MAX_PARTITIONS
+  ) {
+    throw new EventLogError(
+      'INVALID_PARTITIONS',
+      `Partition count must be an integer from ${MIN_PARTITIONS} to ${MAX_PARTITIONS}, got ${String(partitions)}`,
+      { details: { min: MIN_PARTITIONS, max: MAX_PARTITIONS } },
+    );
+  }
+  return partitions;
+}
+
+export type TimestampType = 'CreateTime' | 'LogAppendTime';
+export type CompressionName = 'none' | 'gzip' | 'snappy';
+
+export interface TopicConfig {
+  /** How long records are kept, in ms; -1 keeps them forever. Kafka's `retention.ms`. */
+  retentionMs: number;
+  /** Bytes kept per partition before the oldest batches go; -1 = no limit. */
+  retentionBytes: number;
+  /** Largest record accepted, in bytes. Kafka's `max.message.bytes`. */
+  maxMessageBytes: number;
+  /** Whether records keep the producer's timestamp or get the time they were appended. */
+  timestampType: TimestampType;
+  /** Codec of the batches the broker writes. */
+  compression: CompressionName;
+}
+
+export const DEFAULT_TOPIC_CONFIG: Readonly<TopicConfig> = Object.freeze({
+  retentionMs: 604_800_000,
+  retentionBytes: -1,
+  maxMessageBytes: 1_048_588,
+  timestampType: 'CreateTime',
+  compression: 'none',
+});
+
+/** Kafka's config names, as the REST APIs and the CLI spell them. */
+export const CONFIG_NAMES = {
+  'retention.ms': 'retentionMs',
+  'retention.bytes': 'retentionBytes',
+  'max.message.bytes': 'maxMessageBytes',
+  'message.timestamp.type': 'timestampType',
+  'compression.type': 'compression',
+} as const satisfies Record<string, keyof TopicConfig>;
+
+export type ConfigName = keyof typeof CONFIG_NAMES;
+
+export function isConfigName(name: string): name is ConfigName {
+  return Object.hasOwn(CONFIG_NAMES, name);
+}
+
+const MAX_RECORD_BYTES_LIMIT = 4 * 1024 * 1024;
+
+function parseInteger(name: string, raw: unknown): number {
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new EventLogError('INVALID_CONFIG', `${name} must be an integer, got ${String(raw)}`);
+  }
+  return value;
+}
+
+/** Parses one Kafka-named config value (string or number) into its typed form. */
+export function parseConfigValue(name: string, raw: unknown): Partial<TopicConfig> {
+  if (!isConfigName(name)) {
+    throw new EventLogError(
+      'INVALID_CONFIG',
+      `Unknown topic config "${name}"; supported: ${Object.keys(CONFIG_NAMES).join(', ')}`,
+    );
+  }
+  switch (name) {
+    case 'retention.ms':
+    case 'retention.bytes': {
+      const value = parseInteger(name, raw);
+      if (value < -1) {
+        throw new EventLogError('INVALID_CONFIG', `${name} must be -1 (unlimited) or >= 0`);
+      }
+      return { [CONFIG_NAMES[name]]: value };
+    }
+    case 'max.message.bytes': {
+      const value = parseInteger(name, raw);
+      if (value < 1 || value > MAX_RECORD_BYTES_LIMIT) {
+        throw new EventLogError(
+          'INVALID_CONFIG',
+          `max.message.bytes must be from 1 to ${MAX_RECORD_BYTES_LIMIT} (a record must fit a Lambda payload)`,
+        );
+      }
+      return { maxMessageBytes: value };
+    }
+    case 'message.timestamp.type':
+      if (raw !== 'CreateTime' && raw !== 'LogAppendTime') {
+        throw new EventLogError(
+          'INVALID_CONFIG',
+          'message.timestamp.type must be CreateTime or LogAppendTime',
+        );
+      }
+      return { timestampType: raw };
+    case 'compression.type':
+      if (raw !== 'none' && raw !== 'gzip' && raw !== 'snappy') {
+        throw new EventLogError('INVALID_CONFIG', 'compression.type must be none, gzip or snappy');
+      }
+      return { compression: raw };
+  }
+}
+
+/** Builds a full config from defaults and Kafka-named overrides. */
+export function buildTopicConfig(
+  overrides: Record<string, unknown> = {},
+  base: Readonly<TopicConfig> = DEFAULT_TOPIC_CONFIG,
+): TopicConfig {
+  let config: TopicConfig = { ...base };
+  for (const [name, raw] of Object.entries(overrides)) {
+    config = { ...config, ...parseConfigValue(name, raw) };
+  }
+  return config;
+}
+
+/** The config as Kafka-named string values, as Confluent's v3 configs API lists them. */
+export function configEntries(config: TopicConfig): { name: ConfigName; value: string }[] {
+  return (Object.keys(CONFIG_NAMES) as ConfigName[]).map((name) => ({
+    name,
+    value: String(config[CONFIG_NAMES[name]]),
+  }));
+}

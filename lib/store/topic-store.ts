@@ -1,0 +1,232 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { EventLogError } from '../log/errors.js';
+import type { TopicConfig } from '../log/topic-config.js';
+import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+
+export interface TopicRecord {
+  name: string;
+  /** Immutable id: segments and index items hang off it, so a re-created topic starts empty. */
+  topicId: string;
+  partitions: number;
+  config: TopicConfig;
+  createdAt: number;
+}
+
+/** Left behind by a delete so background work can remove the topic's objects and items. */
+export interface DeletedTopicRecord {
+  name: string;
+  topicId: string;
+  topicName: string;
+  partitions: number;
+  deletedAt: number;
+}
+
+/** Topic metadata, one item per topic name. */
+export interface TopicStore {
+  /** Fails with TOPIC_ALREADY_EXISTS when the name is taken. */
+  create(topic: TopicRecord): Promise<void>;
+  get(name: string): Promise<TopicRecord | undefined>;
+  list(): Promise<TopicRecord[]>;
+  updateConfig(name: string, topicId: string, config: TopicConfig): Promise<TopicRecord>;
+  /**
+   * Removes the topic at once (the name is free again) and leaves a tombstone from which
+   * background work deletes the old topic id's objects and items.
+   */
+  delete(topic: TopicRecord, deletedAt: number): Promise<void>;
+  listDeleted(): Promise<DeletedTopicRecord[]>;
+  forgetDeleted(topicId: string): Promise<void>;
+  /**
+   * Takes a named lease for background work (e.g. one retention run per topic at a time):
+   * true when taken, false while another owner holds an unexpired one.
+   */
+  acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<void>;
+}
+
+export class DynamoTopicStore implements TopicStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async create(topic: TopicRecord): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: topic,
+          ConditionExpression: 'attribute_not_exists(#name)',
+          ExpressionAttributeNames: { '#name': 'name' },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) {
+        throw new EventLogError('TOPIC_ALREADY_EXISTS', `Topic "${topic.name}" already exists`, {
+          details: { topic: topic.name },
+        });
+      }
+      throw mapAwsError(error, `Creating topic ${topic.name}`);
+    }
+  }
+
+  async get(name: string): Promise<TopicRecord | undefined> {
+    try {
+      const response = await this.doc.send(
+        new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }),
+      );
+      return response.Item as TopicRecord | undefined;
+    } catch (error) {
+      throw mapAwsError(error, `Reading topic ${name}`);
+    }
+  }
+
+  async list(): Promise<TopicRecord[]> {
+    const topics = (await this.scan()).filter(isTopic) as unknown as TopicRecord[];
+    return topics.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async updateConfig(name: string, topicId: string, config: TopicConfig): Promise<TopicRecord> {
+    try {
+      const response = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { name },
+          UpdateExpression: 'SET #config = :config',
+          ConditionExpression: '#topicId = :topicId',
+          ExpressionAttributeNames: { '#config': 'config', '#topicId': 'topicId' },
+          ExpressionAttributeValues: { ':config': config, ':topicId': topicId },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return response.Attributes as TopicRecord;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw unknownTopic(name);
+      throw mapAwsError(error, `Updating topic ${name}`);
+    }
+  }
+
+  async delete(topic: TopicRecord, deletedAt: number): Promise<void> {
+    const tombstone: DeletedTopicRecord = {
+      name: DELETED_PREFIX + topic.topicId,
+      topicId: topic.topicId,
+      topicName: topic.name,
+      partitions: topic.partitions,
+      deletedAt,
+    };
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.table,
+                Key: { name: topic.name },
+                ConditionExpression: '#topicId = :topicId',
+                ExpressionAttributeNames: { '#topicId': 'topicId' },
+                ExpressionAttributeValues: { ':topicId': topic.topicId },
+              },
+            },
+            { Put: { TableName: this.table, Item: tombstone } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'TransactionCanceledException') {
+        throw unknownTopic(topic.name);
+      }
+      throw mapAwsError(error, `Deleting topic ${topic.name}`);
+    }
+  }
+
+  async listDeleted(): Promise<DeletedTopicRecord[]> {
+    return (await this.scan()).filter(isDeleted) as unknown as DeletedTopicRecord[];
+  }
+
+  async forgetDeleted(topicId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.table, Key: { name: DELETED_PREFIX + topicId } }),
+      );
+    } catch (error) {
+      throw mapAwsError(error, `Forgetting deleted topic ${topicId}`);
+    }
+  }
+
+  async acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { name: LEASE_PREFIX + name, owner, expires: now + ttlMs },
+          ConditionExpression: 'attribute_not_exists(#name) OR expires < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#name': 'name', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw mapAwsError(error, `Taking the lease ${name}`);
+    }
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { name: LEASE_PREFIX + name },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return;
+      throw mapAwsError(error, `Releasing the lease ${name}`);
+    }
+  }
+
+  private async scan(): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.doc.send(
+          new ScanCommand({ TableName: this.table, ExclusiveStartKey: start, ConsistentRead: true }),
+        );
+        items.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+    } catch (error) {
+      throw mapAwsError(error, 'Listing topics');
+    }
+    return items;
+  }
+}
+
+/** Names of real topics cannot contain '#', so these items never collide with topics. */
+const DELETED_PREFIX = '#deleted#';
+const LEASE_PREFIX = '#lease#';
+
+function isDeleted(item: Record<string, unknown>): boolean {
+  return typeof item['name'] === 'string' && item['name'].startsWith(DELETED_PREFIX);
+}
+
+function isTopic(item: Record<string, unknown>): boolean {
+  return typeof item['name'] === 'string' && !item['name'].startsWith('#');
+}
+
+export function unknownTopic(name: string): EventLogError {
+  return new EventLogError('UNKNOWN_TOPIC', `Topic "${name}" does not exist`, {
+    details: { topic: name },
+  });
+}
