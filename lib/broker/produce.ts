@@ -108,6 +108,7 @@ export class ProduceService {
 
     const results = new Array<RecordResult>(request.records.length);
     let position = 0;
+    let publishesSent = 0;
     await Promise.all(
       batches.map(async (batch, i) => {
         const length = (encoded[i] as Buffer).byteLength;
@@ -130,6 +131,7 @@ export class ProduceService {
             entry.bytes,
           );
           this.checkDeadline(now, batch.partition);
+          publishesSent++;
           await this.index.publish(topic.topicId, batch.partition, { ...entry, baseOffset });
           batch.members.forEach((member, j) => {
             const input = batch.inputs[j] as RecordInput;
@@ -148,6 +150,11 @@ export class ProduceService {
         }
       }),
     );
+    if (publishesSent === 0) {
+      // No index entry can refer to the object: remove it now rather than leave it to
+      // retention. (Once a publish was sent, its outcome may be unknown: keep the object.)
+      await this.segments.delete([objectKey]).catch(() => {});
+    }
     return { topic: topic.name, records: results };
   }
 

@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBroker, createStores } from '../../../lib/broker/broker.js';
+import { ManualClock } from '../../../lib/broker/clock.js';
+import { destroyAwsClients } from '../../../lib/local/aws-clients.js';
+import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
+import { FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
+import { brokerForTest, countSegmentObjects, readAll, text } from './helpers.js';
+
+/**
+ * A writer "dies" at a chosen step: the fault injector's crash makes that SDK call and every
+ * later one of the same clients throw, as if the process were gone.
+ */
+function crashingBroker(clock: ManualClock, command: string, when?: (input: Record<string, unknown>) => boolean) {
+  const clients = newTestClients({ maxAttempts: 1 });
+  const faults = new FaultInjector();
+  faults.attach(clients.s3);
+  faults.attach(clients.dynamo);
+  faults.add({ command, action: 'crash', ...(when === undefined ? {} : { when }) });
+  const broker = createBroker(createStores(clients, testNames()), { clock });
+  return { broker, faults, close: () => destroyAwsClients(clients) };
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+describe('a writer that dies mid-produce', () => {
+  it('between reserving and publishing: readable up to the hole, no acknowledged record lost', async () => {
+    const clock = new ManualClock();
+    const healthy = brokerForTest({ clock });
+    const name = uniqueName('dies');
+    const topic = await healthy.topics.create({ name, partitions: 2 });
+    await healthy.produce.produce({ topic: name, records: [{ partition: 0, value: text('a') }] });
+
+    const isIndexPut = (input: Record<string, unknown>) => input['TableName'] === testNames().logTable;
+    const dying = crashingBroker(clock, 'PutItem', isIndexPut);
+    cleanups.push(dying.close);
+    const died = await dying.broker.produce.produce({
+      topic: name,
+      records: [{ partition: 0, value: text('lost-1') }, { partition: 0, value: text('lost-2') }],
+    });
+    expect(died.records.every((r) => r.error !== undefined && isInjectedCrash(r.error.cause))).toBe(true);
+    expect(dying.faults.crashedAt).toBe('PutItem');
+
+    // Other writers go on and are acknowledged; readers stop at the hole.
+    const acked = await healthy.produce.produce({
+      topic: name,
+      records: [{ partition: 0, value: text('b') }, { partition: 1, value: text('other') }],
+    });
+    expect(acked.records.map((r) => r.offset)).toEqual([3, 0]);
+    expect((await readAll(healthy, name, 0)).map((r) => r.value?.toString())).toEqual(['a']);
+    expect((await readAll(healthy, name, 1)).map((r) => r.value?.toString())).toEqual(['other']);
+
+    // Healing after the grace period makes every acknowledged record readable.
+    await healthy.healer.healPartition(topic.topicId, 0);
+    clock.advance(31_000);
+    await healthy.healer.healPartition(topic.topicId, 0);
+    const records = await readAll(healthy, name, 0);
+    expect(records.map((r) => [r.offset, r.value?.toString()])).toEqual([
+      [0, 'a'],
+      [3, 'b'],
+    ]);
+  });
+
+  it('after the upload, before reserving: no hole; retention removes the orphan object', async () => {
+    const clock = new ManualClock();
+    const healthy = brokerForTest({ clock });
+    const name = uniqueName('orphan');
+    const topic = await healthy.topics.create({ name, partitions: 1, configs: { 'retention.ms': '60000' } });
+    const dying = crashingBroker(clock, 'UpdateItem');
+    cleanups.push(dying.close);
+    const died = await dying.broker.produce.produce({ topic: name, records: [{ value: text('never') }] });
+    expect(isInjectedCrash(died.records[0]?.error?.cause)).toBe(true);
+    expect(await countSegmentObjects(topic.topicId)).toBe(1);
+
+    const acked = await healthy.produce.produce({ topic: name, records: [{ value: text('next') }] });
+    expect(acked.records[0]?.offset).toBe(0);
+    expect((await readAll(healthy, name, 0)).map((r) => r.value?.toString())).toEqual(['next']);
+
+    clock.advance(5 * 60_000);
+    await healthy.produce.produce({ topic: name, records: [{ value: text('later') }] });
+    const report = await healthy.retention.runOnce({ topics: [name] });
+    // The orphan and the expired batch's object go; the newest batch's object stays.
+    expect(report.topics[0]?.objectsDeleted).toBe(2);
+    expect(await countSegmentObjects(topic.topicId)).toBe(1);
+    expect((await readAll(healthy, name, 0, 1)).map((r) => r.value?.toString())).toEqual(['later']);
+  });
+
+  it('a produce that fails before any publish removes its own object', async () => {
+    const clients = newTestClients({ maxAttempts: 1 });
+    cleanups.push(() => destroyAwsClients(clients));
+    const faults = new FaultInjector();
+    faults.attach(clients.dynamo);
+    faults.add({ command: 'UpdateItem', action: 'serverError', times: Number.POSITIVE_INFINITY });
+    const failing = createBroker(createStores(clients, testNames()));
+    const name = uniqueName('cleanup');
+    const topic = await brokerForTest().topics.create({ name, partitions: 1 });
+    const result = await failing.produce.produce({ topic: name, records: [{ value: text('x') }] });
+    expect(result.records[0]?.error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', retriable: true });
+    expect(await countSegmentObjects(topic.topicId)).toBe(0);
+  });
+});
