@@ -6,9 +6,9 @@ import { S3SegmentStore, type SegmentStore } from '../store/segment-store.js';
 import { DynamoTopicStore, type TopicStore } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
 import { FetchService } from './fetch.js';
+import { LogHealer } from './log-healer.js';
 import { OffsetService } from './offsets.js';
 import { PartitionReader } from './partition-reader.js';
-import { LogHealer } from './log-healer.js';
 import { DEFAULT_PRODUCE_LIMITS, type ProduceLimits, ProduceService } from './produce.js';
 import { RetentionService } from './retention.js';
 import { TopicService } from './topics.js';
@@ -70,10 +70,10 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
       clock,
       ...(options.produceLimits === undefined ? {} : { limits: options.produceLimits }),
     }),
-    fetch: new FetchService(topics, stores.segments, stores.index, reader),
+    fetch: new FetchService(topics, stores.segments, reader),
     offsets: new OffsetService(topics, stores.segments, stores.index, reader),
     healer,
-    retention: new RetentionService(stores.topics, stores.index, stores.segments, reader, healer, {
+    retention: new RetentionService(stores.topics, stores.index, stores.segments, healer, {
       clock,
       maxProduceMs,
       ...(options.log === undefined ? {} : { log: options.log }),

@@ -1,7 +1,7 @@
 import { EventLogError } from '../log/errors.js';
 import { type DecodedRecord, decodeRecordBatch } from '../log/record-batch.js';
 import type { TimestampType } from '../log/topic-config.js';
-import type { IndexEntry, LogIndexStore } from '../store/log-index-store.js';
+import type { IndexEntry } from '../store/log-index-store.js';
 import type { SegmentStore } from '../store/segment-store.js';
 import { mapLimited } from './map-limited.js';
 import type { PartitionReader } from './partition-reader.js';
@@ -46,12 +46,16 @@ export class FetchService {
   constructor(
     private readonly topics: TopicService,
     private readonly segments: SegmentStore,
-    private readonly index: LogIndexStore,
     private readonly reader: PartitionReader,
   ) {}
 
   async fetch(request: FetchRequest): Promise<FetchResult> {
-    const maxBytes = bounded('maxBytes', request.maxBytes, FETCH_DEFAULTS.maxBytes, FETCH_LIMITS.maxBytes);
+    const maxBytes = bounded(
+      'maxBytes',
+      request.maxBytes,
+      FETCH_DEFAULTS.maxBytes,
+      FETCH_LIMITS.maxBytes,
+    );
     const maxRecords = bounded(
       'maxRecords',
       request.maxRecords,

@@ -50,7 +50,12 @@ export class LogHealer {
         seenAt: now,
         end: head.nextOffset,
       });
-      return { partition, highWatermark: walk.end, aborted, pendingHole: { at: walk.end, ageMs: 0 } };
+      return {
+        partition,
+        highWatermark: walk.end,
+        aborted,
+        pendingHole: { at: walk.end, ageMs: 0 },
+      };
     }
     const ageMs = now - seen.seenAt;
     if (ageMs <= this.graceMs) {

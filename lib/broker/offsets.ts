@@ -26,7 +26,11 @@ export class OffsetService {
     private readonly reader: PartitionReader,
   ) {}
 
-  async listOffsets(topicName: string, partition: number, spec: OffsetSpec): Promise<PartitionOffset> {
+  async listOffsets(
+    topicName: string,
+    partition: number,
+    spec: OffsetSpec,
+  ): Promise<PartitionOffset> {
     const topic = await this.topics.resolve(topicName);
     TopicService.checkPartition(topic, partition);
     const head = await this.index.head(topic.topicId, partition);
@@ -36,17 +40,30 @@ export class OffsetService {
     if (spec === 'latest') return { ...base, offset: highWatermark };
     const { timestamp } = spec;
     if (!Number.isSafeInteger(timestamp)) {
-      throw new EventLogError('INVALID_REQUEST', `Timestamp must be an integer of ms, got ${timestamp}`);
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `Timestamp must be an integer of ms, got ${timestamp}`,
+      );
     }
     let from = head.logStartOffset;
     while (from < highWatermark) {
-      const entry = await this.index.firstEntryWithTimestamp(topic.topicId, partition, from, timestamp);
+      const entry = await this.index.firstEntryWithTimestamp(
+        topic.topicId,
+        partition,
+        from,
+        timestamp,
+      );
       if (entry === undefined || entry.baseOffset >= highWatermark) break;
       if (entry.aborted !== true && entry.object !== undefined) {
-        const bytes = await this.segments.getRange(entry.object, entry.position, entry.position + entry.length);
+        const bytes = await this.segments.getRange(
+          entry.object,
+          entry.position,
+          entry.position + entry.length,
+        );
         const batch = decodeRecordBatch(bytes, { baseOffset: entry.baseOffset });
         const record = batch.records.find((r) => r.timestamp >= timestamp);
-        if (record !== undefined) return { ...base, offset: record.offset, timestamp: record.timestamp };
+        if (record !== undefined)
+          return { ...base, offset: record.offset, timestamp: record.timestamp };
       }
       from = entry.baseOffset + entry.count;
     }

@@ -101,7 +101,8 @@ export class PartitionReader {
     if (offset < head.logStartOffset) {
       throw outOfRange(await this.highWatermark(topicId, partition, head));
     }
-    if (offset > head.nextOffset) throw outOfRange(await this.highWatermark(topicId, partition, head));
+    if (offset > head.nextOffset)
+      throw outOfRange(await this.highWatermark(topicId, partition, head));
 
     if (offset >= head.hwHint) {
       const walk = await this.walk(topicId, partition, head.hwHint, { until: offset, maxEntries });

@@ -1,12 +1,12 @@
-import { type EncodeOptions, encodeRecordBatch, type RecordInput } from '../log/record-batch.js';
-import { EventLogError, toEventLogError } from '../log/errors.js';
+import { SEGMENT_PREFIX } from '../infra/resources.js';
+import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
 import { Partitioner } from '../log/partitioner.js';
+import { type EncodeOptions, encodeRecordBatch, type RecordInput } from '../log/record-batch.js';
 import type { TopicConfig } from '../log/topic-config.js';
 import { createUlidGenerator } from '../log/ulid.js';
 import type { IndexEntry, LogIndexStore } from '../store/log-index-store.js';
 import type { SegmentStore } from '../store/segment-store.js';
 import type { TopicRecord } from '../store/topic-store.js';
-import { SEGMENT_PREFIX } from '../infra/resources.js';
 import { type Clock, systemClock } from './clock.js';
 import type { TopicService } from './topics.js';
 
@@ -123,8 +123,9 @@ export class ProduceService {
           bytes: batch.bytes,
         };
         position += length;
+        let baseOffset: number | undefined;
         try {
-          const baseOffset = await this.index.reserve(
+          baseOffset = await this.index.reserve(
             topic.topicId,
             batch.partition,
             entry.count,
@@ -133,21 +134,29 @@ export class ProduceService {
           this.checkDeadline(now, batch.partition);
           publishesSent++;
           await this.index.publish(topic.topicId, batch.partition, { ...entry, baseOffset });
-          batch.members.forEach((member, j) => {
-            const input = batch.inputs[j] as RecordInput;
-            results[member] = {
-              partition: batch.partition,
-              offset: baseOffset + j,
-              timestamp:
-                topic.config.timestampType === 'LogAppendTime' ? appendTime : (input.timestamp as number),
-            };
-          });
         } catch (error) {
-          const failure = toEventLogError(error);
-          for (const member of batch.members) {
-            results[member] = { partition: batch.partition, error: failure };
+          const published =
+            baseOffset !== undefined &&
+            (await this.abortOwnRange(topic.topicId, batch.partition, baseOffset, entry.count));
+          if (!published) {
+            const failure = toEventLogError(error);
+            for (const member of batch.members) {
+              results[member] = { partition: batch.partition, error: failure };
+            }
+            return;
           }
         }
+        batch.members.forEach((member, j) => {
+          const input = batch.inputs[j] as RecordInput;
+          results[member] = {
+            partition: batch.partition,
+            offset: (baseOffset as number) + j,
+            timestamp:
+              topic.config.timestampType === 'LogAppendTime'
+                ? appendTime
+                : (input.timestamp as number),
+          };
+        });
       }),
     );
     if (publishesSent === 0) {
@@ -156,6 +165,42 @@ export class ProduceService {
       await this.segments.delete([objectKey]).catch(() => {});
     }
     return { topic: topic.name, records: results };
+  }
+
+  /**
+   * After a failure past the reservation, settles the range we own at once instead of leaving
+   * a hole that holds readers back until the healer's grace period: an aborted marker at our
+   * base offset. If the marker's condition fails, our own batch is there (the publish landed
+   * and only its answer was lost): returns true, the records are written.
+   */
+  private async abortOwnRange(
+    topicId: string,
+    partition: number,
+    baseOffset: number,
+    count: number,
+  ): Promise<boolean> {
+    const now = this.clock.now();
+    try {
+      await this.index.publish(topicId, partition, {
+        baseOffset,
+        count,
+        aborted: true,
+        position: 0,
+        length: 0,
+        minTimestamp: now,
+        maxTimestamp: now,
+        appendTime: now,
+        bytes: 0,
+      });
+      return false;
+    } catch (error) {
+      if (!isEventLogError(error, 'CONFLICT')) return false;
+      // Something sits at our base offset: our batch, or a healer's marker.
+      const entry = await this.index
+        .entryAtOrBefore(topicId, partition, baseOffset)
+        .catch(() => undefined);
+      return entry !== undefined && entry.baseOffset === baseOffset && entry.aborted !== true;
+    }
   }
 
   private checkDeadline(start: number, partition: number): void {

@@ -6,7 +6,6 @@ import type { SegmentStore } from '../store/segment-store.js';
 import type { TopicRecord, TopicStore } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { LogHealer } from './log-healer.js';
-import type { PartitionReader } from './partition-reader.js';
 
 export interface RetentionOptions {
   clock?: Clock;
@@ -65,7 +64,6 @@ export class RetentionService {
     private readonly topics: TopicStore,
     private readonly index: LogIndexStore,
     private readonly segments: SegmentStore,
-    private readonly reader: PartitionReader,
     private readonly healer: LogHealer,
     private readonly options: RetentionOptions,
   ) {
@@ -86,8 +84,17 @@ export class RetentionService {
     for (const deleted of await this.topics.listDeleted()) {
       if (only !== undefined && !only.has(deleted.topicName)) continue;
       // In-flight writers of the old id (a warm cache, a slow request) are finished by then.
-      if (this.clock.now() - deleted.deletedAt < this.options.maxProduceMs + this.clockSkewMs) continue;
-      if (!(await this.topics.acquireLease(`retention#${deleted.topicId}`, this.owner, this.clock.now(), this.leaseMs))) continue;
+      if (this.clock.now() - deleted.deletedAt < this.options.maxProduceMs + this.clockSkewMs)
+        continue;
+      if (
+        !(await this.topics.acquireLease(
+          `retention#${deleted.topicId}`,
+          this.owner,
+          this.clock.now(),
+          this.leaseMs,
+        ))
+      )
+        continue;
       try {
         for (let partition = 0; partition < deleted.partitions; partition++) {
           await this.index.deletePartition(deleted.topicId, partition);
@@ -99,7 +106,9 @@ export class RetentionService {
         await this.segments.delete(keys);
         await this.topics.forgetDeleted(deleted.topicId);
         report.deletedTopicsCleaned.push(deleted.topicName);
-        this.log(`deleted topic ${deleted.topicName} (${deleted.topicId}): ${keys.length} objects removed`);
+        this.log(
+          `deleted topic ${deleted.topicName} (${deleted.topicId}): ${keys.length} objects removed`,
+        );
       } finally {
         await this.topics.releaseLease(`retention#${deleted.topicId}`, this.owner);
       }
@@ -151,7 +160,8 @@ export class RetentionService {
         // Kafka's rules: by the largest timestamp in the batch, and while the partition
         // minus this batch is still at or over retention.bytes. The last batch stays.
         const expired =
-          entry.maxTimestamp < cutoff || (config.retentionBytes >= 0 && kept - entry.bytes >= config.retentionBytes);
+          entry.maxTimestamp < cutoff ||
+          (config.retentionBytes >= 0 && kept - entry.bytes >= config.retentionBytes);
         if (!expired || end >= highWatermark) {
           firstKept = entry;
           break scan;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
@@ -9,7 +10,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EventLogError } from '../log/errors.js';
 import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
 
@@ -78,9 +78,18 @@ export interface LogIndexStore {
    */
   publish(topicId: string, partition: number, entry: IndexEntry): Promise<void>;
   /** The entry with the greatest base offset <= offset. */
-  entryAtOrBefore(topicId: string, partition: number, offset: number): Promise<IndexEntry | undefined>;
+  entryAtOrBefore(
+    topicId: string,
+    partition: number,
+    offset: number,
+  ): Promise<IndexEntry | undefined>;
   /** Entries with base offset >= from, ascending, at most `limit`. */
-  entriesFrom(topicId: string, partition: number, from: number, limit: number): Promise<IndexEntry[]>;
+  entriesFrom(
+    topicId: string,
+    partition: number,
+    from: number,
+    limit: number,
+  ): Promise<IndexEntry[]>;
   /** The first entry at or after `from` whose max timestamp is >= `timestamp`. */
   firstEntryWithTimestamp(
     topicId: string,
@@ -117,7 +126,9 @@ interface IndexItem extends IndexEntry {
 /** The exception carries the old item in the low-level format. */
 function unmarshallItem(item: Record<string, unknown>): Record<string, unknown> {
   const values = Object.values(item);
-  const lowLevel = values.some((v) => typeof v === 'object' && v !== null && ('S' in v || 'N' in v));
+  const lowLevel = values.some(
+    (v) => typeof v === 'object' && v !== null && ('S' in v || 'N' in v),
+  );
   // biome-ignore lint/suspicious/noExplicitAny: the SDK's AttributeValue map
   return lowLevel ? unmarshall(item as any) : item;
 }
@@ -247,7 +258,14 @@ export class DynamoLogIndexStore implements LogIndexStore {
     from: number,
     limit: number,
   ): Promise<IndexEntry[]> {
-    return this.query(topicId, partition, 'pk = :pk AND sk >= :from', { ':from': from }, limit, true);
+    return this.query(
+      topicId,
+      partition,
+      'pk = :pk AND sk >= :from',
+      { ':from': from },
+      limit,
+      true,
+    );
   }
 
   async firstEntryWithTimestamp(
@@ -291,7 +309,8 @@ export class DynamoLogIndexStore implements LogIndexStore {
           TableName: this.table,
           Key: { pk: partitionKey(topicId, partition), sk: HEAD_SK },
           UpdateExpression: 'SET hw = :hw',
-          ConditionExpression: 'attribute_exists(nextOffset) AND (attribute_not_exists(hw) OR hw < :hw)',
+          ConditionExpression:
+            'attribute_exists(nextOffset) AND (attribute_not_exists(hw) OR hw < :hw)',
           ExpressionAttributeValues: { ':hw': hw },
         }),
       );

@@ -105,7 +105,9 @@ export class S3SegmentStore implements SegmentStore {
         const failed = response.Errors ?? [];
         if (failed.length > 0) {
           const first = failed[0];
-          throw new Error(`${failed.length} objects not deleted, first: ${first?.Key} ${first?.Code}`);
+          throw new Error(
+            `${failed.length} objects not deleted, first: ${first?.Key} ${first?.Code}`,
+          );
         }
         deleted += response.Deleted?.length ?? batch.length;
       } catch (error) {

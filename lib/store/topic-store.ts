@@ -201,7 +201,11 @@ export class DynamoTopicStore implements TopicStore {
     try {
       do {
         const page = await this.doc.send(
-          new ScanCommand({ TableName: this.table, ExclusiveStartKey: start, ConsistentRead: true }),
+          new ScanCommand({
+            TableName: this.table,
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+          }),
         );
         items.push(...(page.Items ?? []));
         start = page.LastEvaluatedKey;

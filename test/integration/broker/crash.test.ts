@@ -10,7 +10,11 @@ import { brokerForTest, countSegmentObjects, readAll, text } from './helpers.js'
  * A writer "dies" at a chosen step: the fault injector's crash makes that SDK call and every
  * later one of the same clients throw, as if the process were gone.
  */
-function crashingBroker(clock: ManualClock, command: string, when?: (input: Record<string, unknown>) => boolean) {
+function crashingBroker(
+  clock: ManualClock,
+  command: string,
+  when?: (input: Record<string, unknown>) => boolean,
+) {
   const clients = newTestClients({ maxAttempts: 1 });
   const faults = new FaultInjector();
   faults.attach(clients.s3);
@@ -33,20 +37,29 @@ describe('a writer that dies mid-produce', () => {
     const topic = await healthy.topics.create({ name, partitions: 2 });
     await healthy.produce.produce({ topic: name, records: [{ partition: 0, value: text('a') }] });
 
-    const isIndexPut = (input: Record<string, unknown>) => input['TableName'] === testNames().logTable;
+    const isIndexPut = (input: Record<string, unknown>) =>
+      input['TableName'] === testNames().logTable;
     const dying = crashingBroker(clock, 'PutItem', isIndexPut);
     cleanups.push(dying.close);
     const died = await dying.broker.produce.produce({
       topic: name,
-      records: [{ partition: 0, value: text('lost-1') }, { partition: 0, value: text('lost-2') }],
+      records: [
+        { partition: 0, value: text('lost-1') },
+        { partition: 0, value: text('lost-2') },
+      ],
     });
-    expect(died.records.every((r) => r.error !== undefined && isInjectedCrash(r.error.cause))).toBe(true);
+    expect(died.records.every((r) => r.error !== undefined && isInjectedCrash(r.error.cause))).toBe(
+      true,
+    );
     expect(dying.faults.crashedAt).toBe('PutItem');
 
     // Other writers go on and are acknowledged; readers stop at the hole.
     const acked = await healthy.produce.produce({
       topic: name,
-      records: [{ partition: 0, value: text('b') }, { partition: 1, value: text('other') }],
+      records: [
+        { partition: 0, value: text('b') },
+        { partition: 1, value: text('other') },
+      ],
     });
     expect(acked.records.map((r) => r.offset)).toEqual([3, 0]);
     expect((await readAll(healthy, name, 0)).map((r) => r.value?.toString())).toEqual(['a']);
@@ -67,14 +80,24 @@ describe('a writer that dies mid-produce', () => {
     const clock = new ManualClock();
     const healthy = brokerForTest({ clock });
     const name = uniqueName('orphan');
-    const topic = await healthy.topics.create({ name, partitions: 1, configs: { 'retention.ms': '60000' } });
+    const topic = await healthy.topics.create({
+      name,
+      partitions: 1,
+      configs: { 'retention.ms': '60000' },
+    });
     const dying = crashingBroker(clock, 'UpdateItem');
     cleanups.push(dying.close);
-    const died = await dying.broker.produce.produce({ topic: name, records: [{ value: text('never') }] });
+    const died = await dying.broker.produce.produce({
+      topic: name,
+      records: [{ value: text('never') }],
+    });
     expect(isInjectedCrash(died.records[0]?.error?.cause)).toBe(true);
     expect(await countSegmentObjects(topic.topicId)).toBe(1);
 
-    const acked = await healthy.produce.produce({ topic: name, records: [{ value: text('next') }] });
+    const acked = await healthy.produce.produce({
+      topic: name,
+      records: [{ value: text('next') }],
+    });
     expect(acked.records[0]?.offset).toBe(0);
     expect((await readAll(healthy, name, 0)).map((r) => r.value?.toString())).toEqual(['next']);
 
@@ -97,7 +120,10 @@ describe('a writer that dies mid-produce', () => {
     const name = uniqueName('cleanup');
     const topic = await brokerForTest().topics.create({ name, partitions: 1 });
     const result = await failing.produce.produce({ topic: name, records: [{ value: text('x') }] });
-    expect(result.records[0]?.error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', retriable: true });
+    expect(result.records[0]?.error).toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      retriable: true,
+    });
     expect(await countSegmentObjects(topic.topicId)).toBe(0);
   });
 });

@@ -1,5 +1,10 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type Broker, type BrokerOptions, createBroker, createStores } from '../../../lib/broker/broker.js';
+import {
+  type Broker,
+  type BrokerOptions,
+  createBroker,
+  createStores,
+} from '../../../lib/broker/broker.js';
 import type { FetchedRecord } from '../../../lib/broker/fetch.js';
 import { SEGMENT_PREFIX } from '../../../lib/infra/resources.js';
 import { testClients, testNames } from '../../helpers/aws.js';

@@ -10,7 +10,10 @@ describe('produce and fetch', () => {
     const topic = await broker.topics.create({ name, partitions: 16 });
     const result = await broker.produce.produce({
       topic: name,
-      records: Array.from({ length: 64 }, (_, i) => ({ key: text(`key-${i}`), value: text(`v${i}`) })),
+      records: Array.from({ length: 64 }, (_, i) => ({
+        key: text(`key-${i}`),
+        value: text(`v${i}`),
+      })),
     });
     const partitions = new Set(result.records.map((r) => r.partition));
     expect(partitions.size).toBeGreaterThan(8);
@@ -29,8 +32,14 @@ describe('produce and fetch', () => {
     const broker = brokerForTest();
     const name = uniqueName('keys');
     await broker.topics.create({ name, partitions: 12 });
-    const first = await broker.produce.produce({ topic: name, records: [{ key: text('user-42'), value: text('a') }] });
-    const second = await broker.produce.produce({ topic: name, records: [{ key: text('user-42'), value: text('b') }] });
+    const first = await broker.produce.produce({
+      topic: name,
+      records: [{ key: text('user-42'), value: text('a') }],
+    });
+    const second = await broker.produce.produce({
+      topic: name,
+      records: [{ key: text('user-42'), value: text('b') }],
+    });
     expect(first.records[0]?.partition).toBe(second.records[0]?.partition);
   });
 
@@ -55,7 +64,7 @@ describe('produce and fetch', () => {
       expect(page.records.map((r) => r.offset)).toEqual(expected);
       const first = page.records[0]!;
       expect(first.value?.toString()).toBe(`b${Math.floor(offset / 5)}r${offset % 5}`);
-      expect(first.key?.toString() ?? null).toBe(offset % 5 % 2 === 0 ? null : `k${offset % 5}`);
+      expect(first.key?.toString() ?? null).toBe((offset % 5) % 2 === 0 ? null : `k${offset % 5}`);
       expect(first.headers).toEqual([{ key: 'h', value: text(String(offset % 5)) }]);
       expect(first.timestamp).toBe(1_700_000_000_000 + Math.floor(offset / 5) * 10 + (offset % 5));
       expect(page.nextOffset).toBe(expected.at(-1)! + 1);
@@ -71,15 +80,22 @@ describe('produce and fetch', () => {
     const name = uniqueName('range');
     const topic = await broker.topics.create({ name, partitions: 1 });
     for (let i = 0; i < 4; i++) {
-      await broker.produce.produce({ topic: name, records: [{ value: text(`r${i}`) }, { value: text(`s${i}`) }] });
+      await broker.produce.produce({
+        topic: name,
+        records: [{ value: text(`r${i}`) }, { value: text(`s${i}`) }],
+      });
     }
-    const above = await broker.fetch.fetch({ topic: name, partition: 0, offset: 9 }).catch((e) => e);
+    const above = await broker.fetch
+      .fetch({ topic: name, partition: 0, offset: 9 })
+      .catch((e) => e);
     expect(isEventLogError(above, 'OFFSET_OUT_OF_RANGE')).toBe(true);
     expect(above.details).toMatchObject({ logStartOffset: 0, highWatermark: 8 });
 
     // What retention does: the log start moves to a batch boundary.
     await broker.stores.index.advanceLogStart(topic.topicId, 0, 4);
-    const below = await broker.fetch.fetch({ topic: name, partition: 0, offset: 3 }).catch((e) => e);
+    const below = await broker.fetch
+      .fetch({ topic: name, partition: 0, offset: 3 })
+      .catch((e) => e);
     expect(isEventLogError(below, 'OFFSET_OUT_OF_RANGE')).toBe(true);
     expect(below.details).toMatchObject({ logStartOffset: 4, highWatermark: 8 });
     const atStart = await broker.fetch.fetch({ topic: name, partition: 0, offset: 4 });
@@ -109,7 +125,9 @@ describe('produce and fetch', () => {
       expect(isEventLogError(error, code as never), `${code}: ${error}`).toBe(true);
     }
     expect(await countSegmentObjects(topic.topicId)).toBe(0);
-    const missing = await broker.produce.produce({ topic: uniqueName('missing'), records: [{ value: text('x') }] }).catch((e) => e);
+    const missing = await broker.produce
+      .produce({ topic: uniqueName('missing'), records: [{ value: text('x') }] })
+      .catch((e) => e);
     expect(isEventLogError(missing, 'UNKNOWN_TOPIC')).toBe(true);
   });
 
@@ -119,7 +137,9 @@ describe('produce and fetch', () => {
     await broker.topics.create({ name, partitions: 1 });
     await broker.produce.produce({ topic: name, records: [{ value: text('old') }] });
     await broker.topics.delete(name);
-    await expect(broker.fetch.fetch({ topic: name, partition: 0, offset: 0 })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(
+      broker.fetch.fetch({ topic: name, partition: 0, offset: 0 }),
+    ).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await broker.topics.create({ name, partitions: 1 });
     const result = await broker.produce.produce({ topic: name, records: [{ value: text('new') }] });
     expect(result.records[0]?.offset).toBe(0);

@@ -16,7 +16,10 @@ async function produceBatches(
   for (let b = 0; b < batches; b++) {
     await broker.produce.produce({
       topic,
-      records: Array.from({ length: recordsPerBatch }, () => ({ partition: 0, value: Buffer.alloc(valueBytes, 97) })),
+      records: Array.from({ length: recordsPerBatch }, () => ({
+        partition: 0,
+        value: Buffer.alloc(valueBytes, 97),
+      })),
     });
   }
 }
@@ -26,7 +29,11 @@ describe('retention', () => {
     const clock = new ManualClock(Date.now() - 60 * MINUTE);
     const broker = brokerForTest({ clock });
     const name = uniqueName('time');
-    const topic = await broker.topics.create({ name, partitions: 1, configs: { 'retention.ms': String(10 * MINUTE) } });
+    const topic = await broker.topics.create({
+      name,
+      partitions: 1,
+      configs: { 'retention.ms': String(10 * MINUTE) },
+    });
     await produceBatches(broker, name, 5, 2);
     clock.advance(20 * MINUTE);
     await produceBatches(broker, name, 1, 3);
@@ -34,11 +41,17 @@ describe('retention', () => {
 
     const report = await broker.retention.runOnce({ topics: [name] });
     const mine = report.topics.find((t) => t.topic === name)!;
-    expect(mine.partitions[0]).toMatchObject({ logStartOffset: 10, highWatermark: 13, entriesDeleted: 5 });
+    expect(mine.partitions[0]).toMatchObject({
+      logStartOffset: 10,
+      highWatermark: 13,
+      entriesDeleted: 5,
+    });
     expect(mine.objectsDeleted).toBe(5);
     expect(await countSegmentObjects(topic.topicId)).toBe(1);
 
-    const below = await broker.fetch.fetch({ topic: name, partition: 0, offset: 0 }).catch((e) => e);
+    const below = await broker.fetch
+      .fetch({ topic: name, partition: 0, offset: 0 })
+      .catch((e) => e);
     expect(isEventLogError(below, 'OFFSET_OUT_OF_RANGE')).toBe(true);
     expect((await broker.offsets.listOffsets(name, 0, 'earliest')).offset).toBe(10);
     expect((await readAll(broker, name, 0, 10)).map((r) => r.offset)).toEqual([10, 11, 12]);
@@ -56,7 +69,12 @@ describe('retention', () => {
     await broker.topics.create({ name, partitions: 1, configs: { 'retention.bytes': '5000' } });
     await produceBatches(broker, name, 12, 10, 100); // ~1210 payload bytes a batch
     await broker.retention.runOnce({ topics: [name] });
-    const records = await readAll(broker, name, 0, (await broker.offsets.listOffsets(name, 0, 'earliest')).offset!);
+    const records = await readAll(
+      broker,
+      name,
+      0,
+      (await broker.offsets.listOffsets(name, 0, 'earliest')).offset!,
+    );
     const kept = records.reduce((sum, r) => sum + (r.value?.byteLength ?? 0) + 21, 0);
     expect(kept).toBeLessThanOrEqual(5000 + 1210);
     expect(kept).toBeGreaterThanOrEqual(5000 - 1210);
@@ -68,19 +86,37 @@ describe('retention', () => {
     const first = brokerForTest({ clock });
     const second = brokerForTest({ clock });
     const name = uniqueName('race');
-    const topic = await first.topics.create({ name, partitions: 2, configs: { 'retention.ms': String(10 * MINUTE) } });
+    const topic = await first.topics.create({
+      name,
+      partitions: 2,
+      configs: { 'retention.ms': String(10 * MINUTE) },
+    });
     for (let i = 0; i < 6; i++) {
-      await first.produce.produce({ topic: name, records: [{ partition: 0, value: text(`a${i}`) }, { partition: 1, value: text(`b${i}`) }] });
+      await first.produce.produce({
+        topic: name,
+        records: [
+          { partition: 0, value: text(`a${i}`) },
+          { partition: 1, value: text(`b${i}`) },
+        ],
+      });
     }
     clock.advance(30 * MINUTE);
-    await first.produce.produce({ topic: name, records: [{ partition: 0, value: text('keep0') }, { partition: 1, value: text('keep1') }] });
+    await first.produce.produce({
+      topic: name,
+      records: [
+        { partition: 0, value: text('keep0') },
+        { partition: 1, value: text('keep1') },
+      ],
+    });
 
     const [a, b] = await Promise.all([
       first.retention.runOnce({ topics: [name] }),
       second.retention.runOnce({ topics: [name] }),
     ]);
     const runs = [a, b].map((report) => report.topics.find((t) => t.topic === name)!);
-    const entries = runs.flatMap((run) => run.partitions).reduce((sum, p) => sum + p.entriesDeleted, 0);
+    const entries = runs
+      .flatMap((run) => run.partitions)
+      .reduce((sum, p) => sum + p.entriesDeleted, 0);
     expect(entries).toBe(12);
     expect(runs.reduce((sum, run) => sum + run.objectsDeleted, 0)).toBe(6);
     expect(await countSegmentObjects(topic.topicId)).toBe(1);
@@ -95,7 +131,10 @@ describe('retention', () => {
     const broker = brokerForTest({ clock });
     const name = uniqueName('gone');
     const topic = await broker.topics.create({ name, partitions: 3 });
-    await broker.produce.produce({ topic: name, records: [0, 1, 2].map((partition) => ({ partition, value: text('x') })) });
+    await broker.produce.produce({
+      topic: name,
+      records: [0, 1, 2].map((partition) => ({ partition, value: text('x') })),
+    });
     await broker.topics.delete(name);
     await broker.retention.runOnce({ topics: [name] });
     expect(await countSegmentObjects(topic.topicId)).toBe(1); // not before in-flight writers are done
@@ -117,7 +156,10 @@ describe('healing holes', () => {
     // A writer that reserved offsets 1-3 and died before publishing.
     const deadBase = await broker.stores.index.reserve(topic.topicId, 0, 3);
     expect(deadBase).toBe(1);
-    const after = await broker.produce.produce({ topic: name, records: [{ value: text('after') }] });
+    const after = await broker.produce.produce({
+      topic: name,
+      records: [{ value: text('after') }],
+    });
     expect(after.records[0]?.offset).toBe(4);
 
     // Readable up to the hole; the acknowledged record after it waits.
@@ -167,10 +209,14 @@ describe('offsets by time', () => {
     for (let batch = 0; batch < 4; batch++) {
       await broker.produce.produce({
         topic: name,
-        records: [0, 1, 2].map((i) => ({ value: text(`${batch}.${i}`), timestamp: base + batch * 1000 + i * 100 })),
+        records: [0, 1, 2].map((i) => ({
+          value: text(`${batch}.${i}`),
+          timestamp: base + batch * 1000 + i * 100,
+        })),
       });
     }
-    const at = async (timestamp: number) => (await broker.offsets.listOffsets(name, 0, { timestamp })).offset;
+    const at = async (timestamp: number) =>
+      (await broker.offsets.listOffsets(name, 0, { timestamp })).offset;
     expect(await at(base - 5000)).toBe(0);
     expect(await at(base)).toBe(0);
     expect(await at(base + 150)).toBe(2);
