@@ -1,0 +1,71 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Broker } from '../broker/broker.js';
+import { EventLogError, toEventLogError } from '../log/errors.js';
+import { DEFAULT_MAX_BODY_BYTES } from './body.js';
+import { errorResponseParts } from './error-mapping.js';
+import { MAX_WAIT_MS } from './long-poll.js';
+import type { ApiContext } from './route.js';
+import { registerConfluentV2Routes } from './routes/confluent-v2.js';
+import { registerConfluentV3Routes } from './routes/confluent-v3.js';
+import { registerOffsetRoutes } from './routes/offsets.js';
+import { registerRecordRoutes } from './routes/records.js';
+import { registerTopicRoutes } from './routes/topics.js';
+
+export interface AppOptions {
+  broker: Broker;
+  /** The id the Confluent v3 routes answer to (GET /v3/clusters lists it). */
+  clusterId: string;
+  /** Largest request body, in bytes; default 6 MB, the Lambda payload limit. */
+  maxBodyBytes?: number;
+  /** Longest long-poll wait a fetch may ask for, in ms; default 20000. */
+  maxWaitMs?: number;
+  /** Where unexpected (5xx) errors are reported; default console.error. */
+  logError?: (error: EventLogError) => void;
+}
+
+/**
+ * The HTTP API: our /v1 routes, Confluent REST Proxy v2 and v3 for existing clients, and the
+ * OpenAPI document at /openapi.json. The same app runs in Lambda (hono/aws-lambda) and in
+ * the local server (@hono/node-server).
+ */
+export function createApp(options: AppOptions): OpenAPIHono {
+  const api: ApiContext = {
+    broker: options.broker,
+    clusterId: options.clusterId,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxWaitMs: options.maxWaitMs ?? MAX_WAIT_MS,
+  };
+  const logError = options.logError ?? ((error: EventLogError) => console.error(error));
+  const app = new OpenAPIHono();
+
+  registerTopicRoutes(app, api);
+  registerRecordRoutes(app, api);
+  registerOffsetRoutes(app, api);
+  registerConfluentV3Routes(app, api);
+  registerConfluentV2Routes(app, api);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'eventlog',
+      version: '1',
+      description:
+        "A serverless event log with Kafka's model. Our own API lives under /v1; /topics and /v3 speak Confluent REST Proxy v2 and v3. Every error is {error_code, message, code, retriable, ...details}.",
+    },
+  });
+
+  app.notFound((c) => {
+    const error = new EventLogError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`);
+    const { status, body } = errorResponseParts(error);
+    return c.json(body, status);
+  });
+
+  app.onError((thrown, c) => {
+    const error = toEventLogError(thrown);
+    const { status, body } = errorResponseParts(error);
+    if (status >= 500) logError(error);
+    return c.json(body, status);
+  });
+
+  return app;
+}

@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Broker } from '../broker/broker.js';
+import type { FetchRequest, FetchResult } from '../broker/fetch.js';
+
+/** The longest a fetch may wait; API Gateway's integration timeout is 30 s. */
+export const MAX_WAIT_MS = 20_000;
+
+const FIRST_RECHECK_MS = 25;
+const MAX_RECHECK_MS = 250;
+
+/**
+ * A fetch that, when nothing is there yet, waits up to `waitMs` for records to arrive (Kafka's
+ * fetch.max.wait.ms). Between attempts it reads only the partition head, one small GetItem,
+ * and fetches again once offsets past the caller's have been handed out; the gap between
+ * checks grows from 25 ms to 250 ms, so an idle wait costs a few dozen reads at most.
+ * Stops early when `signal` aborts (the client went away).
+ */
+export async function fetchWithWait(
+  broker: Broker,
+  request: FetchRequest,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<FetchResult> {
+  let result = await broker.fetch.fetch(request);
+  if (waitMs <= 0 || arrived(result, request)) return result;
+
+  const deadline = performance.now() + waitMs;
+  const topic = await broker.topics.resolve(request.topic);
+  let gap = FIRST_RECHECK_MS;
+  for (;;) {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0 || signal?.aborted === true) return result;
+    try {
+      await sleep(Math.min(gap, remaining), undefined, signal === undefined ? {} : { signal });
+    } catch {
+      return result; // aborted: nobody is waiting for the answer any more
+    }
+    gap = Math.min(gap * 2, MAX_RECHECK_MS);
+    const head = await broker.stores.index.head(topic.topicId, request.partition);
+    if (head.nextOffset <= request.offset) continue;
+    // Offsets were reserved past ours; their writer may still be publishing, so fetch again
+    // and keep waiting if the batch is not visible yet.
+    result = await broker.fetch.fetch(request);
+    if (arrived(result, request)) return result;
+  }
+}
+
+/** Records came back, or the log moved past the offset (an aborted range was skipped). */
+function arrived(result: FetchResult, request: FetchRequest): boolean {
+  return result.records.length > 0 || result.nextOffset > request.offset;
+}

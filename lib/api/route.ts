@@ -1,0 +1,39 @@
+import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Broker } from '../broker/broker.js';
+
+/** What every route needs, fixed when the app is built. */
+export interface ApiContext {
+  broker: Broker;
+  /** The one cluster id the Confluent v3 routes answer to. */
+  clusterId: string;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Longest long-poll a fetch may ask for, in ms. */
+  maxWaitMs: number;
+}
+
+export type ApiApp = OpenAPIHono;
+
+/**
+ * Registers a route: its OpenAPI description (request and response schemas) goes into the
+ * document as declared, and the handler is mounted as a plain Hono route.
+ *
+ * Why the handler does its own parsing instead of @hono/zod-openapi's validators: bodies are
+ * read with a byte limit and a JSON reader that keeps key bytes exact and accepts Confluent's
+ * concatenated JSON, and every failure must be our error envelope, which the validators
+ * would not give.
+ */
+export function defineRoute(
+  app: ApiApp,
+  config: RouteConfig,
+  handler: (c: Context) => Promise<Response> | Response,
+): void {
+  app.openAPIRegistry.registerPath(config);
+  app.on(config.method.toUpperCase(), config.path.replaceAll(/\/{([^}]+)}/g, '/:$1'), handler);
+}
+
+/** A path parameter, decoded (Hono leaves percent-escapes in place for c.req.param()). */
+export function pathParam(c: Context, name: string): string {
+  return c.req.param(name) ?? '';
+}

@@ -1,0 +1,344 @@
+import type { Context } from 'hono';
+import type { ProduceRecord } from '../../broker/produce.js';
+import { EventLogError } from '../../log/errors.js';
+import {
+  buildTopicConfig,
+  validatePartitionCount,
+  validateTopicName,
+} from '../../log/topic-config.js';
+import type { TopicRecord } from '../../store/topic-store.js';
+import { readJsonBody, readJsonSequence, validateJson } from '../body.js';
+import {
+  V3ClusterListSchema,
+  V3ClusterParams,
+  V3ClusterSchema,
+  V3CreateTopicRequestSchema,
+  V3ProduceRecordSchema,
+  V3ProduceResponseSchema,
+  V3TopicListSchema,
+  V3TopicParams,
+  V3TopicSchema,
+} from '../confluent-schemas.js';
+import { type DataFormat, encodeData } from '../encoding.js';
+import { errorBody } from '../error-mapping.js';
+import { element, type JsonNode, member } from '../json-text.js';
+import { withDefined } from '../params.js';
+import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
+import { bodyErrorResponses, errorResponses, jsonContent } from '../schemas.js';
+
+/**
+ * Confluent REST Proxy API v3 (the subset producers and admin tools use): one cluster, its
+ * topics, and produce. Shapes follow kafka-rest's api/v3/openapi.yaml.
+ */
+
+/** What a v3 data type means for the bytes; schema-registry types are not supported. */
+const V3_TYPES: Record<string, DataFormat> = { BINARY: 'base64', JSON: 'json', STRING: 'string' };
+
+/** S3 and DynamoDB keep every write in three availability zones. */
+const REPLICATION_FACTOR = 3;
+
+export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
+  const { broker, clusterId } = api;
+
+  const base = (c: Context) => `${new URL(c.req.url).origin}/v3/clusters/${clusterId}`;
+
+  const cluster = (c: Context) => {
+    const self = base(c);
+    return {
+      kind: 'KafkaCluster' as const,
+      metadata: { self, resource_name: `crn:///kafka=${clusterId}` },
+      cluster_id: clusterId,
+      acls: { related: `${self}/acls` },
+      brokers: { related: `${self}/brokers` },
+      broker_configs: { related: `${self}/broker-configs` },
+      consumer_groups: { related: `${self}/consumer-groups` },
+      topics: { related: `${self}/topics` },
+      partition_reassignments: { related: `${self}/topics/-/partitions/-/reassignment` },
+    };
+  };
+
+  const topicData = (c: Context, name: string, partitions: number) => {
+    const self = `${base(c)}/topics/${encodeURIComponent(name)}`;
+    return {
+      kind: 'KafkaTopic' as const,
+      metadata: { self, resource_name: `crn:///kafka=${clusterId}/topic=${name}` },
+      cluster_id: clusterId,
+      topic_name: name,
+      is_internal: false,
+      replication_factor: REPLICATION_FACTOR,
+      partitions_count: partitions,
+      partitions: { related: `${self}/partitions` },
+      configs: { related: `${self}/configs` },
+      partition_reassignments: { related: `${self}/partitions/-/reassignment` },
+    };
+  };
+
+  /** Confluent answers an unknown cluster id with 404 and error_code 404. */
+  const checkCluster = (c: Context): void => {
+    const id = c.req.param('cluster_id');
+    if (id !== clusterId) {
+      throw new EventLogError('NOT_FOUND', `Cluster ${id} cannot be found.`, {
+        details: { cluster_id: id },
+      });
+    }
+  };
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v3/clusters',
+      tags: ['Confluent v3'],
+      summary: 'List clusters (there is one)',
+      responses: { 200: jsonContent(V3ClusterListSchema, 'The cluster'), ...errorResponses },
+    },
+    (c) =>
+      c.json({
+        kind: 'KafkaClusterList' as const,
+        metadata: { self: `${new URL(c.req.url).origin}/v3/clusters`, next: null },
+        data: [cluster(c)],
+      }),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v3/clusters/{cluster_id}',
+      tags: ['Confluent v3'],
+      summary: 'Get the cluster',
+      request: { params: V3ClusterParams },
+      responses: { 200: jsonContent(V3ClusterSchema, 'The cluster'), ...errorResponses },
+    },
+    (c) => {
+      checkCluster(c);
+      return c.json(cluster(c));
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v3/clusters/{cluster_id}/topics',
+      tags: ['Confluent v3'],
+      summary: 'List topics',
+      request: { params: V3ClusterParams },
+      responses: { 200: jsonContent(V3TopicListSchema, 'The topics'), ...errorResponses },
+    },
+    async (c) => {
+      checkCluster(c);
+      const topics = await broker.topics.list();
+      return c.json({
+        kind: 'KafkaTopicList' as const,
+        metadata: { self: `${base(c)}/topics`, next: null },
+        data: topics.map((t) => topicData(c, t.name, t.partitions)),
+      });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'post',
+      path: '/v3/clusters/{cluster_id}/topics',
+      tags: ['Confluent v3'],
+      summary: 'Create a topic',
+      request: {
+        params: V3ClusterParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: V3CreateTopicRequestSchema } },
+        },
+      },
+      responses: { 201: jsonContent(V3TopicSchema, 'The created topic'), ...bodyErrorResponses },
+    },
+    async (c) => {
+      checkCluster(c);
+      const node = await readJsonBody(c.req.raw, {
+        accepted: ['application/json'],
+        limit: api.maxBodyBytes,
+      });
+      const request = validateJson(V3CreateTopicRequestSchema, node, 'topic');
+      const input = {
+        name: request.topic_name,
+        partitions: request.partitions_count ?? 1,
+        configs: Object.fromEntries((request.configs ?? []).map((e) => [e.name, e.value])),
+      };
+      if (request.validate_only === true) {
+        validateTopicName(input.name);
+        validatePartitionCount(input.partitions);
+        buildTopicConfig(input.configs);
+        if (await exists(input.name)) {
+          throw new EventLogError('TOPIC_ALREADY_EXISTS', `Topic '${input.name}' already exists.`);
+        }
+        return c.json(topicData(c, input.name, input.partitions), 201);
+      }
+      const topic = await broker.topics.create(input);
+      return c.json(topicData(c, topic.name, topic.partitions), 201);
+    },
+  );
+
+  const exists = async (name: string): Promise<boolean> => {
+    try {
+      await broker.topics.get(name);
+      return true;
+    } catch (error) {
+      if (error instanceof EventLogError && error.code === 'UNKNOWN_TOPIC') return false;
+      throw error;
+    }
+  };
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v3/clusters/{cluster_id}/topics/{topic_name}',
+      tags: ['Confluent v3'],
+      summary: 'Get a topic',
+      request: { params: V3TopicParams },
+      responses: { 200: jsonContent(V3TopicSchema, 'The topic'), ...errorResponses },
+    },
+    async (c) => {
+      checkCluster(c);
+      const topic: TopicRecord = await broker.topics.get(c.req.param('topic_name') ?? '');
+      return c.json(topicData(c, topic.name, topic.partitions));
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'delete',
+      path: '/v3/clusters/{cluster_id}/topics/{topic_name}',
+      tags: ['Confluent v3'],
+      summary: 'Delete a topic',
+      request: { params: V3TopicParams },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses },
+    },
+    async (c) => {
+      checkCluster(c);
+      await broker.topics.delete(c.req.param('topic_name') ?? '');
+      return c.body(null, 204);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'post',
+      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/records',
+      tags: ['Confluent v3'],
+      summary: 'Produce records (one JSON object per record, concatenated)',
+      description:
+        'All records of a request are validated first (one bad record rejects the request, nothing is written) and written as one batch. The answer is one delivery report per record, in order, each followed by CRLF, as Confluent streams them; a record whose partition failed gets its own error_code.',
+      request: {
+        params: V3TopicParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: V3ProduceRecordSchema } },
+        },
+      },
+      responses: {
+        200: jsonContent(V3ProduceResponseSchema, 'Delivery reports, CRLF-separated'),
+        ...bodyErrorResponses,
+      },
+    },
+    async (c) => {
+      checkCluster(c);
+      const topic = c.req.param('topic_name') ?? '';
+      const nodes = await readJsonSequence(c.req.raw, {
+        accepted: ['application/json'],
+        limit: api.maxBodyBytes,
+      });
+      if (nodes.length === 0) {
+        throw new EventLogError(
+          'INVALID_REQUEST',
+          'The request holds no records; send one JSON object per record',
+        );
+      }
+      const parsed = nodes.map((node, i) => parseV3Record(node, i));
+      const result = await broker.produce.produce({ topic, records: parsed.map((p) => p.record) });
+      const reports = result.records.map((r, i) => {
+        if (r.error !== undefined) return errorBody(r.error);
+        const { record, key, value } = parsed[i] as ParsedV3Record;
+        return {
+          error_code: 200,
+          cluster_id: clusterId,
+          topic_name: result.topic,
+          partition_id: r.partition,
+          offset: r.offset,
+          timestamp: new Date(r.timestamp).toISOString(),
+          ...(key === undefined ? {} : { key: { type: key, size: record.key?.byteLength ?? -1 } }),
+          ...(value === undefined
+            ? {}
+            : { value: { type: value, size: record.value?.byteLength ?? -1 } }),
+        };
+      });
+      const body = reports.map((report) => `${JSON.stringify(report)}\r\n`).join('');
+      return c.body(body, 200, { 'content-type': 'application/json' });
+    },
+  );
+}
+
+interface ParsedV3Record {
+  record: ProduceRecord;
+  /** The key's and value's type as sent, echoed in the delivery report. */
+  key: string | undefined;
+  value: string | undefined;
+}
+
+function parseV3Record(node: JsonNode, i: number): ParsedV3Record {
+  const request = validateJson(V3ProduceRecordSchema, node, `record ${i}`);
+  const key = v3Data(member(node, 'key'), i, 'key');
+  const value = v3Data(member(node, 'value'), i, 'value');
+  const headers = (request.headers ?? []).map((h, j) => ({
+    key: h.name,
+    value: encodeData(member(element(member(node, 'headers'), j), 'value'), 'base64', {
+      record: i,
+      field: 'header',
+      header: h.name,
+    }),
+  }));
+  let timestamp: number | undefined;
+  if (request.timestamp !== undefined && request.timestamp !== null) {
+    timestamp = Date.parse(request.timestamp);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(request.timestamp) || Number.isNaN(timestamp)) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `Record ${i}: timestamp must be an ISO-8601 date-time such as 2021-02-05T19:14:42Z, got ${request.timestamp}`,
+        { details: { record: i } },
+      );
+    }
+  }
+  return {
+    record: {
+      key: key.bytes,
+      value: value.bytes,
+      headers,
+      ...withDefined('partition', request.partition_id ?? undefined),
+      ...withDefined('timestamp', timestamp),
+    },
+    key: key.type,
+    value: value.type,
+  };
+}
+
+function v3Data(
+  node: JsonNode | undefined,
+  record: number,
+  field: 'key' | 'value',
+): { bytes: Buffer | null; type: string | undefined } {
+  if (node === undefined || node.kind === 'null') return { bytes: null, type: undefined };
+  const typeNode = member(node, 'type');
+  const type = typeNode?.kind === 'string' ? typeNode.value.toUpperCase() : undefined;
+  const format = type === undefined ? undefined : V3_TYPES[type];
+  if (format === undefined) {
+    throw new EventLogError(
+      'INVALID_REQUEST',
+      `Record ${record}: ${field}.type must be BINARY, JSON or STRING${type === undefined ? '' : `, got ${type}`} (schema registry formats are not supported)`,
+      { details: { record, field } },
+    );
+  }
+  return { bytes: encodeData(member(node, 'data'), format, { record, field }), type };
+}

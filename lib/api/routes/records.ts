@@ -1,0 +1,190 @@
+import type { FetchedRecord } from '../../broker/fetch.js';
+import type { ProduceRecord, ProduceResult } from '../../broker/produce.js';
+import { EventLogError } from '../../log/errors.js';
+import { readJsonBody, validate, validateJson } from '../body.js';
+import {
+  type DataFormat,
+  decodeData,
+  encodeData,
+  type HeaderFormat,
+  stringifyWithRaw,
+} from '../encoding.js';
+import { errorBody } from '../error-mapping.js';
+import { element, type JsonNode, member } from '../json-text.js';
+import { fetchWithWait } from '../long-poll.js';
+import { integer, optionalInteger, withDefined } from '../params.js';
+import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
+import {
+  bodyErrorResponses,
+  ErrorSchema,
+  errorResponses,
+  FetchQuerySchema,
+  FetchResponseSchema,
+  jsonContent,
+  PartitionParams,
+  ProduceRequestSchema,
+  ProduceResponseSchema,
+  TopicParams,
+} from '../schemas.js';
+
+export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
+  const { broker } = api;
+
+  defineRoute(
+    app,
+    {
+      method: 'post',
+      path: '/v1/topics/{topic}/records',
+      tags: ['Records'],
+      summary: 'Produce a batch of records (one S3 object, atomic validation)',
+      description:
+        'Every record is validated before anything is written: one bad record rejects the request. A partition whose write fails gives its records an `error`; the others are written. When every record failed, the answer is the error itself.',
+      request: {
+        params: TopicParams,
+        body: { required: true, content: { 'application/json': { schema: ProduceRequestSchema } } },
+      },
+      responses: {
+        200: jsonContent(ProduceResponseSchema, 'One result per record, in request order'),
+        ...bodyErrorResponses,
+      },
+    },
+    async (c) => {
+      const topic = pathParam(c, 'topic');
+      const node = await readJsonBody(c.req.raw, {
+        accepted: ['application/json'],
+        limit: api.maxBodyBytes,
+      });
+      const request = validateJson(ProduceRequestSchema, node, 'produce request');
+      const records = request.records.map((record, i) =>
+        toProduceRecord(element(member(node, 'records'), i), i, {
+          key: record.keyFormat ?? request.keyFormat ?? 'string',
+          value: record.valueFormat ?? request.valueFormat ?? 'string',
+          header: request.headerFormat ?? 'string',
+          partition: record.partition,
+          timestamp: record.timestamp,
+        }),
+      );
+      const result = await broker.produce.produce({ topic, records });
+      return c.json(produceJson(result));
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v1/topics/{topic}/partitions/{partition}/records',
+      tags: ['Records'],
+      summary: 'Fetch records from an offset, optionally waiting for them (long poll)',
+      request: { params: PartitionParams, query: FetchQuerySchema },
+      responses: {
+        200: jsonContent(FetchResponseSchema, 'Records from the offset on'),
+        416: jsonContent(ErrorSchema, 'Offset below the log start or above the high watermark'),
+        ...errorResponses,
+      },
+    },
+    async (c) => {
+      const params = validate(PartitionParams, c.req.param(), 'path');
+      const query = validate(FetchQuerySchema, c.req.query(), 'query');
+      const waitMs = optionalInteger('waitMs', query.waitMs) ?? 0;
+      if (waitMs > api.maxWaitMs) {
+        throw new EventLogError(
+          'INVALID_REQUEST',
+          `waitMs must be at most ${api.maxWaitMs}, got ${waitMs}`,
+          { details: { limit: api.maxWaitMs } },
+        );
+      }
+      const fetchRequest = {
+        topic: params.topic,
+        partition: integer('partition', params.partition),
+        offset: integer('offset', query.offset),
+        ...withDefined('maxBytes', optionalInteger('maxBytes', query.maxBytes)),
+        ...withDefined('maxRecords', optionalInteger('maxRecords', query.maxRecords)),
+      };
+      const formats = {
+        key: query.keyFormat ?? query.format ?? 'string',
+        value: query.valueFormat ?? query.format ?? 'string',
+        header: query.headerFormat ?? 'string',
+      };
+      const result = await fetchWithWait(broker, fetchRequest, waitMs, c.req.raw.signal);
+      const body = {
+        topic: result.topic,
+        partition: result.partition,
+        records: result.records.map((record) => fetchedJson(record, formats)),
+        nextOffset: result.nextOffset,
+        highWatermark: result.highWatermark,
+        logStartOffset: result.logStartOffset,
+      };
+      return c.body(stringifyWithRaw(body), 200, { 'content-type': 'application/json' });
+    },
+  );
+}
+
+interface RecordOptions {
+  key: DataFormat;
+  value: DataFormat;
+  header: HeaderFormat;
+  partition: number | undefined;
+  timestamp: number | undefined;
+}
+
+function toProduceRecord(node: JsonNode | undefined, i: number, f: RecordOptions): ProduceRecord {
+  const headersNode = member(node, 'headers');
+  const headers =
+    headersNode?.kind === 'array'
+      ? headersNode.items.map((header) => {
+          const keyNode = member(header, 'key');
+          const key = keyNode?.kind === 'string' ? keyNode.value : '';
+          return {
+            key,
+            value: encodeData(member(header, 'value'), f.header, {
+              record: i,
+              field: 'header',
+              header: key,
+            }),
+          };
+        })
+      : [];
+  return {
+    key: encodeData(member(node, 'key'), f.key, { record: i, field: 'key' }),
+    value: encodeData(member(node, 'value'), f.value, { record: i, field: 'value' }),
+    headers,
+    ...withDefined('partition', f.partition),
+    ...withDefined('timestamp', f.timestamp),
+  };
+}
+
+function produceJson(result: ProduceResult) {
+  const failed = result.records.filter((r) => r.error !== undefined);
+  // Every record failed: answer with the error itself, so a client that only reads the status
+  // sees the failure (and retries when it is retriable).
+  if (failed.length === result.records.length && failed[0]?.error !== undefined) {
+    throw failed[0].error;
+  }
+  return {
+    topic: result.topic,
+    records: result.records.map((r) =>
+      r.error === undefined
+        ? { partition: r.partition, offset: r.offset, timestamp: r.timestamp }
+        : { partition: r.partition, error: errorBody(r.error) },
+    ),
+  };
+}
+
+function fetchedJson(
+  record: FetchedRecord,
+  formats: { key: DataFormat; value: DataFormat; header: HeaderFormat },
+) {
+  const { offset } = record;
+  return {
+    offset,
+    timestamp: record.timestamp,
+    timestampType: record.timestampType,
+    key: decodeData(record.key, formats.key, { offset, field: 'key' }),
+    value: decodeData(record.value, formats.value, { offset, field: 'value' }),
+    headers: record.headers.map((h) => ({
+      key: h.key,
+      value: decodeData(h.value, formats.header, { offset, field: 'header', header: h.key }),
+    })),
+  };
+}

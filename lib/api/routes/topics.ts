@@ -1,0 +1,100 @@
+import type { TopicDescription } from '../../broker/topics.js';
+import { configEntries } from '../../log/topic-config.js';
+import type { TopicRecord } from '../../store/topic-store.js';
+import { readJsonBody, validateJson } from '../body.js';
+import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
+import {
+  bodyErrorResponses,
+  CreateTopicRequestSchema,
+  errorResponses,
+  jsonContent,
+  TopicDescriptionSchema,
+  TopicListSchema,
+  TopicParams,
+  TopicSchema,
+} from '../schemas.js';
+
+export function topicJson(topic: TopicRecord) {
+  return {
+    name: topic.name,
+    topicId: topic.topicId,
+    partitions: topic.partitions,
+    configs: Object.fromEntries(configEntries(topic.config).map((e) => [e.name, e.value])),
+    createdAt: topic.createdAt,
+  };
+}
+
+function descriptionJson(topic: TopicDescription) {
+  return { ...topicJson(topic), partitionOffsets: topic.partitionOffsets };
+}
+
+export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
+  const { broker } = api;
+
+  defineRoute(
+    app,
+    {
+      method: 'post',
+      path: '/v1/topics',
+      tags: ['Topics'],
+      summary: 'Create a topic',
+      request: {
+        body: {
+          required: true,
+          content: { 'application/json': { schema: CreateTopicRequestSchema } },
+        },
+      },
+      responses: {
+        201: jsonContent(TopicSchema, 'The topic'),
+        ...bodyErrorResponses,
+      },
+    },
+    async (c) => {
+      const node = await readJsonBody(c.req.raw, {
+        accepted: ['application/json'],
+        limit: api.maxBodyBytes,
+      });
+      const input = validateJson(CreateTopicRequestSchema, node, 'topic');
+      const topic = await broker.topics.create(input);
+      return c.json(topicJson(topic), 201);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v1/topics',
+      tags: ['Topics'],
+      summary: 'List topics',
+      responses: { 200: jsonContent(TopicListSchema, 'All topics, by name'), ...errorResponses },
+    },
+    async (c) => c.json({ topics: (await broker.topics.list()).map(topicJson) }),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v1/topics/{topic}',
+      tags: ['Topics'],
+      summary: 'Describe a topic, with each partition’s log start offset and high watermark',
+      request: { params: TopicParams },
+      responses: { 200: jsonContent(TopicDescriptionSchema, 'The topic'), ...errorResponses },
+    },
+    async (c) => c.json(descriptionJson(await broker.topics.describe(pathParam(c, 'topic')))),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'delete',
+      path: '/v1/topics/{topic}',
+      tags: ['Topics'],
+      summary: 'Delete a topic (its records are removed in the background)',
+      request: { params: TopicParams },
+      responses: { 200: jsonContent(TopicSchema, 'The deleted topic'), ...errorResponses },
+    },
+    async (c) => c.json(topicJson(await broker.topics.delete(pathParam(c, 'topic')))),
+  );
+}
