@@ -1,7 +1,7 @@
 import { handle } from 'hono/aws-lambda';
 import { createApp } from '../lib/api/app.js';
 import { createBroker, createStores } from '../lib/broker/broker.js';
-import { resourceNamesFromEnv } from '../lib/infra/resources.js';
+import { clusterIdFor, resourceNamesFromEnv } from '../lib/infra/resources.js';
 import { createAwsClients } from '../lib/local/aws-clients.js';
 
 /**
@@ -10,8 +10,8 @@ import { createAwsClients } from '../lib/local/aws-clients.js';
  * the topic cache.
  */
 
-const clients = createAwsClients();
-const broker = createBroker(createStores(clients, resourceNamesFromEnv()));
-const app = createApp({ broker, clusterId: process.env['EVENTLOG_CLUSTER_ID'] || 'eventlog' });
+const names = resourceNamesFromEnv();
+const broker = createBroker(createStores(createAwsClients(), names));
+const app = createApp({ broker, clusterId: clusterIdFor(names) });
 
 export const handler = handle(app);

@@ -5,6 +5,7 @@
  *
  * This file must stay free of aws-cdk-lib and the AWS SDK: plain data only.
  */
+import { createHash } from 'node:crypto';
 
 export interface KeyAttribute {
   name: string;
@@ -79,6 +80,19 @@ export function resourceNamesFromEnv(env: NodeJS.ProcessEnv = process.env): Reso
     logTable: read(LOG_TABLE.envVar),
     groupsTable: read(GROUPS_TABLE.envVar),
   };
+}
+
+/**
+ * The cluster id the Confluent v3 routes answer to: 22 base64url characters like a Kafka
+ * cluster id, derived from the resource names so every function of a deployment (and every
+ * restart of the local server on the same data) agrees without storing it anywhere.
+ */
+export function clusterIdFor(names: ResourceNames): string {
+  return createHash('sha256')
+    .update(`${names.bucket}|${names.topicsTable}|${names.logTable}`)
+    .digest()
+    .subarray(0, 16)
+    .toString('base64url');
 }
 
 export function resourceNamesToEnv(names: ResourceNames): Record<string, string> {

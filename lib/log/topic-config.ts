@@ -99,8 +99,27 @@ function parseInteger(name: string, raw: unknown): number {
   return value;
 }
 
+/**
+ * Configs that tools send by habit and that only have our behaviour: accepted when they ask
+ * for it, refused with a reason otherwise (Confluent's own examples create topics with
+ * cleanup.policy=delete).
+ */
+const FIXED_CONFIGS: Record<string, { value: string; why: string }> = {
+  'cleanup.policy': { value: 'delete', why: 'log compaction is not supported' },
+};
+
 /** Parses one Kafka-named config value (string or number) into its typed form. */
 export function parseConfigValue(name: string, raw: unknown): Partial<TopicConfig> {
+  const fixed = FIXED_CONFIGS[name];
+  if (fixed !== undefined) {
+    if (raw !== fixed.value) {
+      throw new EventLogError(
+        'INVALID_CONFIG',
+        `${name} can only be ${fixed.value}: ${fixed.why}, got ${String(raw)}`,
+      );
+    }
+    return {};
+  }
   if (!isConfigName(name)) {
     throw new EventLogError(
       'INVALID_CONFIG',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { testEnvironment, uniqueName } from '../helpers/aws.js';
+import { clusterIdFor } from '../../lib/infra/resources.js';
+import { testEnvironment, testNames, uniqueName } from '../helpers/aws.js';
 
 /**
  * The Lambda entry, invoked the way API Gateway invokes it: with an HTTP API payload format
@@ -54,11 +55,13 @@ function event(
 }
 
 let handler: (event: HttpEvent, context: unknown) => Promise<HttpResult>;
+let clusterId = '';
 
 beforeAll(async () => {
   // The function reads its resources (and here, the emulators' endpoints) from the
   // environment at module load, as it does in Lambda.
-  Object.assign(process.env, testEnvironment().env, { EVENTLOG_CLUSTER_ID: 'lambda-cluster' });
+  Object.assign(process.env, testEnvironment().env);
+  clusterId = clusterIdFor(testNames());
   ({ handler } = (await import('../../functions/api.js')) as unknown as {
     handler: typeof handler;
   });
@@ -103,22 +106,22 @@ describe('functions/api.ts', () => {
   it('serves the Confluent routes with the configured cluster id, from plain and base64 bodies', async () => {
     const clusters = await invoke(event('GET', '/v3/clusters'));
     expect(clusters.json.data[0]).toMatchObject({
-      cluster_id: 'lambda-cluster',
+      cluster_id: clusterId,
       metadata: {
-        self: 'https://id.execute-api.us-east-1.amazonaws.com/v3/clusters/lambda-cluster',
+        self: `https://id.execute-api.us-east-1.amazonaws.com/v3/clusters/${clusterId}`,
       },
     });
 
     const topic = uniqueName('lambda-v3');
     const created = await invoke(
-      event('POST', '/v3/clusters/lambda-cluster/topics', {
+      event('POST', `/v3/clusters/${clusterId}/topics`, {
         body: JSON.stringify({ topic_name: topic, partitions_count: 1 }),
       }),
     );
     expect(created.statusCode).toBe(201);
 
     const produced = await handler(
-      event('POST', `/v3/clusters/lambda-cluster/topics/${topic}/records`, {
+      event('POST', `/v3/clusters/${clusterId}/topics/${topic}/records`, {
         body: '{"value":{"type":"BINARY","data":"AAEC"}}\n{"value":{"type":"STRING","data":"two"}}',
         base64: true,
       }),
