@@ -45,6 +45,41 @@ export const ERROR_CODES = {
   NOT_FOUND: { retriable: false, description: 'No such route or resource.' },
   // The state moved under the caller: the condition it relied on no longer holds.
   CONFLICT: { retriable: false, description: 'The resource changed concurrently.' },
+  // Consumer groups (lib/broker/groups.ts) and Confluent v2 consumer instances.
+  UNKNOWN_GROUP: { retriable: false, description: 'No consumer group of that name exists.' },
+  GROUP_NOT_EMPTY: {
+    retriable: false,
+    description: 'The group has live members; stop them first, or force.',
+  },
+  FENCED: {
+    retriable: false,
+    description:
+      'The member no longer holds the lease of the partition (a newer owner took it); its commit was refused.',
+  },
+  PARTITION_NOT_ASSIGNED: {
+    retriable: false,
+    description: 'The consumer does not currently own that partition.',
+  },
+  NO_OFFSET: {
+    retriable: false,
+    description: 'The group has no committed offset for the partition and auto.offset.reset is none.',
+  },
+  CONSUMER_INSTANCE_NOT_FOUND: {
+    retriable: false,
+    description: 'No consumer instance of that name exists in the group (or it expired).',
+  },
+  CONSUMER_INSTANCE_EXISTS: {
+    retriable: false,
+    description: 'A consumer instance of that name already exists in the group.',
+  },
+  CONSUMER_FORMAT_MISMATCH: {
+    retriable: false,
+    description: "The Accept header's embedded format is not the consumer instance's format.",
+  },
+  INVALID_CONSUMER_CONFIG: {
+    retriable: false,
+    description: 'A consumer instance setting is invalid.',
+  },
   // Transient: the same request may succeed later.
   THROTTLED: { retriable: true, description: 'AWS throttled the request; retry with backoff.' },
   STORAGE_UNAVAILABLE: {
