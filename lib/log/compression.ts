@@ -19,10 +19,11 @@
  *             UNSUPPORTED_COMPRESSION.
  *
  * The `snappy` package is native and optional for a bundle: it is loaded on first use, and a
- * build without it answers UNSUPPORTED_COMPRESSION for snappy only.
+ * build without it falls back to the pure-JS snappyjs (same bytes, slower).
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
+import SnappyJS from 'snappyjs';
 import { EventLogError } from './errors.js';
 
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -71,31 +72,42 @@ interface SnappyBinding {
 const SNAPPY_COMPRESS_OPTIONS = { copyOutputData: true };
 const SNAPPY_UNCOMPRESS_OPTIONS = { asBuffer: true, copyOutputData: true };
 
-let snappyBinding: SnappyBinding | null | undefined;
-let snappyLoadError: unknown;
+let snappyBinding: SnappyBinding | undefined;
 
-function loadSnappy(): SnappyBinding | null {
+/**
+ * Where the native binding cannot load (a Lambda bundle built on another CPU architecture),
+ * snappyjs, the pure-JS codec kafkajs-snappy uses, takes over: slower, same bytes.
+ */
+const snappyJsBinding: SnappyBinding = {
+  compressSync: (input) => toBuffer(SnappyJS.compress(input)),
+  uncompressSync: (input) => toBuffer(SnappyJS.uncompress(input)),
+};
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function loadSnappy(): SnappyBinding {
   if (snappyBinding !== undefined) return snappyBinding;
   try {
     const require = createRequire(import.meta.url);
     snappyBinding = require('snappy') as SnappyBinding;
-  } catch (error) {
-    snappyBinding = null;
-    snappyLoadError = error;
+  } catch {
+    snappyBinding = snappyJsBinding;
   }
   return snappyBinding;
 }
 
+/** Which snappy implementation is in use; 'js' when the native binding could not load. */
+export function snappyImplementation(): 'native' | 'js' {
+  return loadSnappy() === snappyJsBinding ? 'js' : 'native';
+}
+
+/** For tests: compress and decompress with the pure-JS fallback only. */
+export const snappyJsForTests = snappyJsBinding;
+
 function requireSnappy(): SnappyBinding {
-  const binding = loadSnappy();
-  if (binding === null) {
-    throw new EventLogError(
-      'UNSUPPORTED_COMPRESSION',
-      'snappy compression needs the native "snappy" package, which this build cannot load',
-      { cause: snappyLoadError },
-    );
-  }
-  return binding;
+  return loadSnappy();
 }
 
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00] as const;
@@ -218,7 +230,7 @@ export function isCompressionSupported(type: CompressionType): boolean {
     case 'gzip':
       return true;
     case 'snappy':
-      return loadSnappy() !== null;
+      return true;
     case 'zstd':
       return zlibZstd.zstdCompressSync !== undefined;
     case 'lz4':

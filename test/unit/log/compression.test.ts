@@ -181,3 +181,15 @@ describe('lz4 and zstd', () => {
     }
   });
 });
+
+describe('snappy without the native binding', () => {
+  it('the pure-JS fallback reads what the native codec writes, and back', async () => {
+    const { snappyJsForTests } = await import('../../../lib/log/compression.js');
+    const { default: native } = await import('snappy');
+    const data = Buffer.from('the same bytes, the same bytes, the same bytes '.repeat(500));
+    const fromJs = snappyJsForTests.compressSync(data);
+    expect(Buffer.from(native.uncompressSync(fromJs) as Buffer)).toEqual(data);
+    const fromNative = native.compressSync(data);
+    expect(snappyJsForTests.uncompressSync(fromNative)).toEqual(data);
+  });
+});
