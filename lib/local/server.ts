@@ -12,7 +12,7 @@ export interface ApiServerOptions {
 }
 
 export interface ApiServer {
-  /** Base URL, e.g. http://127.0.0.1:8080 */
+  /** Base URL, e.g. http://127.0.0.1:8787 */
   url: string;
   close(): Promise<void>;
 }
