@@ -1,0 +1,263 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * The eventlog CLI: topics, produce, consume, offsets and maintenance over the HTTP API.
+ * Run it as `npm run -s eventlog -- <command>` or `npx tsx bin/eventlog.ts <command>`.
+ *
+ * Exit codes: 0 done; 1 the command failed (an error answer, the server unreachable,
+ * records not written); 2 a usage error (unknown command or option, a bad or conflicting
+ * option value); 130 interrupted (Ctrl-C) while producing or reading up to the end.
+ * Errors print one line on stderr, `error: <message> (<CODE>)`, never a stack trace
+ * (EVENTLOG_DEBUG=1 prints it).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { consume } from '../lib/client/cli/consume-command.js';
+import { DEFAULT_URL, type GlobalOptions, UsageError } from '../lib/client/cli/context.js';
+import {
+  consumeGroup,
+  deleteGroup,
+  describeGroup,
+  listGroups,
+  resetGroup,
+} from '../lib/client/cli/groups-command.js';
+import { runMaintenance } from '../lib/client/cli/maintenance-command.js';
+import { showOffsets } from '../lib/client/cli/offsets-command.js';
+import { DATA_FORMATS, HEADER_FORMATS } from '../lib/client/cli/output.js';
+import { produce } from '../lib/client/cli/produce-command.js';
+import {
+  createTopic,
+  deleteTopic,
+  describeTopic,
+  listTopics,
+} from '../lib/client/cli/topics-command.js';
+import { isEventLogError } from '../lib/log/errors.js';
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      throw new InvalidArgumentError(`Expected an integer from ${min} to ${max}.`);
+    }
+    return value;
+  };
+}
+
+const program = new Command('eventlog')
+  .description(
+    "A serverless event log with Kafka's model: the command line client of its HTTP API.",
+  )
+  .addOption(new Option('--url <url>', 'the API base URL').env('EVENTLOG_URL').default(DEFAULT_URL))
+  .option(
+    '--sigv4',
+    'sign requests with AWS SigV4 (automatic for *.execute-api.*.amazonaws.com URLs)',
+  )
+  .showHelpAfterError('(add --help for usage)')
+  // Usage errors exit 2; the catch below decides.
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+const topics = program.command('topics').description('create, list, describe and delete topics');
+
+topics
+  .command('create <name>')
+  .description('create a topic')
+  .option('-p, --partitions <n>', 'number of partitions (1-1000)', integer(1, 1000), 1)
+  .option('-c, --config <name=value...>', 'topic configs, e.g. retention.ms=86400000')
+  .option('--json', 'print the topic as JSON')
+  .action((name: string, options, command: Command) =>
+    createTopic(globals(command), name, options),
+  );
+
+topics
+  .command('list')
+  .description('list topics')
+  .option('--json', 'print JSON')
+  .action((options, command: Command) => listTopics(globals(command), options));
+
+topics
+  .command('describe <name>')
+  .description("a topic's configs and each partition's offsets")
+  .option('--json', 'print JSON')
+  .action((name: string, options, command: Command) =>
+    describeTopic(globals(command), name, options),
+  );
+
+topics
+  .command('delete <name>')
+  .description('delete a topic (its records are removed in the background)')
+  .action((name: string, _options, command: Command) => deleteTopic(globals(command), name));
+
+program
+  .command('produce <topic>')
+  .description('write records read from stdin or a file, one per line')
+  .option('-f, --file <path>', 'read this file instead of stdin')
+  .addOption(
+    new Option(
+      '--format <format>',
+      'lines: each line is a value; jsonl: each line is JSON',
+    ).choices(['lines', 'jsonl']),
+  )
+  .option('-k, --key <key>', 'the same key for every record')
+  .option(
+    '--key-field <field>',
+    "jsonl: the key is this field of each line's object (a.b for nested)",
+  )
+  .option('--key-separator <sep>', 'lines: the key is the text before the first <sep>')
+  .option('--partition <p>', 'write to this partition (default: by key, else spread)', integer(0))
+  .option('-H, --header <name=value...>', 'a header for every record')
+  .option('--batch-records <n>', 'records per request', integer(1, 10_000), 500)
+  .option('--batch-bytes <n>', 'bytes per request', integer(1, 6 * 1024 * 1024), 1024 * 1024)
+  .option(
+    '--in-flight <n>',
+    'requests at once (default 1 with keys or --partition, to keep their order; else 4)',
+    integer(1, 64),
+  )
+  .action(async (topic: string, options, command: Command) => {
+    process.exitCode = await produce(globals(command), topic, options);
+  });
+
+program
+  .command('consume <topic>')
+  .description('print records of a topic, all partitions merged or one')
+  .option('--from-beginning', 'start at the oldest record kept (default: only new records)')
+  .option('--offset <n>', 'start at this offset (in each partition read)', integer(0))
+  .option('--partition <p>', 'read only this partition', integer(0))
+  .option('-f, --follow', 'keep waiting for new records (long poll) until Ctrl-C or --max')
+  .option('--max <n>', 'stop after this many records', integer(1))
+  .addOption(
+    new Option('--format <format>', 'json: one object per record; value: the value alone')
+      .choices(['json', 'value'])
+      .default('json'),
+  )
+  .addOption(
+    new Option('--key-format <format>', 'how keys are shown')
+      .choices(DATA_FORMATS)
+      .default('string'),
+  )
+  .addOption(
+    new Option('--value-format <format>', 'how values are shown')
+      .choices(DATA_FORMATS)
+      .default('string'),
+  )
+  .addOption(
+    new Option('--header-format <format>', 'how header values are shown')
+      .choices(HEADER_FORMATS)
+      .default('string'),
+  )
+  .option('--wait-ms <ms>', 'long-poll wait per request with --follow', integer(0, 20_000), 20_000)
+  .option(
+    '-g, --group <group>',
+    'read as a member of this consumer group: partitions shared with its other members, offsets committed; runs until Ctrl-C or --max',
+  )
+  .action(async (topic: string, options, command: Command) => {
+    process.exitCode =
+      options.group === undefined
+        ? await consume(globals(command), topic, options)
+        : await consumeGroup(globals(command), topic, options);
+  });
+
+const groups = program
+  .command('groups')
+  .description('list, describe, reset and delete consumer groups');
+
+groups
+  .command('list')
+  .description('list groups')
+  .option('--json', 'print JSON')
+  .action((options, command: Command) => listGroups(globals(command), options));
+
+groups
+  .command('describe <group>')
+  .description("a group's members, and per partition its owner, committed offset and lag")
+  .option('--json', 'print JSON')
+  .action((group: string, options, command: Command) =>
+    describeGroup(globals(command), group, options),
+  );
+
+groups
+  .command('reset <group>')
+  .description("set a group's committed offsets of a topic (only while it has no live members)")
+  .requiredOption('--topic <topic>', 'the topic')
+  .option('--to <where>', 'earliest or latest')
+  .option('--to-offset <n>', 'this offset (clamped to the log)', integer(0))
+  .option('--to-datetime <time>', 'the first offset at or after this time (ISO-8601 or ms)')
+  .option(
+    '--partition <p...>',
+    'only these partitions (default: all)',
+    (v: string, prev: number[] = []) => [...prev, integer(0)(v)],
+  )
+  .option('--force', 'even while members are alive (they lose these partitions and re-read)')
+  .option('--json', 'print JSON')
+  .action((group: string, options, command: Command) =>
+    resetGroup(globals(command), group, options),
+  );
+
+groups
+  .command('delete <group>')
+  .description("delete a group's offsets and members")
+  .option('--force', 'even while members are alive')
+  .action((group: string, options, command: Command) =>
+    deleteGroup(globals(command), group, options),
+  );
+
+program
+  .command('offsets <topic>')
+  .description("each partition's earliest and latest offset, or the first offset at a time")
+  .option('--at <time>', 'ISO-8601 time or ms since the epoch (also earliest, latest)')
+  .option('--partition <p>', 'only this partition', integer(0))
+  .option('--json', 'print JSON')
+  .action((topic: string, options, command: Command) =>
+    showOffsets(globals(command), topic, options),
+  );
+
+program
+  .command('maintenance')
+  .description('maintenance of the local event log')
+  .command('run')
+  .description(
+    'run retention and healing once, now, on the local event log (the one `npm start` runs on --data-dir, else its emulators are started for the pass)',
+  )
+  .option('--data-dir <dir>', 'the local data directory', '.eventlog')
+  .option('--topic <name...>', 'only these topics')
+  .option('--json', 'print the report as JSON')
+  .action((options) => runMaintenance(options));
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    process.exitCode = exitCodeOf(error);
+  }
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and version end here too, successfully; commander printed the rest already.
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (process.env['EVENTLOG_DEBUG'] && error instanceof Error)
+    process.stderr.write(`${error.stack}\n`);
+  if (error instanceof UsageError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return 2;
+  }
+  if (isEventLogError(error)) {
+    process.stderr.write(`error: ${error.message} (${error.code})\n`);
+    return 1;
+  }
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return 1;
+}
+
+// A reader that went away (`| head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+await main();
+// Idle keep-alive sockets must not hold the process: exit once stdout is flushed.
+process.stdout.write('', () => process.exit());
