@@ -1,0 +1,626 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarmAction,
+  type Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import {
+  Effect,
+  Grant,
+  type IGrantable,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type IBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import {
+  ANY_SCOPE,
+  API_ACCESS,
+  type ApiAccess,
+  type GrantScope,
+  type RoutePattern,
+  scopedPath,
+} from './api-access.js';
+import { resourceNamesToEnv, SEGMENT_PREFIX, TABLES, type TableDefinition } from './resources.js';
+
+/** The repository root: function entries and the lock file are found relative to it. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The Lambda functions of the event log, by the name used in ids, outputs and options. */
+export type EventLogFunctionName = 'api' | 'retention';
+
+interface FunctionDefinition {
+  /** Relative to the project root; the module must export `handler`. */
+  entry: string;
+  description: string;
+  memorySize: number;
+  timeout: Duration;
+  /** S3 object actions, granted on the segment prefix only. */
+  segmentActions: readonly string[];
+  /** Whether the function lists the segment prefix (s3:ListBucket with an s3:prefix condition). */
+  listsSegments: boolean;
+  /** DynamoDB item actions, granted on the event log's tables and nothing else. */
+  tableActions: readonly string[];
+}
+
+/**
+ * Item-level actions on our tables. There is no IAM action for TransactWriteItems: DynamoDB
+ * authorizes each item of a transaction with its Put/Update/Delete/ConditionCheck action.
+ */
+const TABLE_READ_WRITE = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+] as const;
+
+/**
+ * Every function of the stack, one entry each: the construct builds the function, its role,
+ * log group, alarms and environment from the entry. The dispatcher of Lambda consumers
+ * (functions/dispatch.ts) becomes one more entry here plus one in `scheduleFor`.
+ */
+export const FUNCTIONS: Record<EventLogFunctionName, FunctionDefinition> = {
+  api: {
+    entry: 'functions/api.ts',
+    description: 'Event log HTTP API: topics, produce, fetch, offsets, groups',
+    // arm64 at 1 GB: the codec and CRC-32C are CPU-bound, and cold starts shrink with CPU.
+    memorySize: 1024,
+    // API Gateway gives up at 30 s; ProduceService refuses to publish after maxProduceMs
+    // (30 s), so a slower invocation can never land a batch inside a healed range.
+    timeout: Duration.seconds(30),
+    // No DeleteObject: the API never removes data; retention and topic cleanup do.
+    segmentActions: ['s3:PutObject', 's3:GetObject'],
+    listsSegments: false,
+    tableActions: TABLE_READ_WRITE,
+  },
+  retention: {
+    entry: 'functions/retention.ts',
+    description: 'Event log maintenance: retention, hole healing, deleted-topic cleanup',
+    memorySize: 512,
+    // Runs may overlap the next schedule: retention works on each topic under a lease.
+    timeout: Duration.minutes(5),
+    segmentActions: ['s3:GetObject', 's3:DeleteObject'],
+    listsSegments: true,
+    // Expired index entries and deleted topics' items go in BatchWriteItem deletes of 25.
+    tableActions: [...TABLE_READ_WRITE, 'dynamodb:BatchWriteItem'],
+  },
+};
+
+export type EventLogAuthorization = 'iam' | 'none';
+
+export interface EventLogProps {
+  /**
+   * What happens to the bucket and tables when the stack is deleted. `DESTROY` also empties
+   * the bucket (autoDeleteObjects) so that development stacks delete cleanly.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy.RETAIN | RemovalPolicy.DESTROY;
+  /**
+   * A customer-managed KMS key for the bucket (with an S3 Bucket Key, so that not every
+   * object costs a KMS call) and the tables.
+   * @default S3-managed encryption for the bucket, the AWS-managed key for the tables
+   */
+  readonly encryptionKey?: IKey;
+  /**
+   * Where S3 server access logs of the segment bucket go. Every produce and fetch is an S3
+   * request, so these logs are as large as the traffic: opt in when you need them.
+   * @default no server access logs
+   */
+  readonly serverAccessLogs?: { bucket: IBucket; prefix?: string };
+  /**
+   * `iam` signs every request with SigV4 (grant access with grantProduce / grantConsume /
+   * grantAdmin). `none` leaves the API open to anyone who knows the URL: development only.
+   * @default 'iam'
+   */
+  readonly authorization?: EventLogAuthorization;
+  /** @default no stage throttling beyond the account's API Gateway limits */
+  readonly throttle?: ThrottleSettings;
+  /** @default every 5 minutes */
+  readonly retentionSchedule?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Per-function overrides; the defaults are sized for arm64 with the SDK bundled.
+   * @default the memory sizes in FUNCTIONS
+   */
+  readonly functions?: Partial<
+    Record<EventLogFunctionName, { memorySize?: number; reservedConcurrentExecutions?: number }>
+  >;
+  /**
+   * Active X-Ray tracing for the functions. Off by default: at one trace per request it
+   * would cost more than API Gateway itself.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /** Actions for every alarm (an SNS topic, typically). @default no actions */
+  readonly alarmActions?: IAlarmAction[];
+}
+
+/**
+ * The event log: a segment bucket, the DynamoDB tables from lib/infra/resources.ts, the
+ * functions, the HTTP API in front of the `api` function, schedules and alarms.
+ */
+export class EventLog extends Construct {
+  readonly bucket: Bucket;
+  /** The tables by their definition id (Topics, Log, Groups). */
+  readonly tables: Record<TableDefinition['id'], Table>;
+  readonly functions: Record<EventLogFunctionName, NodejsFunction>;
+  readonly httpApi: HttpApi;
+  /** The HTTP API's URL, ending in a slash. */
+  readonly apiUrl: string;
+  readonly alarms: Alarm[] = [];
+  readonly authorization: EventLogAuthorization;
+
+  private dispatcherRoleCache: Role | undefined;
+
+  constructor(scope: Construct, id: string, props: EventLogProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const retain = removalPolicy === RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    this.authorization = props.authorization ?? 'iam';
+
+    this.bucket = this.createBucket(props, removalPolicy);
+    this.tables = Object.fromEntries(
+      TABLES.map((definition) => [
+        definition.id,
+        this.createTable(definition, props, removalPolicy),
+      ]),
+    ) as Record<TableDefinition['id'], Table>;
+
+    const environment = {
+      ...resourceNamesToEnv({
+        bucket: this.bucket.bucketName,
+        topicsTable: this.table('Topics').tableName,
+        logTable: this.table('Log').tableName,
+        groupsTable: this.table('Groups').tableName,
+      }),
+      // Stack traces point into the TypeScript sources instead of the minified bundle.
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    const names = Object.keys(FUNCTIONS) as EventLogFunctionName[];
+    this.functions = Object.fromEntries(
+      names.map((name) => [
+        name,
+        this.createFunction(name, FUNCTIONS[name], environment, props, logRetention, retain),
+      ]),
+    ) as Record<EventLogFunctionName, NodejsFunction>;
+
+    const { httpApi, url } = this.createHttpApi(props, logRetention, retain);
+    this.httpApi = httpApi;
+    this.apiUrl = url;
+
+    this.scheduleFor('retention', props.retentionSchedule ?? Duration.minutes(5));
+    this.createAlarms(props.alarmActions ?? []);
+  }
+
+  table(id: TableDefinition['id']): Table {
+    const table = this.tables[id];
+    if (table === undefined) throw new Error(`EventLog has no table ${id}`);
+    return table;
+  }
+
+  /** Invoke rights on the produce routes (ours and the Confluent REST Proxy v2/v3 ones). */
+  grantProduce(grantee: IGrantable, topic = '*'): Grant {
+    return this.grantRoutes(grantee, 'produce', { topic, group: '*' });
+  }
+
+  /**
+   * Invoke rights on fetch, offsets and topic metadata of `topic`, and on the work of a
+   * member of consumer group `group` (heartbeats, commits, Confluent consumer instances).
+   */
+  grantConsume(grantee: IGrantable, topic = '*', group = '*'): Grant {
+    return this.grantRoutes(grantee, 'consume', { topic, group });
+  }
+
+  /** Invoke rights on every route: topic and group administration included. */
+  grantAdmin(grantee: IGrantable): Grant {
+    return this.grantRoutes(grantee, 'admin', ANY_SCOPE);
+  }
+
+  /** The execute-api ARNs of a set of routes, for any stage. */
+  routeArns(access: ApiAccess, scope: GrantScope = ANY_SCOPE): string[] {
+    checkNamePattern('topic', scope.topic);
+    checkNamePattern('group', scope.group);
+    return API_ACCESS[access].map((route: RoutePattern) =>
+      this.httpApi.arnForExecuteApi(route.method, scopedPath(route, scope), '*'),
+    );
+  }
+
+  /**
+   * The execution role the dispatcher of Lambda consumers will run with. It exists as soon
+   * as a consumer is attached, so every consumer's invoke grant lands on a real principal;
+   * the dispatcher function itself is the next addition to FUNCTIONS.
+   */
+  get dispatcherRole(): Role {
+    this.dispatcherRoleCache ??= new Role(this, 'DispatcherRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Execution role of the event log dispatcher (Lambda consumers)',
+    });
+    return this.dispatcherRoleCache;
+  }
+
+  private grantRoutes(grantee: IGrantable, access: ApiAccess, scope: GrantScope): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: this.routeArns(access, scope),
+    });
+  }
+
+  private createBucket(props: EventLogProps, removalPolicy: RemovalPolicy): Bucket {
+    const destroy = removalPolicy === RemovalPolicy.DESTROY;
+    const bucket = new Bucket(this, 'Segments', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      ...(props.encryptionKey === undefined
+        ? { encryption: BucketEncryption.S3_MANAGED }
+        : {
+            encryption: BucketEncryption.KMS,
+            encryptionKey: props.encryptionKey,
+            bucketKeyEnabled: true,
+          }),
+      // Segments are written once under unique keys and deleted by retention: versions would
+      // only keep deleted data (and its cost) around.
+      versioned: false,
+      lifecycleRules: [
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      ...(props.serverAccessLogs === undefined
+        ? {}
+        : {
+            serverAccessLogsBucket: props.serverAccessLogs.bucket,
+            serverAccessLogsPrefix: props.serverAccessLogs.prefix ?? 'eventlog-segments/',
+          }),
+      removalPolicy,
+      autoDeleteObjects: destroy,
+    });
+    if (props.serverAccessLogs === undefined) {
+      acknowledge(
+        bucket,
+        'AwsSolutions-S1',
+        'Server access logs are opt-in (serverAccessLogs): every produce and fetch is an S3 request, so the logs grow with the traffic; CloudTrail data events are the targeted alternative.',
+      );
+    }
+    return bucket;
+  }
+
+  private createTable(
+    definition: TableDefinition,
+    props: EventLogProps,
+    removalPolicy: RemovalPolicy,
+  ): Table {
+    return new Table(this, `${definition.id}Table`, {
+      partitionKey: {
+        name: definition.partitionKey.name,
+        type: attributeType(definition.partitionKey.type),
+      },
+      ...(definition.sortKey === undefined
+        ? {}
+        : {
+            sortKey: {
+              name: definition.sortKey.name,
+              type: attributeType(definition.sortKey.type),
+            },
+          }),
+      ...(definition.timeToLiveAttribute === undefined
+        ? {}
+        : { timeToLiveAttribute: definition.timeToLiveAttribute }),
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      ...(props.encryptionKey === undefined
+        ? { encryption: TableEncryption.AWS_MANAGED }
+        : { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }),
+      removalPolicy,
+      // A retained table is production data: deleting it takes a deliberate second step.
+      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+    });
+  }
+
+  private createFunction(
+    name: EventLogFunctionName,
+    definition: FunctionDefinition,
+    environment: Record<string, string>,
+    props: EventLogProps,
+    logRetention: RetentionDays,
+    retain: boolean,
+  ): NodejsFunction {
+    const id = pascalCase(name);
+    const entry = join(PROJECT_ROOT, definition.entry);
+    if (!existsSync(entry)) {
+      throw new Error(`EventLog: the ${name} function's entry ${definition.entry} does not exist`);
+    }
+    const logGroup = new LogGroup(this, `${id}Logs`, {
+      retention: logRetention,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    // Our own role instead of the generated one: the generated role carries the managed
+    // AWSLambdaBasicExecutionRole, which may write to any log group in the account.
+    const role = new Role(this, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the event log ${name} function`,
+    });
+    logGroup.grantWrite(role);
+    this.grantStorage(role, name, definition);
+
+    const overrides = props.functions?.[name] ?? {};
+    const fn = new NodejsFunction(this, `${id}Function`, {
+      entry,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      description: definition.description,
+      memorySize: overrides.memorySize ?? definition.memorySize,
+      timeout: definition.timeout,
+      ...(overrides.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: overrides.reservedConcurrentExecutions }),
+      role,
+      logGroup,
+      tracing: props.tracing === true ? Tracing.ACTIVE : Tracing.DISABLED,
+      environment,
+      bundling: BUNDLING,
+    });
+    acknowledge(
+      fn,
+      'AwsSolutions-L1',
+      'nodejs22.x is the runtime this code is built (esbuild target node22) and tested for; nodejs24.x is a deliberate, tested upgrade, not an automatic one.',
+    );
+    if (props.tracing === true) {
+      acknowledge(
+        role.node.findChild('DefaultPolicy').node.defaultChild as Construct,
+        'AwsSolutions-IAM5[Resource::*]',
+        'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions; AWS requires Resource "*" for them.',
+      );
+    }
+    return fn;
+  }
+
+  private grantStorage(
+    role: Role,
+    name: EventLogFunctionName,
+    definition: FunctionDefinition,
+  ): void {
+    const segments = this.bucket.arnForObjects(`${SEGMENT_PREFIX}*`);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: [...definition.segmentActions],
+        resources: [segments],
+      }),
+    );
+    if (definition.listsSegments) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${SEGMENT_PREFIX}*`] } },
+        }),
+      );
+    }
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: [...definition.tableActions],
+        resources: Object.values(this.tables).map((table) => table.tableArn),
+      }),
+    );
+    const keys = new Set(
+      [this.bucket.encryptionKey, ...Object.values(this.tables).map((t) => t.encryptionKey)].filter(
+        (key) => key !== undefined,
+      ),
+    );
+    for (const key of keys) {
+      // Named actions rather than grantEncryptDecrypt's GenerateDataKey* / ReEncrypt*: S3 and
+      // DynamoDB call only these on the caller's behalf.
+      key.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
+    }
+    acknowledge(
+      role.node.findChild('DefaultPolicy').node.defaultChild as Construct,
+      `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(this.bucket)}.Arn>/${SEGMENT_PREFIX}*]`,
+      `Segment objects are created per produce request under ULID keys, so the ${name} function's object actions name the ${SEGMENT_PREFIX} prefix, not single objects.`,
+    );
+  }
+
+  private createHttpApi(
+    props: EventLogProps,
+    logRetention: RetentionDays,
+    retain: boolean,
+  ): { httpApi: HttpApi; url: string } {
+    const iam = this.authorization === 'iam';
+    const httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Event log HTTP API',
+      defaultAuthorizer: iam ? new HttpIamAuthorizer() : new HttpNoneAuthorizer(),
+      // The default stage is created below, with access logs.
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: logRetention,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const stage = new HttpStage(this, 'DefaultStage', {
+      httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            caller: '$context.identity.caller',
+            user: '$context.identity.userArn',
+            requestTime: '$context.requestTime',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+      ...(props.throttle === undefined ? {} : { throttle: props.throttle }),
+    });
+
+    // One catch-all route: Hono routes and answers 404s in our JSON error format, and IAM
+    // still authorizes per route because the execute-api ARN carries the request's path.
+    const integration = new HttpLambdaIntegration('ApiIntegration', this.functions.api);
+    const routes = httpApi.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration });
+    if (!iam) {
+      for (const route of routes) {
+        acknowledge(
+          route,
+          'AwsSolutions-APIG4',
+          'authorization: "none" was chosen explicitly for a development stack; the default is IAM (SigV4).',
+        );
+      }
+    }
+    return { httpApi, url: stage.url };
+  }
+
+  /** Runs a function on a schedule with EventBridge's "Scheduled Event" payload. */
+  private scheduleFor(name: EventLogFunctionName, every: Duration): Rule {
+    return new Rule(this, `${pascalCase(name)}Schedule`, {
+      description: `Runs the event log ${name} function every ${every.toHumanString()}`,
+      schedule: Schedule.rate(every),
+      targets: [
+        new LambdaFunction(this.functions[name], {
+          // The next run does the same work; retries would only pile up behind it.
+          retryAttempts: 0,
+          maxEventAge: every,
+        }),
+      ],
+    });
+  }
+
+  private createAlarms(actions: IAlarmAction[]): void {
+    const add = (id: string, metric: Metric, description: string): void => {
+      const alarm = new Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      alarm.addAlarmAction(...actions);
+      this.alarms.push(alarm);
+    };
+    const period = Duration.minutes(5);
+    for (const name of Object.keys(this.functions) as EventLogFunctionName[]) {
+      const fn = this.functions[name];
+      const id = pascalCase(name);
+      add(
+        `${id}ErrorsAlarm`,
+        fn.metricErrors({ period }),
+        `The event log ${name} function failed (uncaught error or timeout).`,
+      );
+      add(
+        `${id}ThrottlesAlarm`,
+        fn.metricThrottles({ period }),
+        `The event log ${name} function was throttled: raise its concurrency or the account limit.`,
+      );
+    }
+    add(
+      'ApiServerErrorsAlarm',
+      this.httpApi.metricServerError({ period }),
+      'The event log HTTP API answered 5xx (the api function maps failures to 5xx without throwing).',
+    );
+  }
+
+  private logicalIdOf(construct: Construct): string {
+    const child = construct.node.defaultChild;
+    if (child === undefined)
+      throw new Error(`${construct.node.path} has no CloudFormation resource`);
+    return Stack.of(this).getLogicalId(child as never);
+  }
+}
+
+/**
+ * One bundle per function, built by the local esbuild. The AWS SDK is bundled rather than
+ * taken from the runtime: the bundle then runs the SDK version we tested, and one file
+ * loads faster than the runtime's node_modules tree.
+ *
+ * `@node-rs/crc32` and `snappy` are native and loaded lazily through createRequire with a
+ * fallback (pure-JS CRC-32C; snappy answers UNSUPPORTED_COMPRESSION): they stay out of the
+ * bundle, see docs/deploy.md.
+ */
+const BUNDLING = {
+  forceDockerBundling: false,
+  minify: true,
+  sourceMap: true,
+  // Stack traces need the mappings, not the sources: a smaller map parses faster at cold start.
+  sourcesContent: false,
+  format: OutputFormat.ESM,
+  target: 'node22',
+  // The SDK's ES module builds tree-shake; their CommonJS builds do not.
+  mainFields: ['module', 'main'],
+  bundleAwsSDK: true,
+  externalModules: ['@node-rs/crc32', 'snappy'],
+  // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+  banner:
+    "import { createRequire as __eventlogCreateRequire } from 'node:module'; const require = __eventlogCreateRequire(import.meta.url);",
+};
+
+function attributeType(type: 'S' | 'N'): AttributeType {
+  return type === 'S' ? AttributeType.STRING : AttributeType.NUMBER;
+}
+
+function pascalCase(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** A topic or group name, or an IAM pattern over them (`orders`, `orders.*`, `*`). */
+function checkNamePattern(what: 'topic' | 'group', name: string): void {
+  if (Token.isUnresolved(name)) return;
+  if (!/^[a-zA-Z0-9._\-*?]{1,249}$/.test(name)) {
+    throw new Error(
+      `"${name}" is not a ${what} name or pattern: use ASCII letters, digits, '.', '_', '-' and the IAM wildcards '*' and '?'`,
+    );
+  }
+}
+
+/** A cdk-nag acknowledgment on exactly one construct, with the reason on record. */
+export function acknowledge(construct: Construct, id: string, reason: string): void {
+  Validations.of(construct).acknowledge({ id, reason });
+}

@@ -1,0 +1,98 @@
+/**
+ * `npm run test:localstack`: the integration and e2e suites against the stack that
+ * `npm run localstack:deploy` deployed to LocalStack.
+ *
+ * Reads the deployment's outputs (cdk-outputs.json, written by `cdklocal deploy
+ * --outputs-file`), points the SDK at LocalStack (AWS_ENDPOINT_URL_S3 / _DYNAMODB, which
+ * test/helpers/global-setup.ts honours instead of starting its emulators), and passes the
+ * deployed API's URL and resource names on:
+ *
+ *   EVENTLOG_API_URL          the HTTP API, at LocalStack's execute-api host name
+ *   EVENTLOG_BUCKET, EVENTLOG_*_TABLE   the deployed stack's resources (lib/infra/resources.ts)
+ *
+ * Usage: tsx test/helpers/localstack.ts [cdk-outputs.json] [-- extra vitest arguments]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BUCKET_ENV_VAR, TABLES } from '../../lib/infra/resources.js';
+
+export const LOCALSTACK_ENDPOINT = 'http://localhost.localstack.cloud:4566';
+
+/** The stack's outputs, as `cdk deploy --outputs-file` writes them: { [stack]: { [output]: value } }. */
+export type CdkOutputs = Record<string, Record<string, string>>;
+
+/**
+ * The environment the suites need to run against a deployed stack. The CloudFormation output
+ * `ApiUrl` names the API by its AWS host name; LocalStack serves the same API id on
+ * `{apiId}.execute-api.localhost.localstack.cloud:4566`.
+ */
+export function localStackTestEnv(
+  outputs: CdkOutputs,
+  endpoint = LOCALSTACK_ENDPOINT,
+  stackName = 'EventLogStack',
+): Record<string, string> {
+  const stack = outputs[stackName];
+  if (stack === undefined) {
+    throw new Error(
+      `No outputs of ${stackName} (found: ${Object.keys(outputs).join(', ') || 'none'})`,
+    );
+  }
+  const output = (name: string): string => {
+    const value = stack[name];
+    if (value === undefined || value === '') throw new Error(`${stackName} has no output ${name}`);
+    return value;
+  };
+  const apiId = /^https?:\/\/([a-z0-9]+)\.execute-api\./.exec(output('ApiUrl'))?.[1];
+  if (apiId === undefined)
+    throw new Error(`Cannot read the API id from ApiUrl ${output('ApiUrl')}`);
+  const gateway = new URL(endpoint);
+
+  return {
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: endpoint,
+    AWS_REGION: stack['Region'] ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    EVENTLOG_API_URL: `${gateway.protocol}//${apiId}.execute-api.localhost.localstack.cloud:${gateway.port || '4566'}/`,
+    // EventLogStack names each table's output after its definition in resources.ts.
+    [BUCKET_ENV_VAR]: output('BucketName'),
+    ...Object.fromEntries(TABLES.map((table) => [table.envVar, output(`${table.id}TableName`)])),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const separator = args.indexOf('--');
+  const own = separator === -1 ? args : args.slice(0, separator);
+  const vitestArgs = separator === -1 ? [] : args.slice(separator + 1);
+  const file = resolve(own[0] ?? 'cdk-outputs.json');
+  if (!existsSync(file)) {
+    throw new Error(`${file} not found: run \`npm run localstack:deploy\` first`);
+  }
+  const outputs = JSON.parse(readFileSync(file, 'utf8')) as CdkOutputs;
+  const endpoint = process.env['LOCALSTACK_ENDPOINT'] ?? LOCALSTACK_ENDPOINT;
+  const env = { ...process.env, ...localStackTestEnv(outputs, endpoint) };
+  process.stderr.write(
+    `LocalStack ${endpoint}; API ${env['EVENTLOG_API_URL']}; bucket ${env['EVENTLOG_BUCKET']}\n`,
+  );
+  const child = spawn(
+    'npx',
+    ['vitest', 'run', 'test/integration', 'test/e2e', '--passWithNoTests', ...vitestArgs],
+    { stdio: 'inherit', env, cwd: join(import.meta.dirname, '../..') },
+  );
+  const code = await new Promise<number>((done) => child.on('exit', (c) => done(c ?? 1)));
+  process.exitCode = code;
+}
+
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(resolve(process.argv[1])).href
+) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  });
+}

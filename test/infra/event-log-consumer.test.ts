@@ -1,0 +1,127 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EventLog } from '../../lib/infra/event-log.js';
+import {
+  EventLogConsumer,
+  type EventLogConsumerProps,
+} from '../../lib/infra/event-log-consumer.js';
+import { testContext } from './synth.js';
+
+describe('EventLogConsumer', () => {
+  let stack: Stack;
+  let eventLog: EventLog;
+  let handler: LambdaFunction;
+  let other: LambdaFunction;
+
+  beforeAll(() => {
+    const app = new App({ context: testContext() });
+    stack = new Stack(app, 'Consumers');
+    eventLog = new EventLog(stack, 'EventLog');
+    const code = Code.fromInline('exports.handler = async () => ({})');
+    handler = new LambdaFunction(stack, 'Handler', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code,
+    });
+    other = new LambdaFunction(stack, 'Other', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code,
+    });
+  });
+
+  const attach = (id: string, props: Partial<EventLogConsumerProps>) =>
+    new EventLogConsumer(stack, id, {
+      eventLog,
+      topic: 'orders',
+      function: handler,
+      startingPosition: 'TRIM_HORIZON',
+      ...props,
+    });
+
+  it('applies Lambda’s defaults and lets the dispatcher invoke that function only', () => {
+    const consumer = attach('Defaults', {});
+    expect(consumer.subscription).toMatchObject({
+      topic: 'orders',
+      batchSize: 100,
+      maximumBatchingWindowInSeconds: 0.5,
+      startingPosition: 'TRIM_HORIZON',
+      maximumRetryAttempts: -1,
+      maximumRecordAgeInSeconds: -1,
+      bisectBatchOnFunctionError: false,
+      functionResponseTypes: [],
+      enabled: true,
+    });
+    expect(consumer.subscription.name).toMatch(/^lambda-[\w.-]+$/);
+    expect(consumer.subscription.group).toBe(consumer.subscription.name);
+
+    const template = Template.fromStack(stack);
+    const dispatcherPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter(
+      (p) => JSON.stringify(p.Properties.Roles).includes('DispatcherRole'),
+    );
+    const statements = dispatcherPolicies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::GetAtt': [stack.getLogicalId(handler.node.defaultChild as never), 'Arn'] },
+      },
+    ]);
+    expect(JSON.stringify(statements)).not.toContain(
+      stack.getLogicalId(other.node.defaultChild as never),
+    );
+  });
+
+  it('keeps the settings it is given, in the shape the dispatcher stores', () => {
+    const consumer = attach('Tuned', {
+      name: 'billing-orders',
+      group: 'billing',
+      batchSize: 10_000,
+      maximumBatchingWindowInSeconds: 300,
+      startingPosition: 'AT_TIMESTAMP',
+      startingPositionTimestamp: 1_700_000_000,
+      maximumRetryAttempts: 10_000,
+      maximumRecordAgeInSeconds: 604_800,
+      bisectBatchOnFunctionError: true,
+      reportBatchItemFailures: true,
+      onFailure: { topic: 'orders.dlq' },
+      enabled: false,
+    });
+    expect(consumer.subscription).toMatchObject({
+      name: 'billing-orders',
+      group: 'billing',
+      batchSize: 10_000,
+      startingPositionTimestamp: 1_700_000_000,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      destinationConfig: { onFailure: { destination: 'kafka://orders.dlq' } },
+      enabled: false,
+    });
+  });
+
+  it.each([
+    [{ batchSize: 0 }, /batchSize must be an integer from 1 to 10000/],
+    [{ batchSize: 10_001 }, /batchSize/],
+    [{ batchSize: 1.5 }, /batchSize/],
+    [{ maximumBatchingWindowInSeconds: 301 }, /maximumBatchingWindowInSeconds/],
+    [{ maximumRetryAttempts: -2 }, /maximumRetryAttempts/],
+    [{ maximumRetryAttempts: 10_001 }, /maximumRetryAttempts/],
+    [{ maximumRecordAgeInSeconds: 59 }, /maximumRecordAgeInSeconds .*from 60 to 604800 or -1/],
+    [{ maximumRecordAgeInSeconds: 604_801 }, /maximumRecordAgeInSeconds/],
+    [{ startingPosition: 'AT_TIMESTAMP' as const }, /startingPositionTimestamp is required/],
+    [{ startingPositionTimestamp: 1 }, /only allowed with startingPosition AT_TIMESTAMP/],
+    [{ startingPosition: 'EARLIEST' as never }, /startingPosition must be one of/],
+    [{ topic: 'no spaces' }, /no spaces/],
+    [{ group: 'a/b' }, /group "a\/b"/],
+    [{ onFailure: { topic: 'orders' } }, /must differ from the subscribed topic/],
+  ])('rejects %j at synth time', (settings, message) => {
+    expect(() => attach(`Bad${Math.random()}`, settings)).toThrow(message);
+  });
+
+  it('names every problem at once', () => {
+    expect(() => attach('Several', { batchSize: 0, maximumBatchingWindowInSeconds: -1 })).toThrow(
+      /batchSize.*; maximumBatchingWindowInSeconds/,
+    );
+  });
+});
