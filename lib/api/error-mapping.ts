@@ -44,6 +44,16 @@ export const ERROR_MAPPING = {
   CONSUMER_INSTANCE_EXISTS: { status: 409, errorCode: 40902 },
   CONSUMER_FORMAT_MISMATCH: { status: 406, errorCode: 40601 },
   INVALID_CONSUMER_CONFIG: { status: 422, errorCode: 42204 },
+  // Kafka's idempotent-producer errors are the caller's state being stale: 409 as FENCED.
+  UNKNOWN_PRODUCER_ID: { status: 409, errorCode: 40903 },
+  PRODUCER_FENCED: { status: 409, errorCode: 40903 },
+  OUT_OF_ORDER_SEQUENCE: { status: 409, errorCode: 40903 },
+  // The IETF Idempotency-Key draft: 422 for a key reused with another payload, 409 while the
+  // first request with the key is still being processed.
+  IDEMPOTENCY_KEY_REUSED: { status: 422, errorCode: 422 },
+  IDEMPOTENCY_IN_PROGRESS: { status: 409, errorCode: 409 },
+  UNKNOWN_SUBSCRIPTION: { status: 404, errorCode: 404 },
+  SUBSCRIPTION_ALREADY_EXISTS: { status: 409, errorCode: 409 },
   THROTTLED: { status: 429, errorCode: 429 },
   STORAGE_UNAVAILABLE: { status: 503, errorCode: 50003 },
   TIMEOUT: { status: 504, errorCode: 50003 },

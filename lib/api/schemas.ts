@@ -167,8 +167,54 @@ export const ProduceRequestSchema = z
       description: 'How header values are given; "string" (UTF-8) or "base64"',
     }),
     records: z.array(ProduceRecordSchema).min(1, 'records must hold at least one record'),
+    producerId: z.number().int().min(0).optional().openapi({
+      description:
+        "Idempotent produce (Kafka's idempotent producer): the id from POST /v1/producers. With producerEpoch and baseSequences.",
+    }),
+    producerEpoch: z
+      .number()
+      .int()
+      .min(0)
+      .max(32767)
+      .optional()
+      .openapi({ description: 'The epoch from POST /v1/producers' }),
+    baseSequences: z
+      .record(z.string().regex(DIGITS, 'keys are partition numbers'), z.number().int().min(0))
+      .optional()
+      .openapi({
+        description:
+          'Per partition written, the sequence of its first record: 0 for the first batch of the producer (and epoch) on the partition, then the previous base sequence plus its record count',
+        example: { '0': 0, '3': 12 },
+      }),
   })
   .openapi('ProduceRequest');
+
+export const ProducerInitRequestSchema = z
+  .strictObject({
+    name: z.string().optional().openapi({
+      description:
+        "A stable name (like Kafka's transactional.id): initializing it again keeps the id and bumps the epoch, fencing the previous instance",
+    }),
+    producerId: z.number().int().min(1).optional().openapi({
+      description: 'Re-initialize this id: bumps its epoch (fencing older epochs)',
+    }),
+    producerEpoch: z.number().int().min(0).optional().openapi({
+      description: 'With producerId: bump only if the epoch is still this one',
+    }),
+  })
+  .openapi('ProducerInitRequest');
+
+export const ProducerInitResponseSchema = z
+  .object({ producerId: z.number().int(), producerEpoch: z.number().int() })
+  .openapi('ProducerInitResponse');
+
+/** The Idempotency-Key request header of the produce routes. */
+export const IdempotencyKeyHeaders = z.object({
+  'Idempotency-Key': z.string().optional().openapi({
+    description:
+      'Makes the request safe to retry for 24 h: a retry with the same key and body gets the first answer (with Idempotent-Replayed: true) and writes nothing twice; another body is 422, a retry while the first runs is 409',
+  }),
+});
 
 export const ProduceResultSchema = z
   .object({

@@ -1,10 +1,26 @@
 import { SEGMENT_PREFIX } from '../infra/resources.js';
 import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
 import { Partitioner } from '../log/partitioner.js';
+import {
+  appendBatch,
+  type BatchIdentity,
+  type CachedBatch,
+  checkAppend,
+  checkBatchIdentity,
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  liveState,
+  type ProducerPartitionState,
+} from '../log/producer-state.js';
 import { type EncodeOptions, encodeRecordBatch, type RecordInput } from '../log/record-batch.js';
 import type { TopicConfig } from '../log/topic-config.js';
 import { createUlidGenerator } from '../log/ulid.js';
 import type { IndexEntry, LogIndexStore } from '../store/log-index-store.js';
+import {
+  type ProducerOwner,
+  type ProducerRegistration,
+  ProducerStateChanged,
+  type ProducerStore,
+} from '../store/producer-store.js';
 import type { SegmentStore } from '../store/segment-store.js';
 import type { TopicRecord } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
@@ -23,6 +39,31 @@ export interface ProduceRecord {
 export interface ProduceRequest {
   topic: string;
   records: ProduceRecord[];
+  /** Kafka's idempotent producer: a retried batch is answered from state, never written twice. */
+  producer?: IdempotentProducer;
+  /** Set by the Idempotency-Key layer (lib/broker/idempotency.ts), not by clients. */
+  idempotencyKey?: IdempotencyTicket;
+}
+
+export interface IdempotentProducer {
+  producerId: number;
+  producerEpoch: number;
+  /** The base sequence of each partition's batch, by partition: exactly the partitions written. */
+  baseSequences: Readonly<Record<number, number>>;
+}
+
+/**
+ * An Idempotency-Key acts as a producer of its own (owner `key#{id}`, epoch 0) that writes one
+ * batch per partition, at sequence 0: a retry of the request is then a duplicate of the batches
+ * that were written, on every partition, whichever step the first attempt died at.
+ */
+export interface IdempotencyTicket {
+  /** Hash of the key. */
+  id: string;
+  /** The key's first request: no state can exist yet, so none is read. */
+  fresh: boolean;
+  /** Epoch seconds: the key's state lives exactly as long as its record. */
+  expiresAt: number;
 }
 
 export type RecordResult =
@@ -47,6 +88,19 @@ export interface ProduceLimits {
   /** Key + value + header bytes in one request (the Lambda payload limit is 6 MB). */
   maxRequestBytes: number;
 }
+
+export interface IdempotenceOptions {
+  /** Kafka's `producer.id.expiration.ms`: a producer's state on a partition lives this long after its last write. */
+  producerIdExpirationMs: number;
+  /** A registration (POST /v1/producers) idle this long is gone; producing keeps it alive. */
+  registrationExpirationMs: number;
+}
+
+export const DEFAULT_IDEMPOTENCE_OPTIONS: IdempotenceOptions = {
+  producerIdExpirationMs: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  // Kafka's transactional.id.expiration.ms.
+  registrationExpirationMs: 7 * 86_400_000,
+};
 
 export const DEFAULT_PRODUCE_LIMITS: ProduceLimits = {
   maxProduceMs: 30_000,
@@ -80,27 +134,41 @@ export class ProduceService {
   /** Object keys sort by this service's clock: retention reads an object's age from its key. */
   private readonly ulid = createUlidGenerator();
 
+  private readonly producers: ProducerStore | undefined;
+  private readonly idempotence: IdempotenceOptions;
+
   constructor(
     private readonly topics: TopicService,
     private readonly segments: SegmentStore,
     private readonly index: LogIndexStore,
-    options: { clock?: Clock; limits?: Partial<ProduceLimits> } = {},
+    options: {
+      clock?: Clock;
+      limits?: Partial<ProduceLimits>;
+      /** Idempotent produce (producer ids, Idempotency-Key) needs it. */
+      producers?: ProducerStore;
+      idempotence?: Partial<IdempotenceOptions>;
+    } = {},
   ) {
     this.clock = options.clock ?? systemClock;
     this.limits = { ...DEFAULT_PRODUCE_LIMITS, ...options.limits };
+    this.producers = options.producers;
+    this.idempotence = { ...DEFAULT_IDEMPOTENCE_OPTIONS, ...options.idempotence };
+  }
+
+  get maxProduceMs(): number {
+    return this.limits.maxProduceMs;
   }
 
   async produce(request: ProduceRequest): Promise<ProduceResult> {
     const topic = await this.topics.resolve(request.topic);
     const now = this.clock.now();
+    if (request.producer !== undefined || request.idempotencyKey !== undefined) {
+      return this.produceIdempotent(topic, request, now);
+    }
     const batches = this.plan(topic, request.records, now);
 
     const appendTime = now;
-    const options: EncodeOptions = {
-      compression: topic.config.compression,
-      timestampType: topic.config.timestampType,
-      ...(topic.config.timestampType === 'LogAppendTime' ? { logAppendTime: appendTime } : {}),
-    };
+    const options = this.encodeOptions(topic, appendTime);
     const encoded = batches.map((batch) => encodeRecordBatch(batch.inputs, options));
     const body = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded);
     const objectKey = `${SEGMENT_PREFIX}${topic.topicId}/${this.ulid(now)}`;
@@ -124,6 +192,7 @@ export class ProduceService {
         };
         position += length;
         let baseOffset: number | undefined;
+        let publishSent = false;
         try {
           baseOffset = await this.index.reserve(
             topic.topicId,
@@ -133,30 +202,25 @@ export class ProduceService {
           );
           this.checkDeadline(now, batch.partition);
           publishesSent++;
+          publishSent = true;
           await this.index.publish(topic.topicId, batch.partition, { ...entry, baseOffset });
         } catch (error) {
-          const published =
-            baseOffset !== undefined &&
-            (await this.abortOwnRange(topic.topicId, batch.partition, baseOffset, entry.count));
-          if (!published) {
+          const settled =
+            baseOffset === undefined
+              ? 'aborted'
+              : await this.abortOwnRange(topic.topicId, batch.partition, baseOffset, entry.count);
+          if (settled !== 'published') {
             const failure = toEventLogError(error);
-            for (const member of batch.members) {
-              results[member] = { partition: batch.partition, error: failure };
-            }
+            // Sending this request again could write the batch twice: not retriable as such.
+            failBatch(
+              results,
+              batch,
+              settled === 'unknown' && publishSent ? outcomeUnknown(failure, false) : failure,
+            );
             return;
           }
         }
-        batch.members.forEach((member, j) => {
-          const input = batch.inputs[j] as RecordInput;
-          results[member] = {
-            partition: batch.partition,
-            offset: (baseOffset as number) + j,
-            timestamp:
-              topic.config.timestampType === 'LogAppendTime'
-                ? appendTime
-                : (input.timestamp as number),
-          };
-        });
+        this.answerWritten(results, batch, baseOffset as number, topic, appendTime);
       }),
     );
     if (publishesSent === 0) {
@@ -171,14 +235,15 @@ export class ProduceService {
    * After a failure past the reservation, settles the range we own at once instead of leaving
    * a hole that holds readers back until the healer's grace period: an aborted marker at our
    * base offset. If the marker's condition fails, our own batch is there (the publish landed
-   * and only its answer was lost): returns true, the records are written.
+   * and only its answer was lost): 'published', the records are written. 'unknown' when
+   * neither could be told (the marker's write failed too).
    */
   private async abortOwnRange(
     topicId: string,
     partition: number,
     baseOffset: number,
     count: number,
-  ): Promise<boolean> {
+  ): Promise<'published' | 'aborted' | 'unknown'> {
     const now = this.clock.now();
     try {
       await this.index.publish(topicId, partition, {
@@ -192,15 +257,296 @@ export class ProduceService {
         appendTime: now,
         bytes: 0,
       });
-      return false;
+      return 'aborted';
     } catch (error) {
-      if (!isEventLogError(error, 'CONFLICT')) return false;
-      // Something sits at our base offset: our batch, or a healer's marker.
+      if (!isEventLogError(error, 'CONFLICT')) return 'unknown';
+      // Something sits at our base offset: our batch, or a healer's marker. The range is ours
+      // alone, so a batch there is ours.
       const entry = await this.index
         .entryAtOrBefore(topicId, partition, baseOffset)
         .catch(() => undefined);
-      return entry !== undefined && entry.baseOffset === baseOffset && entry.aborted !== true;
+      if (entry === undefined) return 'unknown';
+      return entry.baseOffset === baseOffset && entry.aborted !== true ? 'published' : 'aborted';
     }
+  }
+
+  /**
+   * The idempotent path (docs/exactly-once.md). Per partition: read the owner's state, answer
+   * a duplicate from it, refuse a gap or a fenced epoch, and write the rest as the plain path
+   * does, except that the publish is one transaction with the state's next version. The S3
+   * upload carries only the batches to write, and there is none when all are duplicates.
+   */
+  private async produceIdempotent(
+    topic: TopicRecord,
+    request: ProduceRequest,
+    now: number,
+  ): Promise<ProduceResult> {
+    const producers = this.producers;
+    if (producers === undefined) {
+      throw new EventLogError('INTERNAL', 'Idempotent produce needs a producer store');
+    }
+    const { producer, idempotencyKey: ticket } = request;
+    if (producer !== undefined && ticket !== undefined) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        'A produce request is idempotent by its producer id or by its Idempotency-Key, not both',
+      );
+    }
+    const owner: ProducerOwner =
+      producer !== undefined
+        ? { kind: 'producer', producerId: checkProducerId(producer.producerId) }
+        : { kind: 'key', id: (ticket as IdempotencyTicket).id };
+    const epoch = producer?.producerEpoch ?? 0;
+    if (producer !== undefined) checkKnownPartitions(request.records);
+    // A retry must split the records exactly as the first attempt did: null keys are spread
+    // from a start derived from the key, not from a random one.
+    const partitioner =
+      ticket === undefined ? this.partitioner : new Partitioner(seededRandom(ticket.id));
+    const batches = this.plan(topic, request.records, now, partitioner);
+    const identities = batches.map((batch): BatchIdentity => {
+      const identity = {
+        epoch,
+        baseSequence: producer === undefined ? 0 : baseSequenceOf(producer, batch.partition),
+        count: batch.inputs.length,
+      };
+      checkBatchIdentity(identity, batch.partition);
+      return identity;
+    });
+    if (producer !== undefined) checkNoExtraSequences(producer, batches);
+
+    const [registration, states] = await Promise.all([
+      producer === undefined ? undefined : producers.registration(producer.producerId),
+      ticket?.fresh === true
+        ? batches.map(() => undefined)
+        : Promise.all(batches.map((b) => producers.state(topic.topicId, b.partition, owner))),
+    ]);
+    if (producer !== undefined)
+      await this.checkRegistration(producers, producer, registration, now);
+
+    const results = new Array<RecordResult>(request.records.length);
+    const writes: {
+      batch: PartitionBatch;
+      identity: BatchIdentity;
+      stored?: ProducerPartitionState;
+    }[] = [];
+    batches.forEach((batch, i) => {
+      const identity = identities[i] as BatchIdentity;
+      const stored = states[i];
+      const check = checkAppend(liveState(stored, now), identity, batch.partition);
+      if (check.kind === 'duplicate')
+        this.answerFromState(results, batch, check.batch, topic, request);
+      else if (check.kind === 'error') failBatch(results, batch, check.error);
+      else writes.push({ batch, identity, ...(stored === undefined ? {} : { stored }) });
+    });
+    if (writes.length === 0) return { topic: topic.name, records: results };
+
+    const appendTime = now;
+    const encoded = writes.map(({ batch, identity }) =>
+      encodeRecordBatch(batch.inputs, {
+        ...this.encodeOptions(topic, appendTime),
+        ...(producer === undefined
+          ? {}
+          : {
+              producerId: producer.producerId,
+              producerEpoch: epoch,
+              baseSequence: identity.baseSequence,
+            }),
+      }),
+    );
+    const body = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded);
+    const objectKey = `${SEGMENT_PREFIX}${topic.topicId}/${this.ulid(now)}`;
+    await this.segments.put(objectKey, body);
+
+    const nowSeconds = Math.floor(now / 1000);
+    const expiresAt =
+      ticket?.expiresAt ?? nowSeconds + Math.ceil(this.idempotence.producerIdExpirationMs / 1000);
+    let position = 0;
+    let publishesSent = 0;
+    await Promise.all(
+      writes.map(async ({ batch, identity, stored }, i) => {
+        const length = (encoded[i] as Buffer).byteLength;
+        const entry: Omit<IndexEntry, 'baseOffset'> = {
+          count: batch.inputs.length,
+          object: objectKey,
+          position,
+          length,
+          minTimestamp: batch.minTimestamp,
+          maxTimestamp: batch.maxTimestamp,
+          appendTime,
+          bytes: batch.bytes,
+          ...(producer === undefined
+            ? {}
+            : {
+                producerId: producer.producerId,
+                producerEpoch: epoch,
+                baseSequence: identity.baseSequence,
+              }),
+        };
+        position += length;
+        let baseOffset: number | undefined;
+        let publishSent = false;
+        try {
+          baseOffset = await this.index.reserve(
+            topic.topicId,
+            batch.partition,
+            entry.count,
+            entry.bytes,
+          );
+          this.checkDeadline(now, batch.partition);
+          const live = liveState(stored, now);
+          const next = appendBatch(
+            stored,
+            live,
+            { ...identity, baseOffset, appendTime },
+            expiresAt,
+          );
+          publishesSent++;
+          publishSent = true;
+          await producers.publishWithState(
+            topic.topicId,
+            batch.partition,
+            { ...entry, baseOffset },
+            owner,
+            next,
+            // Unread (a fresh key) or not there: only "none, or expired" may be replaced.
+            stored === undefined ? { absent: true, nowSeconds } : { version: stored.version },
+          );
+        } catch (error) {
+          const settled =
+            baseOffset === undefined
+              ? 'aborted'
+              : await this.abortOwnRange(topic.topicId, batch.partition, baseOffset, entry.count);
+          if (settled !== 'published') {
+            if (error instanceof ProducerStateChanged) {
+              // A concurrent duplicate (or a newer epoch) won; our range is now an aborted
+              // marker, so no hole is left. Decide again against the state that won.
+              const current =
+                error.current ??
+                (await producers
+                  .state(topic.topicId, batch.partition, owner)
+                  .catch(() => undefined));
+              const again = checkAppend(
+                liveState(current, this.clock.now()),
+                identity,
+                batch.partition,
+              );
+              if (again.kind === 'duplicate') {
+                this.answerFromState(results, batch, again.batch, topic, request);
+              } else {
+                failBatch(
+                  results,
+                  batch,
+                  again.kind === 'error'
+                    ? again.error
+                    : new EventLogError('CONFLICT', error.message, { retriable: true }),
+                );
+              }
+              return;
+            }
+            const failure = toEventLogError(error);
+            // A retry is safe here (the state answers it), so the error stays retriable.
+            failBatch(
+              results,
+              batch,
+              settled === 'unknown' && publishSent ? outcomeUnknown(failure, true) : failure,
+            );
+            return;
+          }
+        }
+        this.answerWritten(results, batch, baseOffset as number, topic, appendTime);
+      }),
+    );
+    if (publishesSent === 0) await this.segments.delete([objectKey]).catch(() => {});
+    return { topic: topic.name, records: results };
+  }
+
+  /** Fences older epochs and refuses ids that were never issued or have expired. */
+  private async checkRegistration(
+    producers: ProducerStore,
+    producer: IdempotentProducer,
+    registration: ProducerRegistration | undefined,
+    now: number,
+  ): Promise<void> {
+    const nowSeconds = Math.floor(now / 1000);
+    const { producerId, producerEpoch } = producer;
+    if (registration === undefined || registration.expiresAt <= nowSeconds) {
+      throw new EventLogError(
+        'UNKNOWN_PRODUCER_ID',
+        `Producer ${producerId} does not exist (never issued, or idle past its expiration); initialize it again with POST /v1/producers`,
+        { details: { producerId } },
+      );
+    }
+    if (producerEpoch < registration.epoch) {
+      throw new EventLogError(
+        'PRODUCER_FENCED',
+        `Producer ${producerId} epoch ${producerEpoch} is fenced: the producer was initialized again (epoch ${registration.epoch})`,
+        { details: { producerId, epoch: producerEpoch, currentEpoch: registration.epoch } },
+      );
+    }
+    if (producerEpoch > registration.epoch) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `Producer ${producerId} has epoch ${registration.epoch}; epoch ${producerEpoch} was never issued`,
+        { details: { producerId, epoch: producerEpoch, currentEpoch: registration.epoch } },
+      );
+    }
+    // Producing keeps a registration alive, with one write per half lifetime, not per request.
+    const lifetime = Math.ceil(this.idempotence.registrationExpirationMs / 1000);
+    if (registration.expiresAt - nowSeconds < lifetime / 2) {
+      await producers.touch(producerId, nowSeconds + lifetime).catch(() => {});
+      if (registration.name !== undefined) {
+        await producers
+          .bindName(registration.name, producerId, nowSeconds + lifetime, nowSeconds)
+          .catch(() => {});
+      }
+    }
+  }
+
+  private encodeOptions(topic: TopicRecord, appendTime: number): EncodeOptions {
+    return {
+      compression: topic.config.compression,
+      timestampType: topic.config.timestampType,
+      ...(topic.config.timestampType === 'LogAppendTime' ? { logAppendTime: appendTime } : {}),
+    };
+  }
+
+  private answerWritten(
+    results: RecordResult[],
+    batch: PartitionBatch,
+    baseOffset: number,
+    topic: TopicRecord,
+    appendTime: number,
+  ): void {
+    batch.members.forEach((member, j) => {
+      const input = batch.inputs[j] as RecordInput;
+      results[member] = {
+        partition: batch.partition,
+        offset: baseOffset + j,
+        timestamp:
+          topic.config.timestampType === 'LogAppendTime' ? appendTime : (input.timestamp as number),
+      };
+    });
+  }
+
+  /** A duplicate's answer: the offsets and timestamps its first write got. */
+  private answerFromState(
+    results: RecordResult[],
+    batch: PartitionBatch,
+    written: CachedBatch,
+    topic: TopicRecord,
+    request: ProduceRequest,
+  ): void {
+    batch.members.forEach((member, j) => {
+      const explicit = request.records[member]?.timestamp;
+      results[member] = {
+        partition: batch.partition,
+        offset: written.baseOffset + j,
+        timestamp:
+          topic.config.timestampType === 'LogAppendTime' || explicit === undefined
+            ? written.appendTime
+            : explicit,
+      };
+    });
   }
 
   private checkDeadline(start: number, partition: number): void {
@@ -214,7 +560,12 @@ export class ProduceService {
   }
 
   /** Validates the whole request and groups it by partition; throws before any write. */
-  private plan(topic: TopicRecord, records: ProduceRecord[], now: number): PartitionBatch[] {
+  private plan(
+    topic: TopicRecord,
+    records: ProduceRecord[],
+    now: number,
+    partitioner: Partitioner = this.partitioner,
+  ): PartitionBatch[] {
     if (records.length === 0) {
       throw new EventLogError('INVALID_REQUEST', 'A produce request needs at least one record');
     }
@@ -231,7 +582,7 @@ export class ProduceService {
       const size = recordSize(record);
       total += size;
       checkRecordSize(topic.config, size, i);
-      const partition = this.partitionOf(topic, record, i);
+      const partition = this.partitionOf(topic, record, i, partitioner);
       const timestamp = record.timestamp ?? now;
       if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
         throw new EventLogError(
@@ -273,7 +624,12 @@ export class ProduceService {
     return [...byPartition.values()].sort((a, b) => a.partition - b.partition);
   }
 
-  private partitionOf(topic: TopicRecord, record: ProduceRecord, index: number): number {
+  private partitionOf(
+    topic: TopicRecord,
+    record: ProduceRecord,
+    index: number,
+    partitioner: Partitioner,
+  ): number {
     if (record.partition !== undefined) {
       if (
         !Number.isInteger(record.partition) ||
@@ -288,7 +644,7 @@ export class ProduceService {
       }
       return record.partition;
     }
-    return this.partitioner.partition(record.key ?? null, topic.partitions);
+    return partitioner.partition(record.key ?? null, topic.partitions);
   }
 }
 
@@ -308,4 +664,71 @@ function checkRecordSize(config: TopicConfig, size: number, index: number): void
       { details: { record: index, size, limit: config.maxMessageBytes } },
     );
   }
+}
+
+function failBatch(results: RecordResult[], batch: PartitionBatch, error: EventLogError): void {
+  for (const member of batch.members) results[member] = { partition: batch.partition, error };
+}
+
+function checkProducerId(producerId: number): number {
+  if (!Number.isSafeInteger(producerId) || producerId < 0) {
+    throw new EventLogError(
+      'INVALID_REQUEST',
+      `producerId must be a non-negative integer, got ${producerId}`,
+    );
+  }
+  return producerId;
+}
+
+/** Sequences are per partition, so the producer must know where each record goes. */
+function checkKnownPartitions(records: ProduceRecord[]): void {
+  records.forEach((record, i) => {
+    if (record.partition === undefined && (record.key === undefined || record.key === null)) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `Record ${i}: an idempotent producer numbers batches per partition, so each record needs a partition or a key`,
+        { details: { record: i } },
+      );
+    }
+  });
+}
+
+function baseSequenceOf(producer: IdempotentProducer, partition: number): number {
+  const sequence = producer.baseSequences[partition];
+  if (sequence === undefined) {
+    throw new EventLogError(
+      'INVALID_REQUEST',
+      `Records go to partition ${partition}, but the request has no baseSequence for it`,
+      { details: { partition } },
+    );
+  }
+  return sequence;
+}
+
+function checkNoExtraSequences(producer: IdempotentProducer, batches: PartitionBatch[]): void {
+  const written = new Set(batches.map((b) => b.partition));
+  for (const key of Object.keys(producer.baseSequences)) {
+    if (!written.has(Number(key))) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `The request has a baseSequence for partition ${key} but no record goes there`,
+        { details: { partition: Number(key) } },
+      );
+    }
+  }
+}
+
+/** A deterministic stream in [0, 1) from a hex hash: the same key spreads records the same way. */
+function seededRandom(hex: string): () => number {
+  const seed = Number.parseInt(hex.slice(0, 8), 16);
+  return () => (Number.isNaN(seed) ? 0 : seed) / 0x100000000;
+}
+
+/** A failure after which the batch may or may not be in the log. */
+function outcomeUnknown(failure: EventLogError, retriable: boolean): EventLogError {
+  return new EventLogError(
+    failure.code,
+    `${failure.message} (the batch may have been written: its outcome is unknown)`,
+    { cause: failure, retriable, details: { ...failure.details, outcome: 'unknown' } },
+  );
 }

@@ -18,7 +18,10 @@ export const ERROR_CODES = {
     description: 'Topic names are 1-249 characters of [a-zA-Z0-9._-], and not "." or "..".',
   },
   INVALID_PARTITIONS: { retriable: false, description: 'Partition counts are 1-1000.' },
-  INVALID_CONFIG: { retriable: false, description: 'A topic configuration value is invalid.' },
+  INVALID_CONFIG: {
+    retriable: false,
+    description: 'A topic or subscription configuration value is invalid.',
+  },
   TOPIC_ALREADY_EXISTS: { retriable: false, description: 'A topic of that name exists.' },
   UNKNOWN_TOPIC: { retriable: false, description: 'No topic of that name exists.' },
   UNKNOWN_PARTITION: { retriable: false, description: 'The topic has no such partition.' },
@@ -62,7 +65,8 @@ export const ERROR_CODES = {
   },
   NO_OFFSET: {
     retriable: false,
-    description: 'The group has no committed offset for the partition and auto.offset.reset is none.',
+    description:
+      'The group has no committed offset for the partition and auto.offset.reset is none.',
   },
   CONSUMER_INSTANCE_NOT_FOUND: {
     retriable: false,
@@ -80,6 +84,32 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'A consumer instance setting is invalid.',
   },
+  // Idempotent produce (lib/broker/produce.ts, docs/exactly-once.md).
+  UNKNOWN_PRODUCER_ID: {
+    retriable: false,
+    description:
+      'The producer id was never issued or has expired; initialize the producer again (POST /v1/producers).',
+  },
+  PRODUCER_FENCED: {
+    retriable: false,
+    description:
+      'A newer epoch of this producer id exists (it was initialized again); this instance may not write any more.',
+  },
+  OUT_OF_ORDER_SEQUENCE: {
+    retriable: false,
+    description:
+      "The batch's base sequence is not the one after the partition's last written sequence for this producer.",
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    retriable: false,
+    description: 'The Idempotency-Key was already used with a different request.',
+  },
+  // Lambda consumers (lib/broker/subscriptions.ts, docs/lambda-consumers.md).
+  UNKNOWN_SUBSCRIPTION: { retriable: false, description: 'No subscription of that name exists.' },
+  SUBSCRIPTION_ALREADY_EXISTS: {
+    retriable: false,
+    description: 'A subscription of that name exists, or another one already uses the group.',
+  },
   // Transient: the same request may succeed later.
   THROTTLED: { retriable: true, description: 'AWS throttled the request; retry with backoff.' },
   STORAGE_UNAVAILABLE: {
@@ -87,6 +117,11 @@ export const ERROR_CODES = {
     description: 'S3 or DynamoDB failed or timed out; the request may be retried.',
   },
   TIMEOUT: { retriable: true, description: 'The operation did not finish in time.' },
+  IDEMPOTENCY_IN_PROGRESS: {
+    retriable: true,
+    description:
+      'A request with the same Idempotency-Key is still being processed; retry after it finished.',
+  },
   INTERNAL: { retriable: false, description: 'An unexpected error; see the server log.' },
 } as const satisfies Record<string, { retriable: boolean; description: string }>;
 

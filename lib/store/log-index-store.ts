@@ -124,7 +124,7 @@ interface IndexItem extends IndexEntry {
 }
 
 /** The exception carries the old item in the low-level format. */
-function unmarshallItem(item: Record<string, unknown>): Record<string, unknown> {
+export function unmarshallItem(item: Record<string, unknown>): Record<string, unknown> {
   const values = Object.values(item);
   const lowLevel = values.some(
     (v) => typeof v === 'object' && v !== null && ('S' in v || 'N' in v),
@@ -133,7 +133,7 @@ function unmarshallItem(item: Record<string, unknown>): Record<string, unknown> 
   return lowLevel ? unmarshall(item as any) : item;
 }
 
-function isSameBatch(existing: Record<string, unknown>, entry: IndexEntry): boolean {
+export function isSameBatch(existing: Record<string, unknown>, entry: IndexEntry): boolean {
   return (
     existing['object'] === entry.object &&
     existing['position'] === entry.position &&
@@ -146,7 +146,17 @@ export function partitionKey(topicId: string, partition: number): string {
   return `${topicId}#${partition}`;
 }
 
-function toEntry(item: Record<string, unknown>): IndexEntry {
+/** The item an entry is stored as; producer-state transactions put it the same way. */
+export function indexItem(
+  topicId: string,
+  partition: number,
+  entry: IndexEntry,
+): Record<string, unknown> {
+  const { baseOffset, ...rest } = entry;
+  return { pk: partitionKey(topicId, partition), sk: baseOffset, ...rest };
+}
+
+export function toEntry(item: Record<string, unknown>): IndexEntry {
   const { pk: _pk, sk, ...rest } = item as unknown as IndexItem;
   return { ...rest, baseOffset: sk };
 }

@@ -95,6 +95,7 @@ describe('the app', () => {
         '/topics',
         '/topics/{topic}',
         '/topics/{topic}/partitions/{partition}',
+        '/v1/producers',
         '/v1/topics',
         '/v1/topics/{topic}',
         '/v1/topics/{topic}/offsets',

@@ -11,10 +11,16 @@ import {
 } from '../confluent-schemas.js';
 import { type DataFormat, encodeData } from '../encoding.js';
 import { httpErrorOf } from '../error-mapping.js';
+import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { element, member } from '../json-text.js';
 import { integer, withDefined } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
-import { bodyErrorResponses, errorResponses, jsonContent } from '../schemas.js';
+import {
+  bodyErrorResponses,
+  errorResponses,
+  IdempotencyKeyHeaders,
+  jsonContent,
+} from '../schemas.js';
 
 /**
  * Confluent REST Proxy API v2 for producers: POST /topics/{topic} and
@@ -64,7 +70,7 @@ export function registerConfluentV2Routes(app: ApiApp, api: ApiContext): void {
         ...withDefined('partition', partition ?? record.partition ?? undefined),
       };
     });
-    const result = await broker.produce.produce({ topic, records });
+    const result = await produceWithKey(c, api, { topic, records });
     return v2Json(c, {
       offsets: result.records.map((r) =>
         r.error === undefined
@@ -87,6 +93,7 @@ export function registerConfluentV2Routes(app: ApiApp, api: ApiContext): void {
     tags: ['Confluent v2'],
     request: {
       params,
+      headers: IdempotencyKeyHeaders,
       body: {
         required: true,
         content: {
@@ -107,7 +114,7 @@ export function registerConfluentV2Routes(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     { ...produceRoute('/topics/{topic}', V2TopicParams), summary: 'Produce records to a topic' },
-    (c) => produce(c, c.req.param('topic') ?? '', undefined),
+    withIdempotencyKey(api, (c) => produce(c, c.req.param('topic') ?? '', undefined)),
   );
 
   defineRoute(
@@ -116,10 +123,10 @@ export function registerConfluentV2Routes(app: ApiApp, api: ApiContext): void {
       ...produceRoute('/topics/{topic}/partitions/{partition}', V2PartitionParams),
       summary: 'Produce records to one partition',
     },
-    (c) => {
+    withIdempotencyKey(api, (c) => {
       const params = validate(V2PartitionParams, c.req.param(), 'path');
       return produce(c, params.topic, integer('partition', params.partition));
-    },
+    }),
   );
 
   defineRoute(

@@ -21,10 +21,16 @@ import {
 } from '../confluent-schemas.js';
 import { type DataFormat, encodeData } from '../encoding.js';
 import { errorBody } from '../error-mapping.js';
+import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { element, type JsonNode, member } from '../json-text.js';
 import { withDefined } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
-import { bodyErrorResponses, errorResponses, jsonContent } from '../schemas.js';
+import {
+  bodyErrorResponses,
+  errorResponses,
+  IdempotencyKeyHeaders,
+  jsonContent,
+} from '../schemas.js';
 
 /**
  * Confluent REST Proxy API v3 (the subset producers and admin tools use): one cluster, its
@@ -234,6 +240,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
         'All records of a request are validated first (one bad record rejects the request, nothing is written) and written as one batch. The answer is one delivery report per record, in order, each followed by CRLF, as Confluent streams them; a record whose partition failed gets its own error_code.',
       request: {
         params: V3TopicParams,
+        headers: IdempotencyKeyHeaders,
         body: {
           required: true,
           content: { 'application/json': { schema: V3ProduceRecordSchema } },
@@ -244,7 +251,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
         ...bodyErrorResponses,
       },
     },
-    async (c) => {
+    withIdempotencyKey(api, async (c) => {
       checkCluster(c);
       const topic = c.req.param('topic_name') ?? '';
       const nodes = await readJsonSequence(c.req.raw, {
@@ -258,7 +265,10 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
         );
       }
       const parsed = nodes.map((node, i) => parseV3Record(node, i));
-      const result = await broker.produce.produce({ topic, records: parsed.map((p) => p.record) });
+      const result = await produceWithKey(c, api, {
+        topic,
+        records: parsed.map((p) => p.record),
+      });
       const reports = result.records.map((r, i) => {
         if (r.error !== undefined) return errorBody(r.error);
         const { record, key, value } = parsed[i] as ParsedV3Record;
@@ -277,7 +287,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       });
       const body = reports.map((report) => `${JSON.stringify(report)}\r\n`).join('');
       return c.body(body, 200, { 'content-type': 'application/json' });
-    },
+    }),
   );
 }
 

@@ -1,5 +1,5 @@
 import type { FetchedRecord } from '../../broker/fetch.js';
-import type { ProduceRecord, ProduceResult } from '../../broker/produce.js';
+import type { IdempotentProducer, ProduceRecord, ProduceResult } from '../../broker/produce.js';
 import { EventLogError } from '../../log/errors.js';
 import { readJsonBody, validate, validateJson } from '../body.js';
 import {
@@ -10,6 +10,7 @@ import {
   stringifyWithRaw,
 } from '../encoding.js';
 import { errorBody } from '../error-mapping.js';
+import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { element, type JsonNode, member } from '../json-text.js';
 import { fetchWithWait } from '../long-poll.js';
 import { integer, optionalInteger, withDefined } from '../params.js';
@@ -20,6 +21,7 @@ import {
   errorResponses,
   FetchQuerySchema,
   FetchResponseSchema,
+  IdempotencyKeyHeaders,
   jsonContent,
   PartitionParams,
   ProduceRequestSchema,
@@ -41,6 +43,7 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
         'Every record is validated before anything is written: one bad record rejects the request. A partition whose write fails gives its records an `error`; the others are written. When every record failed, the answer is the error itself.',
       request: {
         params: TopicParams,
+        headers: IdempotencyKeyHeaders,
         body: { required: true, content: { 'application/json': { schema: ProduceRequestSchema } } },
       },
       responses: {
@@ -48,7 +51,7 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
         ...bodyErrorResponses,
       },
     },
-    async (c) => {
+    withIdempotencyKey(api, async (c) => {
       const topic = pathParam(c, 'topic');
       const node = await readJsonBody(c.req.raw, {
         accepted: ['application/json'],
@@ -64,9 +67,13 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
           timestamp: record.timestamp,
         }),
       );
-      const result = await broker.produce.produce({ topic, records });
+      const result = await produceWithKey(c, api, {
+        topic,
+        records,
+        ...idempotentProducer(request),
+      });
       return c.json(produceJson(result));
-    },
+    }),
   );
 
   defineRoute(
@@ -120,6 +127,25 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
   );
 }
 
+/** The producer fields of a request: all three, or none. */
+function idempotentProducer(request: {
+  producerId?: number | undefined;
+  producerEpoch?: number | undefined;
+  baseSequences?: Record<string, number> | undefined;
+}): { producer?: IdempotentProducer } {
+  const { producerId, producerEpoch, baseSequences } = request;
+  if (producerId === undefined && producerEpoch === undefined && baseSequences === undefined) {
+    return {};
+  }
+  if (producerId === undefined || producerEpoch === undefined || baseSequences === undefined) {
+    throw new EventLogError(
+      'INVALID_REQUEST',
+      'An idempotent produce request carries producerId, producerEpoch and baseSequences together',
+    );
+  }
+  return { producer: { producerId, producerEpoch, baseSequences } };
+}
+
 interface RecordOptions {
   key: DataFormat;
   value: DataFormat;
@@ -158,8 +184,11 @@ function produceJson(result: ProduceResult) {
   const failed = result.records.filter((r) => r.error !== undefined);
   // Every record failed: answer with the error itself, so a client that only reads the status
   // sees the failure (and retries when it is retriable).
-  if (failed.length === result.records.length && failed[0]?.error !== undefined) {
-    throw failed[0].error;
+  // A failure that must not be retried (its batch may have been written) is the one to
+  // answer with, so that a client retrying on `retriable` does not write twice.
+  const answer = failed.find((r) => r.error?.retriable === false) ?? failed[0];
+  if (failed.length === result.records.length && answer?.error !== undefined) {
+    throw answer.error;
   }
   return {
     topic: result.topic,

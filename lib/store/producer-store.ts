@@ -1,0 +1,438 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { EventLogError } from '../log/errors.js';
+import type { CachedBatch, ProducerPartitionState } from '../log/producer-state.js';
+import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import {
+  type IndexEntry,
+  indexItem,
+  isSameBatch,
+  partitionKey,
+  unmarshallItem,
+} from './log-index-store.js';
+
+/**
+ * Idempotent-producer state in the log table (its TTL attribute `expiresAt` removes what is
+ * idle). Items, none of which an index query can meet (index items live under
+ * `{topicId}#{partition}` with sk >= -1):
+ *
+ *   pk = producer-ids                         sk = -1   nextId: the id counter (ADD)
+ *   pk = producer#{id}                        sk = 0    epoch, name?: the producer's registration
+ *   pk = producer-name#{name}                 sk = 0    producerId: a name's producer id
+ *   pk = {topicId}#{partition}#{owner}        sk = 0    epoch, lastSequence, batches, version
+ *
+ * `owner` is `producer#{id}` for a producer and `key#{hash}` for an Idempotency-Key. The state
+ * has its own partition key, not one under the partition's: every idempotent write updates it,
+ * and the partition's own item collection already takes every reservation.
+ */
+
+export type ProducerOwner =
+  | { kind: 'producer'; producerId: number }
+  /** An Idempotency-Key, by the hash of the key. */
+  | { kind: 'key'; id: string };
+
+export interface ProducerRegistration {
+  producerId: number;
+  epoch: number;
+  name?: string;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+/**
+ * The producer's state on the partition moved between our read and our write (a concurrent
+ * duplicate of the batch, or a newer epoch, was written first). Nothing of ours was written.
+ */
+export class ProducerStateChanged extends EventLogError {
+  constructor(
+    message: string,
+    readonly current: ProducerPartitionState | undefined,
+  ) {
+    super('CONFLICT', message, { retriable: true });
+  }
+}
+
+export interface ProducerStore {
+  /** A new producer id from the counter, registered at epoch 0. */
+  register(expiresAt: number, name?: string): Promise<ProducerRegistration>;
+  registration(producerId: number): Promise<ProducerRegistration | undefined>;
+  /**
+   * Bumps the epoch (from `expectedEpoch` when given, failing with PRODUCER_FENCED if it
+   * moved) and extends the registration. UNKNOWN_PRODUCER_ID when there is none.
+   */
+  bumpEpoch(
+    producerId: number,
+    expectedEpoch: number | undefined,
+    expiresAt: number,
+    nowSeconds: number,
+  ): Promise<ProducerRegistration>;
+  /** Extends a registration's life; a no-op for a registration that is gone. */
+  touch(producerId: number, expiresAt: number): Promise<void>;
+  /** The producer id a name stands for, if any (and live). */
+  named(name: string, nowSeconds: number): Promise<number | undefined>;
+  /**
+   * Binds a name to a producer id unless a live binding to another id (than `replacing`)
+   * exists; returns the id bound. Binding the id already bound extends the binding.
+   */
+  bindName(
+    name: string,
+    producerId: number,
+    expiresAt: number,
+    nowSeconds: number,
+    replacing?: number,
+  ): Promise<number>;
+  /** The owner's state on the partition as stored (expired or not), consistent read. */
+  state(
+    topicId: string,
+    partition: number,
+    owner: ProducerOwner,
+  ): Promise<ProducerPartitionState | undefined>;
+  /**
+   * Publishes the index entry and writes the owner's next state in one transaction. The state
+   * write requires the stored state to be the one read (`expected`: its version, or `absent`
+   * for none or an expired one). A CONFLICT when the entry's offsets are taken by something
+   * else than this batch (an aborted marker); ProducerStateChanged when the state moved.
+   */
+  publishWithState(
+    topicId: string,
+    partition: number,
+    entry: IndexEntry,
+    owner: ProducerOwner,
+    next: ProducerPartitionState,
+    expected: { version: number } | { absent: true; nowSeconds: number },
+  ): Promise<void>;
+}
+
+const COUNTER_PK = 'producer-ids';
+
+export function ownerKey(owner: ProducerOwner): string {
+  return owner.kind === 'producer' ? `producer#${owner.producerId}` : `key#${owner.id}`;
+}
+
+export function statePartitionKey(
+  topicId: string,
+  partition: number,
+  owner: ProducerOwner,
+): string {
+  return `${partitionKey(topicId, partition)}#${ownerKey(owner)}`;
+}
+
+/** Attempts of a transaction that DynamoDB cancelled for a conflicting concurrent one. */
+const CONFLICT_ATTEMPTS = 4;
+
+export class DynamoProducerStore implements ProducerStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async register(expiresAt: number, name?: string): Promise<ProducerRegistration> {
+    let producerId: number;
+    try {
+      const response = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: COUNTER_PK, sk: -1 },
+          UpdateExpression: 'ADD nextId :one',
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      producerId = response.Attributes?.['nextId'] as number;
+    } catch (error) {
+      throw mapAwsError(error, 'Allocating a producer id');
+    }
+    const registration: ProducerRegistration = {
+      producerId,
+      epoch: 0,
+      expiresAt,
+      ...(name === undefined ? {} : { name }),
+    };
+    try {
+      // A fresh id: nothing can be there (a lost-answer retry rewrites the same item).
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `producer#${producerId}`, sk: 0, ...registration },
+        }),
+      );
+    } catch (error) {
+      throw mapAwsError(error, `Registering producer ${producerId}`);
+    }
+    return registration;
+  }
+
+  async registration(producerId: number): Promise<ProducerRegistration | undefined> {
+    try {
+      const response = await this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: `producer#${producerId}`, sk: 0 },
+          ConsistentRead: true,
+        }),
+      );
+      return response.Item === undefined ? undefined : toRegistration(response.Item);
+    } catch (error) {
+      throw mapAwsError(error, `Reading producer ${producerId}`);
+    }
+  }
+
+  async bumpEpoch(
+    producerId: number,
+    expectedEpoch: number | undefined,
+    expiresAt: number,
+    nowSeconds: number,
+  ): Promise<ProducerRegistration> {
+    const conditions = ['attribute_exists(pk)', 'expiresAt > :now'];
+    const values: Record<string, unknown> = {
+      ':one': 1,
+      ':expiresAt': expiresAt,
+      ':now': nowSeconds,
+    };
+    if (expectedEpoch !== undefined) {
+      conditions.push('epoch = :expected');
+      values[':expected'] = expectedEpoch;
+    }
+    try {
+      const response = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `producer#${producerId}`, sk: 0 },
+          UpdateExpression: 'ADD epoch :one SET expiresAt = :expiresAt',
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return toRegistration(response.Attributes ?? {});
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) {
+        throw mapAwsError(error, `Bumping the epoch of producer ${producerId}`);
+      }
+      const old = (error as { Item?: Record<string, unknown> }).Item;
+      const current = old === undefined ? undefined : toRegistration(unmarshallItem(old));
+      if (current === undefined || current.expiresAt <= nowSeconds) {
+        throw new EventLogError(
+          'UNKNOWN_PRODUCER_ID',
+          `Producer ${producerId} does not exist (never issued, or expired)`,
+          { details: { producerId } },
+        );
+      }
+      throw new EventLogError(
+        'PRODUCER_FENCED',
+        `Producer ${producerId} is at epoch ${current.epoch}, not ${expectedEpoch}: another instance initialized it`,
+        { details: { producerId, epoch: expectedEpoch, currentEpoch: current.epoch } },
+      );
+    }
+  }
+
+  async touch(producerId: number, expiresAt: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `producer#${producerId}`, sk: 0 },
+          UpdateExpression: 'SET expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_exists(pk) AND expiresAt < :expiresAt',
+          ExpressionAttributeValues: { ':expiresAt': expiresAt },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return;
+      throw mapAwsError(error, `Extending producer ${producerId}`);
+    }
+  }
+
+  async named(name: string, nowSeconds: number): Promise<number | undefined> {
+    try {
+      const response = await this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: `producer-name#${name}`, sk: 0 },
+          ConsistentRead: true,
+        }),
+      );
+      const item = response.Item;
+      if (item === undefined || (item['expiresAt'] as number) <= nowSeconds) return undefined;
+      return item['producerId'] as number;
+    } catch (error) {
+      throw mapAwsError(error, `Reading producer name ${name}`);
+    }
+  }
+
+  async bindName(
+    name: string,
+    producerId: number,
+    expiresAt: number,
+    nowSeconds: number,
+    replacing?: number,
+  ): Promise<number> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `producer-name#${name}`, sk: 0, producerId, expiresAt },
+          ConditionExpression:
+            'attribute_not_exists(pk) OR expiresAt <= :now OR producerId IN (:id, :replacing)',
+          ExpressionAttributeValues: {
+            ':now': nowSeconds,
+            ':id': producerId,
+            ':replacing': replacing ?? producerId,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return producerId;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) {
+        throw mapAwsError(error, `Binding producer name ${name}`);
+      }
+      const old = (error as { Item?: Record<string, unknown> }).Item;
+      return unmarshallItem(old ?? {})['producerId'] as number;
+    }
+  }
+
+  async state(
+    topicId: string,
+    partition: number,
+    owner: ProducerOwner,
+  ): Promise<ProducerPartitionState | undefined> {
+    try {
+      const response = await this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: statePartitionKey(topicId, partition, owner), sk: 0 },
+          ConsistentRead: true,
+        }),
+      );
+      return response.Item === undefined ? undefined : toState(response.Item);
+    } catch (error) {
+      throw mapAwsError(error, `Reading producer state in ${topicId}/${partition}`);
+    }
+  }
+
+  async publishWithState(
+    topicId: string,
+    partition: number,
+    entry: IndexEntry,
+    owner: ProducerOwner,
+    next: ProducerPartitionState,
+    expected: { version: number } | { absent: true; nowSeconds: number },
+  ): Promise<void> {
+    const stateCondition =
+      'version' in expected
+        ? {
+            ConditionExpression: 'version = :version',
+            ExpressionAttributeValues: { ':version': expected.version },
+          }
+        : {
+            // An expired state counts as none: TTL deletes it some time later.
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+            ExpressionAttributeValues: { ':now': expected.nowSeconds },
+          };
+    const command = new TransactWriteCommand({
+      TransactItems: [
+        {
+          Put: {
+            TableName: this.table,
+            Item: indexItem(topicId, partition, entry),
+            ConditionExpression: 'attribute_not_exists(sk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { pk: statePartitionKey(topicId, partition, owner), sk: 0, ...next },
+            ...stateCondition,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+      ],
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // The SDK's own retries (a lost answer) reuse the command's ClientRequestToken, which
+        // makes DynamoDB answer success for a transaction it already applied (for 10 minutes).
+        await this.doc.send(command);
+        return;
+      } catch (error) {
+        if (awsErrorName(error) !== 'TransactionCanceledException') {
+          throw mapAwsError(
+            error,
+            `Publishing offset ${entry.baseOffset} of ${topicId}/${partition}`,
+          );
+        }
+        const reasons =
+          (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
+        const [entryReason, stateReason] = reasons;
+        if (entryReason?.Code === 'ConditionalCheckFailed') {
+          const existing =
+            entryReason.Item === undefined ? undefined : unmarshallItem(entryReason.Item);
+          // Our own transaction, applied by an attempt whose answer was lost.
+          if (existing !== undefined && isSameBatch(existing, entry)) return;
+          throw new EventLogError(
+            'CONFLICT',
+            `Offsets ${entry.baseOffset}.. of ${topicId}/${partition} were declared aborted before this batch was published`,
+            { retriable: true, details: { partition, baseOffset: entry.baseOffset } },
+          );
+        }
+        if (stateReason?.Code === 'ConditionalCheckFailed') {
+          throw new ProducerStateChanged(
+            `The producer's state on ${topicId}/${partition} changed while this batch was written`,
+            stateReason.Item === undefined ? undefined : toState(unmarshallItem(stateReason.Item)),
+          );
+        }
+        // Cancelled for a concurrent transaction on one of the items, or throttled: nothing
+        // was written, and the same transaction may go through a moment later.
+        if (attempt < CONFLICT_ATTEMPTS && reasons.some((r) => r.Code === 'TransactionConflict')) {
+          await sleep(10 * 2 ** attempt * Math.random());
+          continue;
+        }
+        const codes = reasons.map((r) => r.Code ?? 'None').join(', ');
+        throw new EventLogError(
+          reasons.some((r) => r.Code === 'ThrottlingError') ? 'THROTTLED' : 'STORAGE_UNAVAILABLE',
+          `Publishing offset ${entry.baseOffset} of ${topicId}/${partition} was cancelled (${codes})`,
+          { cause: error },
+        );
+      }
+    }
+  }
+}
+
+interface CancellationReason {
+  Code?: string;
+  Item?: Record<string, unknown>;
+}
+
+function toRegistration(item: Record<string, unknown>): ProducerRegistration {
+  return {
+    producerId: item['producerId'] as number,
+    epoch: item['epoch'] as number,
+    expiresAt: item['expiresAt'] as number,
+    ...(typeof item['name'] === 'string' ? { name: item['name'] } : {}),
+  };
+}
+
+function toState(item: Record<string, unknown>): ProducerPartitionState {
+  return {
+    epoch: item['epoch'] as number,
+    lastSequence: item['lastSequence'] as number,
+    batches: ((item['batches'] as CachedBatch[] | undefined) ?? []).map((b) => ({
+      baseSequence: Number(b.baseSequence),
+      lastSequence: Number(b.lastSequence),
+      baseOffset: Number(b.baseOffset),
+      count: Number(b.count),
+      appendTime: Number(b.appendTime),
+    })),
+    version: item['version'] as number,
+    expiresAt: item['expiresAt'] as number,
+  };
+}
