@@ -1,5 +1,5 @@
 import { isEventLogError } from '../log/errors.js';
-import type { LogIndexStore } from '../store/log-index-store.js';
+import { abortedRangeEntry, type LogIndexStore } from '../store/log-index-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { PartitionReader } from './partition-reader.js';
 
@@ -73,17 +73,7 @@ export class LogHealer {
       }
       const to = Math.min(seen.end, nextEntry?.baseOffset ?? seen.end);
       try {
-        await this.index.publish(topicId, partition, {
-          baseOffset: from,
-          count: to - from,
-          aborted: true,
-          position: 0,
-          length: 0,
-          minTimestamp: now,
-          maxTimestamp: now,
-          appendTime: now,
-          bytes: 0,
-        });
+        await this.index.publish(topicId, partition, abortedRangeEntry(from, to - from, now));
         aborted.push({ from, to });
       } catch (error) {
         // A real batch landed there first: its writer was alive after all. Walk on.

@@ -14,7 +14,11 @@ import {
 import { type EncodeOptions, encodeRecordBatch, type RecordInput } from '../log/record-batch.js';
 import type { TopicConfig } from '../log/topic-config.js';
 import { createUlidGenerator } from '../log/ulid.js';
-import type { IndexEntry, LogIndexStore } from '../store/log-index-store.js';
+import {
+  abortedRangeEntry,
+  type IndexEntry,
+  type LogIndexStore,
+} from '../store/log-index-store.js';
 import {
   type ProducerOwner,
   type ProducerRegistration,
@@ -246,17 +250,7 @@ export class ProduceService {
   ): Promise<'published' | 'aborted' | 'unknown'> {
     const now = this.clock.now();
     try {
-      await this.index.publish(topicId, partition, {
-        baseOffset,
-        count,
-        aborted: true,
-        position: 0,
-        length: 0,
-        minTimestamp: now,
-        maxTimestamp: now,
-        appendTime: now,
-        bytes: 0,
-      });
+      await this.index.publish(topicId, partition, abortedRangeEntry(baseOffset, count, now));
       return 'aborted';
     } catch (error) {
       if (!isEventLogError(error, 'CONFLICT')) return 'unknown';

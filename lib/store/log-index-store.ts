@@ -65,6 +65,21 @@ export interface IndexEntry {
   baseSequence?: number;
 }
 
+/** The entry that declares [baseOffset, baseOffset + count) aborted: readers skip it. */
+export function abortedRangeEntry(baseOffset: number, count: number, now: number): IndexEntry {
+  return {
+    baseOffset,
+    count,
+    aborted: true,
+    position: 0,
+    length: 0,
+    minTimestamp: now,
+    maxTimestamp: now,
+    appendTime: now,
+    bytes: 0,
+  };
+}
+
 export interface LogIndexStore {
   head(topicId: string, partition: number): Promise<PartitionHead>;
   /**
