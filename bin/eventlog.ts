@@ -23,6 +23,7 @@ import { runMaintenance } from '../lib/client/cli/maintenance-command.js';
 import { showOffsets } from '../lib/client/cli/offsets-command.js';
 import { DATA_FORMATS, HEADER_FORMATS } from '../lib/client/cli/output.js';
 import { produce } from '../lib/client/cli/produce-command.js';
+import { registerSubscriptionCommands } from '../lib/client/cli/subscriptions-command.js';
 import {
   createTopic,
   deleteTopic,
@@ -224,6 +225,8 @@ program
   .option('--topic <name...>', 'only these topics')
   .option('--json', 'print the report as JSON')
   .action((options) => runMaintenance(options));
+
+registerSubscriptionCommands(program, globals);
 
 async function main(): Promise<void> {
   try {

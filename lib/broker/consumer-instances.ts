@@ -1,0 +1,652 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventLogError, isEventLogError } from '../log/errors.js';
+import { validateTopicName } from '../log/topic-config.js';
+import type { GroupStore, InstanceState, MemberItem } from '../store/group-store.js';
+import { instanceNotFound } from '../store/group-store.js';
+import type { LogIndexStore } from '../store/log-index-store.js';
+import { type Clock, systemClock } from './clock.js';
+import { FETCH_LIMITS, type FetchedRecord, type FetchResult, type FetchService } from './fetch.js';
+import {
+  type AssignedPartition,
+  type CommitOffset,
+  checkName,
+  type GroupService,
+  SESSION_TIMEOUT_LIMITS,
+  type TopicPartition,
+} from './groups.js';
+import { leaseKey } from './lease-balancer.js';
+import { mapLimited } from './map-limited.js';
+import type { TopicService } from './topics.js';
+
+/**
+ * Confluent REST Proxy v2 consumer instances over the group machinery. The API is stateless
+ * (any Lambda may serve any request), so an instance's state (subscription, positions,
+ * format, auto-commit settings) lives on its member item in the groups table, and every
+ * records call is also the instance's heartbeat: it rebalances, reads from the positions
+ * on the partitions the instance holds, advances them and saves them.
+ *
+ * Positions are kept per lease counter: when a partition comes back under a new counter
+ * (it was lost and retaken, or an admin reset it), the instance starts again from the
+ * group's committed offset, as a Kafka consumer does after a rebalance.
+ */
+
+export type InstanceFormat = 'binary' | 'json';
+export type OffsetReset = 'earliest' | 'latest' | 'none';
+
+export interface InstanceConfig {
+  name?: string;
+  format?: InstanceFormat;
+  autoOffsetReset?: OffsetReset;
+  autoCommit?: boolean;
+  autoCommitIntervalMs?: number;
+  sessionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export const INSTANCE_DEFAULTS = {
+  format: 'binary' as InstanceFormat,
+  autoOffsetReset: 'latest' as OffsetReset,
+  autoCommit: true,
+  autoCommitIntervalMs: 5000,
+  /** Longer than Kafka's 10 s: an HTTP consumer heartbeats only when it polls. */
+  sessionTimeoutMs: 30_000,
+  /** Confluent's consumer.instance.timeout.ms. */
+  instanceTimeoutMs: 300_000,
+  /** Confluent's consumer.request.timeout.ms. */
+  requestTimeoutMs: 1000,
+} as const;
+
+export interface InstanceRecord extends FetchedRecord {
+  topic: string;
+  partition: number;
+}
+
+export interface RecordsRequest {
+  /** How long to wait for records when there are none; default the instance's request timeout. */
+  timeoutMs?: number;
+  /** Soft cap on key + value bytes returned; at least one record is returned when there is one. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+  /**
+   * The embedded format the caller asked for (from its Accept header): a different one than
+   * the instance's is CONSUMER_FORMAT_MISMATCH, found before anything is fetched.
+   */
+  format?: string;
+}
+
+export interface ConsumerInstanceServiceOptions {
+  clock?: Clock;
+  /** Longest wait a records call may do (API Gateway allows 30 s). */
+  maxWaitMs?: number;
+}
+
+const MAX_RECORDS_PER_PARTITION = 500;
+const FIRST_RECHECK_MS = 25;
+const MAX_RECHECK_MS = 250;
+const PARALLEL = 8;
+
+export class ConsumerInstanceService {
+  private readonly clock: Clock;
+  private readonly maxWaitMs: number;
+
+  constructor(
+    private readonly groups: GroupService,
+    private readonly store: GroupStore,
+    private readonly topics: TopicService,
+    private readonly fetcher: FetchService,
+    private readonly index: LogIndexStore,
+    options: ConsumerInstanceServiceOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.maxWaitMs = options.maxWaitMs ?? 20_000;
+  }
+
+  async create(group: string, config: InstanceConfig = {}): Promise<{ instanceId: string }> {
+    checkName('group', group);
+    const name = config.name ?? `rest-consumer-${randomUUID()}`;
+    checkName('instance name', name);
+    const now = this.clock.now();
+    const instance: InstanceState = {
+      format: config.format ?? INSTANCE_DEFAULTS.format,
+      autoOffsetReset: config.autoOffsetReset ?? INSTANCE_DEFAULTS.autoOffsetReset,
+      autoCommit: config.autoCommit ?? INSTANCE_DEFAULTS.autoCommit,
+      autoCommitIntervalMs: config.autoCommitIntervalMs ?? INSTANCE_DEFAULTS.autoCommitIntervalMs,
+      sessionTimeoutMs: config.sessionTimeoutMs ?? INSTANCE_DEFAULTS.sessionTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs ?? INSTANCE_DEFAULTS.requestTimeoutMs,
+      instanceTimeoutMs: INSTANCE_DEFAULTS.instanceTimeoutMs,
+      instanceExpires: now + INSTANCE_DEFAULTS.instanceTimeoutMs,
+      positions: {},
+      leases: {},
+      lastAutoCommit: now,
+      rotation: 0,
+      version: 0,
+    };
+    checkInstance(instance);
+    await this.store.createInstance(group, name, instance, now);
+    await this.store.registerGroup(group, now);
+    return { instanceId: name };
+  }
+
+  /** Commits what was fetched (with auto-commit on), releases the leases, forgets the instance. */
+  async delete(group: string, name: string): Promise<void> {
+    const member = await this.load(group, name);
+    const state = member.instance as InstanceState;
+    if (state.autoCommit) await this.commitPositions(group, name, state).catch(ignoreFenced);
+    await this.groups.leave(group, name);
+  }
+
+  async subscribe(
+    group: string,
+    name: string,
+    request: { topics?: readonly string[]; topicPattern?: string },
+  ): Promise<void> {
+    const member = await this.load(group, name);
+    const state = member.instance as InstanceState;
+    if ((request.topics === undefined) === (request.topicPattern === undefined)) {
+      throw new EventLogError('INVALID_REQUEST', 'Give either topics or topic_pattern, not both');
+    }
+    let topics: string[];
+    if (request.topicPattern !== undefined) {
+      let pattern: RegExp;
+      try {
+        // Java's Pattern.matches: the whole name must match.
+        pattern = new RegExp(`^(?:${request.topicPattern})$`);
+      } catch (error) {
+        throw new EventLogError('INVALID_REQUEST', `Invalid topic_pattern: ${String(error)}`);
+      }
+      topics = (await this.topics.list()).map((t) => t.name).filter((t) => pattern.test(t));
+    } else {
+      topics = (request.topics ?? []).map((t) => validateTopicName(t));
+    }
+    topics = [...new Set(topics)].sort();
+    const kept = new Set(topics);
+    const next: InstanceState = {
+      ...state,
+      positions: filterKeys(state.positions, kept),
+      leases: filterKeys(state.leases, kept),
+      ...(request.topicPattern === undefined ? {} : { topicPattern: request.topicPattern }),
+    };
+    if (request.topicPattern === undefined) delete next.topicPattern;
+    await this.save(group, name, state, next, topics);
+  }
+
+  async subscription(group: string, name: string): Promise<{ topics: string[] }> {
+    const member = await this.load(group, name);
+    return { topics: member.topics };
+  }
+
+  async unsubscribe(group: string, name: string): Promise<void> {
+    const member = await this.load(group, name);
+    const state = member.instance as InstanceState;
+    const next: InstanceState = { ...state, positions: {}, leases: {} };
+    delete next.topicPattern;
+    await this.save(group, name, state, next, []);
+    await this.groups.releaseAll(group, name);
+  }
+
+  /** The partitions the instance held at its last records call. */
+  async assignments(group: string, name: string): Promise<TopicPartition[]> {
+    const member = await this.load(group, name);
+    return keysToPartitions(Object.keys((member.instance as InstanceState).leases));
+  }
+
+  /** Sets the next offset to read of assigned partitions. */
+  async seek(
+    group: string,
+    name: string,
+    offsets: readonly (TopicPartition & { offset: number })[],
+  ): Promise<void> {
+    const member = await this.load(group, name);
+    const state = member.instance as InstanceState;
+    const positions = { ...state.positions };
+    for (const o of offsets) {
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+        throw new EventLogError(
+          'INVALID_REQUEST',
+          `offset must be a non-negative integer, got ${o.offset}`,
+        );
+      }
+      positions[assigned(state, o, group, name)] = o.offset;
+    }
+    await this.save(group, name, state, { ...state, positions });
+  }
+
+  /** Seeks assigned partitions to their log start (beginning) or high watermark (end). */
+  async seekTo(
+    group: string,
+    name: string,
+    partitions: readonly TopicPartition[],
+    where: 'beginning' | 'end',
+  ): Promise<void> {
+    const member = await this.load(group, name);
+    const state = member.instance as InstanceState;
+    const positions = { ...state.positions };
+    await mapLimited(partitions, PARALLEL, async (p) => {
+      const key = assigned(state, p, group, name);
+      positions[key] = await this.groups.resetPosition(
+        p.topic,
+        p.partition,
+        where === 'beginning' ? 'earliest' : 'latest',
+      );
+    });
+    await this.save(group, name, state, { ...state, positions });
+  }
+
+  /**
+   * Commits offsets (Confluent's convention: the offset of the last record processed, stored
+   * + 1 as Kafka's next offset to read), or, with none given, every position fetched so far.
+   */
+  async commit(
+    group: string,
+    name: string,
+    offsets?: readonly (TopicPartition & { offset: number })[],
+  ): Promise<void> {
+    const member = await this.load(group, name);
+    const state = member.instance as InstanceState;
+    if (offsets === undefined) {
+      await this.commitPositions(group, name, state);
+      return;
+    }
+    const commits: CommitOffset[] = offsets.map((o) => {
+      const key = assigned(state, o, group, name);
+      return {
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset + 1,
+        counter: state.leases[key] as number,
+      };
+    });
+    if (commits.length > 0) await this.groups.commit(group, name, commits);
+  }
+
+  /** Committed offsets (next offset to read) of the given partitions, or of the assigned ones. */
+  async committed(
+    group: string,
+    name: string,
+    partitions?: readonly TopicPartition[],
+  ): Promise<(TopicPartition & { offset: number })[]> {
+    const member = await this.load(group, name);
+    const wanted = new Set(
+      (partitions ?? keysToPartitions(Object.keys((member.instance as InstanceState).leases))).map(
+        (p) => leaseKey(p.topic, p.partition),
+      ),
+    );
+    return (await this.groups.committed(group))
+      .filter((c) => wanted.has(leaseKey(c.topic, c.partition)))
+      .map((c) => ({ topic: c.topic, partition: c.partition, offset: c.committed }));
+  }
+
+  /**
+   * One poll: heartbeat (rebalance), start new partitions from the committed offset or
+   * auto.offset.reset, auto-commit what the previous polls returned, fetch from the
+   * positions round-robin within maxBytes (waiting up to the timeout when there is nothing),
+   * and save the advanced positions.
+   */
+  async records<T = InstanceRecord[]>(
+    group: string,
+    name: string,
+    request: RecordsRequest = {},
+    render: (records: InstanceRecord[], format: InstanceFormat) => T = (records) => records as T,
+  ): Promise<{ format: InstanceFormat; records: InstanceRecord[]; rendered: T }> {
+    // The heartbeat's one Query reads the instance too: no separate GetItem.
+    const beat = await this.groups.heartbeat(group, name, {}, { instance: true });
+    const now = this.clock.now();
+    const before = beat.member.instance as InstanceState;
+    if (request.format !== undefined && request.format !== before.format) {
+      throw new EventLogError(
+        'CONSUMER_FORMAT_MISMATCH',
+        `The consumer instance's format is ${before.format}; the request asks for ${request.format}: use application/vnd.kafka.${before.format}.v2+json`,
+        { details: { format: before.format, requested: request.format } },
+      );
+    }
+    const state: InstanceState = { ...before };
+    const positions: Record<string, number> = {};
+    const leases: Record<string, number> = {};
+    const fresh: AssignedPartition[] = [];
+    for (const a of beat.assignment) {
+      const key = leaseKey(a.topic, a.partition);
+      leases[key] = a.counter;
+      const position = state.positions[key];
+      if (position !== undefined && state.leases[key] === a.counter) positions[key] = position;
+      else if (a.committed !== null) positions[key] = a.committed;
+      else fresh.push(a);
+    }
+    await this.startFresh(group, name, state, fresh, positions, leases);
+
+    if (state.autoCommit && now - state.lastAutoCommit >= state.autoCommitIntervalMs) {
+      const committed = new Map(
+        beat.assignment.map((a) => [leaseKey(a.topic, a.partition), a.committed]),
+      );
+      for (const f of fresh) {
+        const key = leaseKey(f.topic, f.partition);
+        committed.set(key, positions[key] ?? null);
+      }
+      const due = Object.entries(positions).filter(
+        ([key, offset]) => offset > (committed.get(key) ?? -1),
+      );
+      await this.commitPartitions(group, name, due, leases, positions);
+      state.lastAutoCommit = now;
+    }
+
+    const order = rotate(Object.keys(positions).sort(), state.rotation);
+    const budget = Math.max(1, request.maxBytes ?? FETCH_LIMITS.maxBytes);
+    const timeout = Math.max(
+      0,
+      Math.min(
+        request.timeoutMs ?? state.requestTimeoutMs,
+        this.maxWaitMs,
+        beat.expiresInMs - 2000,
+      ),
+    );
+    const records = await this.poll(order, positions, state, budget, timeout, request.signal);
+    // Rendered before the positions are saved: a record the caller cannot show (not JSON for
+    // a json instance) is not skipped, it stays first in line, as a Kafka poll that fails to
+    // deserialize does.
+    const rendered = render(records, state.format);
+
+    const next: InstanceState = {
+      ...state,
+      positions,
+      leases,
+      rotation: order.length === 0 ? 0 : (state.rotation + 1) % order.length,
+    };
+    const changed =
+      records.length > 0 ||
+      next.lastAutoCommit !== before.lastAutoCommit ||
+      !sameRecord(positions, before.positions) ||
+      !sameRecord(leases, before.leases);
+    if (changed || before.instanceExpires - now < before.instanceTimeoutMs / 2) {
+      await this.save(group, name, before, next);
+    }
+    return { format: state.format, records, rendered };
+  }
+
+  /** The instance, or CONSUMER_INSTANCE_NOT_FOUND when it never existed or idled out. */
+  private async load(group: string, name: string): Promise<MemberItem> {
+    checkName('group', group);
+    checkName('instance name', name);
+    const member = await this.store.getMember(group, name);
+    if (member?.instance === undefined || member.instance.instanceExpires <= this.clock.now()) {
+      throw instanceNotFound(group, name);
+    }
+    return member;
+  }
+
+  private async save(
+    group: string,
+    name: string,
+    before: InstanceState,
+    next: InstanceState,
+    topics?: string[],
+  ): Promise<void> {
+    const saved: InstanceState = {
+      ...next,
+      instanceExpires: this.clock.now() + next.instanceTimeoutMs,
+      version: before.version + 1,
+    };
+    await this.store.saveInstance(group, name, saved, before.version, topics);
+  }
+
+  /**
+   * Partitions the group never committed start at auto.offset.reset, and that start is
+   * committed at once: a later owner then continues from it instead of resetting again
+   * (with "latest", to a later end, skipping what was produced in between).
+   */
+  private async startFresh(
+    group: string,
+    name: string,
+    state: InstanceState,
+    fresh: readonly AssignedPartition[],
+    positions: Record<string, number>,
+    leases: Record<string, number>,
+  ): Promise<void> {
+    if (fresh.length === 0) return;
+    const reset = state.autoOffsetReset;
+    if (reset === 'none') {
+      const first = fresh[0] as AssignedPartition;
+      throw new EventLogError(
+        'NO_OFFSET',
+        `Group "${group}" has no committed offset for ${fresh.map((f) => `${f.topic}/${f.partition}`).join(', ')} and auto.offset.reset is none`,
+        { details: { group, topic: first.topic, partition: first.partition } },
+      );
+    }
+    const starts = await mapLimited(fresh, PARALLEL, async (f) => ({
+      key: leaseKey(f.topic, f.partition),
+      offset: await this.groups.resetPosition(f.topic, f.partition, reset),
+    }));
+    for (const s of starts) positions[s.key] = s.offset;
+    await this.commitPartitions(
+      group,
+      name,
+      starts.map((s) => [s.key, s.offset]),
+      leases,
+      positions,
+    );
+  }
+
+  private async commitPositions(group: string, name: string, state: InstanceState): Promise<void> {
+    const entries = Object.entries(state.positions).filter(([key]) => key in state.leases);
+    if (entries.length === 0) return;
+    await this.groups.commit(
+      group,
+      name,
+      entries.map(([key, offset]) => ({
+        ...partitionOf(key),
+        offset,
+        counter: state.leases[key] as number,
+      })),
+    );
+  }
+
+  /** Commits; partitions found fenced are dropped from the positions and leases given. */
+  private async commitPartitions(
+    group: string,
+    name: string,
+    entries: readonly (readonly [string, number])[],
+    leases: Record<string, number>,
+    positions: Record<string, number>,
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      await this.groups.commit(
+        group,
+        name,
+        entries.map(([key, offset]) => ({
+          ...partitionOf(key),
+          offset,
+          counter: leases[key] as number,
+        })),
+      );
+    } catch (error) {
+      if (!isEventLogError(error, 'FENCED')) throw error;
+      const fenced = (error.details?.['fenced'] ?? []) as TopicPartition[];
+      for (const f of fenced) {
+        delete positions[leaseKey(f.topic, f.partition)];
+        delete leases[leaseKey(f.topic, f.partition)];
+      }
+    }
+  }
+
+  private async poll(
+    order: readonly string[],
+    positions: Record<string, number>,
+    state: InstanceState,
+    budget: number,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<InstanceRecord[]> {
+    let records = await this.fetchRound(order, positions, state, budget);
+    if (records.length > 0 || timeoutMs <= 0 || order.length === 0) return records;
+    const deadline = performance.now() + timeoutMs;
+    let gap = FIRST_RECHECK_MS;
+    for (;;) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0 || signal?.aborted === true) return records;
+      try {
+        await sleep(Math.min(gap, remaining), undefined, signal === undefined ? {} : { signal });
+      } catch {
+        return records;
+      }
+      gap = Math.min(gap * 2, MAX_RECHECK_MS);
+      // Between fetches read only the partition heads: one small GetItem each.
+      const grown = await mapLimited(order, PARALLEL, async (key) => {
+        const { topic, partition } = partitionOf(key);
+        try {
+          const { topicId } = await this.topics.resolve(topic);
+          const head = await this.index.head(topicId, partition);
+          return head.nextOffset > (positions[key] ?? 0) ? key : undefined;
+        } catch (error) {
+          if (isEventLogError(error, 'UNKNOWN_TOPIC')) return undefined;
+          throw error;
+        }
+      });
+      const ready = grown.filter((k): k is string => k !== undefined);
+      if (ready.length === 0) continue;
+      records = await this.fetchRound(ready, positions, state, budget);
+      if (records.length > 0) return records;
+    }
+  }
+
+  /** Fetches the partitions in parallel, then keeps records in `order` within the budget. */
+  private async fetchRound(
+    order: readonly string[],
+    positions: Record<string, number>,
+    state: InstanceState,
+    budget: number,
+  ): Promise<InstanceRecord[]> {
+    // Each partition reads its share of the budget (at least one record comes back anyway),
+    // so a poll reads from S3 about what it can return, not partitions x budget.
+    const share = Math.max(1, Math.floor(budget / Math.max(1, order.length)));
+    const results = await mapLimited(order, PARALLEL, async (key) =>
+      this.fetchOne(key, positions, state, share),
+    );
+    const out: InstanceRecord[] = [];
+    let bytes = 0;
+    for (let i = 0; i < order.length; i++) {
+      const key = order[i] as string;
+      const result = results[i];
+      if (result === undefined) continue;
+      let taken = 0;
+      for (const record of result.records) {
+        const size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+        if (out.length > 0 && bytes + size > budget) break;
+        bytes += size;
+        out.push({ ...record, topic: result.topic, partition: result.partition });
+        taken++;
+      }
+      if (taken === result.records.length) positions[key] = result.nextOffset;
+      else if (taken > 0) positions[key] = (result.records[taken - 1] as FetchedRecord).offset + 1;
+      if (bytes >= budget) {
+        // Later partitions' answers are dropped; their positions stay, they go first next time.
+        break;
+      }
+    }
+    return out;
+  }
+
+  private async fetchOne(
+    key: string,
+    positions: Record<string, number>,
+    state: InstanceState,
+    budget: number,
+  ): Promise<FetchResult | undefined> {
+    const { topic, partition } = partitionOf(key);
+    const request = {
+      topic,
+      partition,
+      offset: positions[key] ?? 0,
+      maxBytes: Math.min(budget, FETCH_LIMITS.maxBytes),
+      maxRecords: MAX_RECORDS_PER_PARTITION,
+    };
+    try {
+      return await this.fetcher.fetch(request);
+    } catch (error) {
+      if (isEventLogError(error, 'UNKNOWN_TOPIC') || isEventLogError(error, 'UNKNOWN_PARTITION')) {
+        return undefined;
+      }
+      if (!isEventLogError(error, 'OFFSET_OUT_OF_RANGE') || state.autoOffsetReset === 'none') {
+        throw error;
+      }
+      // Retention removed the position (or the topic was re-created): Kafka's reset policy.
+      positions[key] = await this.groups.resetPosition(topic, partition, state.autoOffsetReset);
+      return undefined;
+    }
+  }
+}
+
+function checkInstance(instance: InstanceState): void {
+  const invalid = (message: string) => new EventLogError('INVALID_CONSUMER_CONFIG', message);
+  if (instance.format !== 'binary' && instance.format !== 'json') {
+    throw invalid(
+      `format "${String(instance.format)}" is not supported: use "binary" or "json" (avro, jsonschema and protobuf need a schema registry)`,
+    );
+  }
+  if (!['earliest', 'latest', 'none'].includes(instance.autoOffsetReset)) {
+    throw invalid(
+      `auto.offset.reset must be earliest, latest or none, got "${instance.autoOffsetReset}"`,
+    );
+  }
+  const { min, max } = SESSION_TIMEOUT_LIMITS;
+  if (
+    !Number.isInteger(instance.sessionTimeoutMs) ||
+    instance.sessionTimeoutMs < min ||
+    instance.sessionTimeoutMs > max
+  ) {
+    throw invalid(`session.timeout.ms must be an integer from ${min} to ${max}`);
+  }
+  if (!Number.isInteger(instance.autoCommitIntervalMs) || instance.autoCommitIntervalMs < 0) {
+    throw invalid('auto.commit.interval.ms must be a non-negative integer');
+  }
+  if (!Number.isInteger(instance.requestTimeoutMs) || instance.requestTimeoutMs < 0) {
+    throw invalid('consumer.request.timeout.ms must be a non-negative integer');
+  }
+}
+
+/** The key of an assigned partition; PARTITION_NOT_ASSIGNED otherwise. */
+function assigned(state: InstanceState, p: TopicPartition, group: string, name: string): string {
+  const key = leaseKey(p.topic, p.partition);
+  if (!(key in state.leases)) {
+    throw new EventLogError(
+      'PARTITION_NOT_ASSIGNED',
+      `Consumer instance "${name}" of group "${group}" is not assigned ${p.topic}/${p.partition} (assignments come with records calls)`,
+      { details: { group, instance: name, topic: p.topic, partition: p.partition } },
+    );
+  }
+  return key;
+}
+
+function ignoreFenced(error: unknown): void {
+  if (!isEventLogError(error, 'FENCED')) throw error;
+}
+
+function partitionOf(key: string): TopicPartition {
+  const at = key.lastIndexOf('#');
+  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+}
+
+function keysToPartitions(keys: readonly string[]): TopicPartition[] {
+  return keys
+    .map(partitionOf)
+    .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+}
+
+function filterKeys(
+  record: Record<string, number>,
+  topics: ReadonlySet<string>,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(record).filter(([key]) => topics.has(partitionOf(key).topic)),
+  );
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  if (items.length === 0) return [];
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function sameRecord(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}

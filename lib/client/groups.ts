@@ -1,0 +1,181 @@
+import { HttpClient, type HttpClientOptions } from './http.js';
+
+/**
+ * Consumer groups over `/v1/groups`: the member side (heartbeat, commit, leave), which the
+ * Consumer drives, and the admin side (list, describe, committed offsets, reset, delete).
+ */
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface AssignedPartition extends TopicPartition {
+  /** The lease counter: commits carry it, and a new one means a new tenure. */
+  counter: number;
+  /** The next offset to read, or null when the group never committed one. */
+  committed: number | null;
+}
+
+export interface HeartbeatAnswer {
+  group: string;
+  memberId: string;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  expiresInMs: number;
+  members: number;
+  assignment: AssignedPartition[];
+  unknownTopics: string[];
+}
+
+export interface CommitOffset extends TopicPartition {
+  offset: number;
+  counter: number;
+}
+
+export interface CommittedOffset extends TopicPartition {
+  committed: number;
+  committedAt: number | null;
+}
+
+export interface GroupSummary {
+  group: string;
+  state: 'Stable' | 'Empty';
+  members: number;
+}
+
+export interface GroupDescription {
+  group: string;
+  state: 'Stable' | 'Empty';
+  members: {
+    memberId: string;
+    kind: 'member' | 'instance';
+    topics: string[];
+    sessionTimeoutMs: number;
+    expiresInMs: number;
+    joinedAt: number;
+    partitions: TopicPartition[];
+  }[];
+  partitions: (TopicPartition & {
+    owner: string | null;
+    counter: number | null;
+    committed: number | null;
+    logStartOffset: number | null;
+    highWatermark: number | null;
+    lag: number | null;
+  })[];
+  totalLag: number;
+}
+
+export type ResetTo = 'earliest' | 'latest' | { timestamp: number | Date } | { offset: number };
+
+export interface ResetResult extends TopicPartition {
+  previous: number | null;
+  committed: number;
+}
+
+export class Groups {
+  readonly http: HttpClient;
+
+  constructor(http: HttpClient | HttpClientOptions) {
+    this.http = http instanceof HttpClient ? http : new HttpClient(http);
+  }
+
+  heartbeat(
+    group: string,
+    memberId: string,
+    request: { topics?: readonly string[]; sessionTimeoutMs?: number },
+    signal?: AbortSignal,
+  ): Promise<HeartbeatAnswer> {
+    return this.http.request<HeartbeatAnswer>(
+      'POST',
+      `${groupPath(group)}/members/${encodeURIComponent(memberId)}/heartbeat`,
+      {
+        body: request,
+        // A heartbeat sent twice is one renewal: safe to retry after a lost answer.
+        retry: 'idempotent',
+        ...(signal === undefined ? {} : { signal }),
+      },
+    );
+  }
+
+  async commit(
+    group: string,
+    memberId: string,
+    offsets: readonly CommitOffset[],
+  ): Promise<(TopicPartition & { committed: number; applied: boolean })[]> {
+    const answer = await this.http.request<{
+      offsets: (TopicPartition & { committed: number; applied: boolean })[];
+    }>('POST', `${groupPath(group)}/commits`, {
+      body: { memberId, offsets },
+      // Conditional on the lease and never backwards: a commit sent twice changes nothing.
+      retry: 'idempotent',
+    });
+    return answer.offsets;
+  }
+
+  async leave(group: string, memberId: string): Promise<TopicPartition[]> {
+    const answer = await this.http.request<{ released: TopicPartition[] }>(
+      'DELETE',
+      `${groupPath(group)}/members/${encodeURIComponent(memberId)}`,
+    );
+    return answer.released;
+  }
+
+  async list(): Promise<GroupSummary[]> {
+    return (await this.http.request<{ groups: GroupSummary[] }>('GET', '/v1/groups')).groups;
+  }
+
+  describe(group: string): Promise<GroupDescription> {
+    return this.http.request<GroupDescription>('GET', groupPath(group));
+  }
+
+  async committed(group: string): Promise<CommittedOffset[]> {
+    return (
+      await this.http.request<{ offsets: CommittedOffset[] }>('GET', `${groupPath(group)}/offsets`)
+    ).offsets;
+  }
+
+  /** Resets one topic's committed offsets (all partitions, or those given). */
+  async reset(
+    group: string,
+    request: { topic: string; to: ResetTo; partitions?: number[]; force?: boolean },
+  ): Promise<ResetResult[]> {
+    const to = request.to;
+    const target =
+      to === 'earliest' || to === 'latest'
+        ? { to }
+        : 'offset' in to
+          ? { to: 'offset', offset: to.offset }
+          : {
+              to: 'timestamp',
+              timestamp: to.timestamp instanceof Date ? to.timestamp.getTime() : to.timestamp,
+            };
+    const answer = await this.http.request<{ offsets: ResetResult[] }>(
+      'POST',
+      `${groupPath(group)}/offsets/reset`,
+      {
+        body: {
+          topic: request.topic,
+          ...target,
+          ...(request.partitions === undefined ? {} : { partitions: request.partitions }),
+          ...(request.force === true ? { force: true } : {}),
+        },
+        // Setting the same offsets again gives the same state.
+        retry: 'idempotent',
+      },
+    );
+    return answer.offsets;
+  }
+
+  async delete(group: string, options: { force?: boolean } = {}): Promise<number> {
+    const answer = await this.http.request<{ deleted: number }>('DELETE', groupPath(group), {
+      query: { force: options.force === true ? 'true' : undefined },
+    });
+    return answer.deleted;
+  }
+}
+
+export function groupPath(group: string): string {
+  return `/v1/groups/${encodeURIComponent(group)}`;
+}

@@ -1,0 +1,657 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { EventLogError } from '../log/errors.js';
+import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+
+/**
+ * The groups table (pk S, sk S, TTL on `expiresAt`). One DynamoDB partition per group:
+ *
+ *   pk = group#{group}, sk = lease#{topic}#{partition}   committed offset + lease (owner, counter)
+ *   pk = group#{group}, sk = member#{memberId}           subscription + session expiry
+ *                                                        (+ the state of a Confluent v2 instance)
+ *   pk = groups,        sk = {group}                     the registry GET /v1/groups lists
+ *
+ * A lease has no expiry of its own: it is valid while its owner's member item is alive (see
+ * docs/consumer-groups.md). The counter goes up on every change of owner, so (owner, counter)
+ * names one tenure, and every take and every commit is conditional on it.
+ *
+ * Times are milliseconds from the caller's clock, never DynamoDB's: conditions compare
+ * against the `now` the caller passes in. `expiresAt` (epoch seconds) only lets DynamoDB's
+ * TTL sweep dead members long after they stopped mattering.
+ */
+
+export interface LeaseItem {
+  topic: string;
+  partition: number;
+  owner?: string;
+  counter: number;
+  /** The next offset to read, as in Kafka; absent until the first commit or reset. */
+  committed?: number;
+  committedAt?: number;
+  /** The topic id the offset belongs to: a topic deleted and re-created starts over. */
+  topicId?: string;
+}
+
+/** A Confluent REST Proxy v2 consumer instance: lives on its member item. */
+export interface InstanceState {
+  format: 'binary' | 'json';
+  autoOffsetReset: 'earliest' | 'latest' | 'none';
+  autoCommit: boolean;
+  autoCommitIntervalMs: number;
+  /** The member session: leases move to others when no records call came for this long. */
+  sessionTimeoutMs: number;
+  /** Default wait of a records call (Confluent's consumer.request.timeout.ms). */
+  requestTimeoutMs: number;
+  /** Idle time after which the instance is gone (Confluent's consumer.instance.timeout.ms). */
+  instanceTimeoutMs: number;
+  instanceExpires: number;
+  /** Next offset to read per `topic#partition`, valid for the lease counter in `leases`. */
+  positions: Record<string, number>;
+  /** The lease counter each position belongs to, per `topic#partition`. */
+  leases: Record<string, number>;
+  lastAutoCommit: number;
+  /** Where the next records call starts its round-robin over the assigned partitions. */
+  rotation: number;
+  /** Optimistic lock: every save checks and bumps it. */
+  version: number;
+  topicPattern?: string;
+}
+
+export interface MemberItem {
+  memberId: string;
+  topics: string[];
+  sessionTimeoutMs: number;
+  /** The member is alive while expires > now. */
+  expires: number;
+  joinedAt: number;
+  instance?: InstanceState;
+}
+
+export interface GroupSnapshot {
+  members: MemberItem[];
+  leases: LeaseItem[];
+}
+
+export type CommitOutcome =
+  | { status: 'committed'; committed: number }
+  /** The stored offset is ahead of the one sent: nothing was written (offsets never go back). */
+  | { status: 'behind'; committed: number }
+  | { status: 'fenced'; owner: string | undefined; counter: number | undefined };
+
+export interface GroupStore {
+  /** Every member and lease item of the group: one consistent Query. */
+  load(group: string): Promise<GroupSnapshot>;
+  getMember(group: string, memberId: string): Promise<MemberItem | undefined>;
+  /**
+   * Creates or renews a member: topics, session timeout, expiry. With `mustExist`, fails
+   * with CONSUMER_INSTANCE_NOT_FOUND when the item is gone. Returns whether it was created.
+   */
+  renewMember(
+    group: string,
+    member: { memberId: string; topics: string[]; sessionTimeoutMs: number },
+    now: number,
+    options?: { mustExist?: boolean; ttlFloor?: number },
+  ): Promise<{ created: boolean }>;
+  deleteMember(group: string, memberId: string): Promise<void>;
+  /** Creates a v2 instance; CONSUMER_INSTANCE_EXISTS while one of that name is alive. */
+  createInstance(
+    group: string,
+    memberId: string,
+    instance: InstanceState,
+    now: number,
+  ): Promise<void>;
+  /** Saves an instance's state if nobody saved it since `expectedVersion`; CONFLICT otherwise. */
+  saveInstance(
+    group: string,
+    memberId: string,
+    instance: InstanceState,
+    expectedVersion: number,
+    topics?: string[],
+  ): Promise<void>;
+  /**
+   * Takes a lease as seen (absent, or with that owner and counter): the new owner and
+   * counter + 1, or undefined when someone else changed it first.
+   */
+  takeLease(
+    group: string,
+    seen: LeaseSeen,
+    memberId: string,
+    now: number,
+  ): Promise<LeaseItem | undefined>;
+  /** Gives a lease up; false when it was no longer ours. */
+  releaseLease(
+    group: string,
+    lease: LeaseSeen & { owner: string; counter: number },
+  ): Promise<boolean>;
+  commit(group: string, commit: CommitWrite): Promise<CommitOutcome>;
+  /** Sets the committed offset whatever it was, and ends the current tenure. */
+  resetOffset(
+    group: string,
+    topic: string,
+    partition: number,
+    offset: number,
+    topicId: string,
+    now: number,
+  ): Promise<{ previous: LeaseItem | undefined }>;
+  registerGroup(group: string, now: number): Promise<void>;
+  listGroups(): Promise<string[]>;
+  /** Deletes every item of the group and its registry entry; returns the items deleted. */
+  deleteGroup(group: string): Promise<number>;
+}
+
+export interface LeaseSeen {
+  topic: string;
+  partition: number;
+  owner?: string;
+  /** Undefined when the item did not exist. */
+  counter?: number;
+}
+
+export interface CommitWrite {
+  topic: string;
+  partition: number;
+  memberId: string;
+  counter: number;
+  offset: number;
+  topicId: string;
+  now: number;
+}
+
+const REGISTRY_PK = 'groups';
+/** Dead member items linger this long for DynamoDB's TTL sweep; readers filter by `expires`. */
+const TTL_GRACE_SECONDS = 3600;
+
+export const groupPk = (group: string): string => `group#${group}`;
+export const leaseSk = (topic: string, partition: number): string => `lease#${topic}#${partition}`;
+export const memberSk = (memberId: string): string => `member#${memberId}`;
+
+export class DynamoGroupStore implements GroupStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async load(group: string): Promise<GroupSnapshot> {
+    const members: MemberItem[] = [];
+    const leases: LeaseItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': groupPk(group) },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const sk = String(item['sk']);
+          if (sk.startsWith('lease#')) leases.push(toLease(item));
+          else if (sk.startsWith('member#')) members.push(toMember(item));
+        }
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+    } catch (error) {
+      throw mapAwsError(error, `Reading group ${group}`);
+    }
+    return { members, leases };
+  }
+
+  async getMember(group: string, memberId: string): Promise<MemberItem | undefined> {
+    try {
+      const response = await this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: memberSk(memberId) },
+          ConsistentRead: true,
+        }),
+      );
+      return response.Item === undefined ? undefined : toMember(response.Item);
+    } catch (error) {
+      throw mapAwsError(error, `Reading member ${memberId} of group ${group}`);
+    }
+  }
+
+  async renewMember(
+    group: string,
+    member: { memberId: string; topics: string[]; sessionTimeoutMs: number },
+    now: number,
+    options: { mustExist?: boolean; ttlFloor?: number } = {},
+  ): Promise<{ created: boolean }> {
+    const expires = now + member.sessionTimeoutMs;
+    try {
+      const response = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: memberSk(member.memberId) },
+          UpdateExpression:
+            'SET memberId = :id, topics = :topics, sessionTimeoutMs = :session, expires = :expires, expiresAt = :ttl, joinedAt = if_not_exists(joinedAt, :now)',
+          ...(options.mustExist === true ? { ConditionExpression: 'attribute_exists(sk)' } : {}),
+          ExpressionAttributeValues: {
+            ':id': member.memberId,
+            ':topics': member.topics,
+            ':session': member.sessionTimeoutMs,
+            ':expires': expires,
+            ':ttl': ttlOf(Math.max(expires, options.ttlFloor ?? 0)),
+            ':now': now,
+          },
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      );
+      return { created: response.Attributes?.['joinedAt'] === undefined };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw instanceNotFound(group, member.memberId);
+      throw mapAwsError(error, `Renewing member ${member.memberId} of group ${group}`);
+    }
+  }
+
+  async deleteMember(group: string, memberId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: memberSk(memberId) },
+        }),
+      );
+    } catch (error) {
+      throw mapAwsError(error, `Removing member ${memberId} of group ${group}`);
+    }
+  }
+
+  async createInstance(
+    group: string,
+    memberId: string,
+    instance: InstanceState,
+    now: number,
+  ): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: groupPk(group),
+            sk: memberSk(memberId),
+            memberId,
+            topics: [],
+            sessionTimeoutMs: 0,
+            // Not a live member until its first records call joins the group.
+            expires: 0,
+            joinedAt: now,
+            instance,
+            expiresAt: ttlOf(instance.instanceExpires),
+          },
+          // A dead plain member or an idle-expired instance of the same name may be replaced.
+          ConditionExpression:
+            'attribute_not_exists(sk) OR (expires < :now AND (attribute_not_exists(#instance) OR #instance.instanceExpires < :now))',
+          ExpressionAttributeNames: { '#instance': 'instance' },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) {
+        throw new EventLogError(
+          'CONSUMER_INSTANCE_EXISTS',
+          `Consumer instance "${memberId}" already exists in group "${group}"`,
+          { details: { group, instance: memberId } },
+        );
+      }
+      throw mapAwsError(error, `Creating consumer instance ${memberId} in group ${group}`);
+    }
+  }
+
+  async saveInstance(
+    group: string,
+    memberId: string,
+    instance: InstanceState,
+    expectedVersion: number,
+    topics?: string[],
+  ): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: memberSk(memberId) },
+          UpdateExpression: `SET #instance = :instance, expiresAt = :ttl${topics === undefined ? '' : ', topics = :topics'}`,
+          ConditionExpression: '#instance.#version = :expected',
+          ExpressionAttributeNames: { '#instance': 'instance', '#version': 'version' },
+          ExpressionAttributeValues: {
+            ':instance': instance,
+            ':ttl': ttlOf(instance.instanceExpires),
+            ':expected': expectedVersion,
+            ...(topics === undefined ? {} : { ':topics': topics }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) {
+        throw new EventLogError(
+          'CONFLICT',
+          `Consumer instance "${memberId}" of group "${group}" was changed or deleted by a concurrent request; retry`,
+          { details: { group, instance: memberId } },
+        );
+      }
+      throw mapAwsError(error, `Saving consumer instance ${memberId} of group ${group}`);
+    }
+  }
+
+  async takeLease(
+    group: string,
+    seen: LeaseSeen,
+    memberId: string,
+    now: number,
+  ): Promise<LeaseItem | undefined> {
+    const exists = seen.counter !== undefined;
+    const condition = !exists
+      ? 'attribute_not_exists(sk)'
+      : seen.owner === undefined
+        ? '#counter = :seen AND attribute_not_exists(#owner)'
+        : '#counter = :seen AND #owner = :seenOwner';
+    try {
+      const response = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: leaseSk(seen.topic, seen.partition) },
+          UpdateExpression:
+            'SET #owner = :me, #counter = :next, topic = :topic, #partition = :partition, takenAt = :now',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: {
+            '#owner': 'owner',
+            '#counter': 'counter',
+            '#partition': 'partition',
+          },
+          ExpressionAttributeValues: {
+            ':me': memberId,
+            ':next': (seen.counter ?? 0) + 1,
+            ':topic': seen.topic,
+            ':partition': seen.partition,
+            ':now': now,
+            ...(exists ? { ':seen': seen.counter } : {}),
+            ...(seen.owner === undefined || !exists ? {} : { ':seenOwner': seen.owner }),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toLease(response.Attributes ?? {});
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw mapAwsError(error, `Taking lease ${seen.topic}/${seen.partition} of group ${group}`);
+    }
+  }
+
+  async releaseLease(
+    group: string,
+    lease: LeaseSeen & { owner: string; counter: number },
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: leaseSk(lease.topic, lease.partition) },
+          // A new counter, so a commit still in flight under the old tenure is refused.
+          UpdateExpression: 'REMOVE #owner SET #counter = :next',
+          ConditionExpression: '#owner = :owner AND #counter = :counter',
+          ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
+          ExpressionAttributeValues: {
+            ':owner': lease.owner,
+            ':counter': lease.counter,
+            ':next': lease.counter + 1,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw mapAwsError(
+        error,
+        `Releasing lease ${lease.topic}/${lease.partition} of group ${group}`,
+      );
+    }
+  }
+
+  async commit(group: string, commit: CommitWrite): Promise<CommitOutcome> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: leaseSk(commit.topic, commit.partition) },
+          UpdateExpression: 'SET committed = :offset, committedAt = :now, topicId = :topicId',
+          // The tenure first (fencing), then monotonicity; an offset of an older incarnation
+          // of the topic does not count.
+          ConditionExpression:
+            '#owner = :member AND #counter = :counter AND (attribute_not_exists(committed) OR committed <= :offset OR topicId <> :topicId)',
+          ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
+          ExpressionAttributeValues: {
+            ':member': commit.memberId,
+            ':counter': commit.counter,
+            ':offset': commit.offset,
+            ':now': commit.now,
+            ':topicId': commit.topicId,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { status: 'committed', committed: commit.offset };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) {
+        throw mapAwsError(
+          error,
+          `Committing ${commit.topic}/${commit.partition} for group ${group}`,
+        );
+      }
+      const old = oldItem(error);
+      const owner = typeof old?.['owner'] === 'string' ? old['owner'] : undefined;
+      const counter = typeof old?.['counter'] === 'number' ? old['counter'] : undefined;
+      if (old !== undefined && owner === commit.memberId && counter === commit.counter) {
+        return { status: 'behind', committed: Number(old['committed']) };
+      }
+      if (old === undefined) {
+        // The failure gave no item (an emulator, or the item is gone): read it to tell apart.
+        const lease = await this.getLease(group, commit.topic, commit.partition);
+        if (lease?.owner === commit.memberId && lease.counter === commit.counter) {
+          return { status: 'behind', committed: lease.committed ?? commit.offset };
+        }
+        return { status: 'fenced', owner: lease?.owner, counter: lease?.counter };
+      }
+      return { status: 'fenced', owner, counter };
+    }
+  }
+
+  async resetOffset(
+    group: string,
+    topic: string,
+    partition: number,
+    offset: number,
+    topicId: string,
+    now: number,
+  ): Promise<{ previous: LeaseItem | undefined }> {
+    try {
+      const response = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: leaseSk(topic, partition) },
+          // Ends the tenure too: a member still holding the lease cannot commit over the reset.
+          UpdateExpression:
+            'SET committed = :offset, committedAt = :now, topicId = :topicId, topic = :topic, #partition = :partition, #counter = if_not_exists(#counter, :zero) + :one REMOVE #owner',
+          ExpressionAttributeNames: {
+            '#owner': 'owner',
+            '#counter': 'counter',
+            '#partition': 'partition',
+          },
+          ExpressionAttributeValues: {
+            ':offset': offset,
+            ':now': now,
+            ':topicId': topicId,
+            ':topic': topic,
+            ':partition': partition,
+            ':zero': 0,
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return {
+        previous: response.Attributes === undefined ? undefined : toLease(response.Attributes),
+      };
+    } catch (error) {
+      throw mapAwsError(error, `Resetting ${topic}/${partition} for group ${group}`);
+    }
+  }
+
+  async registerGroup(group: string, now: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: REGISTRY_PK, sk: group, group, createdAt: now },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return;
+      throw mapAwsError(error, `Registering group ${group}`);
+    }
+  }
+
+  async listGroups(): Promise<string[]> {
+    const groups: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': REGISTRY_PK },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) groups.push(String(item['sk']));
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+    } catch (error) {
+      throw mapAwsError(error, 'Listing groups');
+    }
+    return groups;
+  }
+
+  async deleteGroup(group: string): Promise<number> {
+    const keys: { pk: string; sk: string }[] = [];
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': groupPk(group) },
+            ProjectionExpression: 'pk, sk',
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? [])
+          keys.push({ pk: String(item['pk']), sk: String(item['sk']) });
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+      const all = [...keys, { pk: REGISTRY_PK, sk: group }];
+      for (let i = 0; i < all.length; i += 25) {
+        await this.batchDelete(all.slice(i, i + 25));
+      }
+    } catch (error) {
+      throw mapAwsError(error, `Deleting group ${group}`);
+    }
+    return keys.length;
+  }
+
+  private async getLease(
+    group: string,
+    topic: string,
+    partition: number,
+  ): Promise<LeaseItem | undefined> {
+    try {
+      const response = await this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: leaseSk(topic, partition) },
+          ConsistentRead: true,
+        }),
+      );
+      return response.Item === undefined ? undefined : toLease(response.Item);
+    } catch (error) {
+      throw mapAwsError(error, `Reading lease ${topic}/${partition} of group ${group}`);
+    }
+  }
+
+  private async batchDelete(keys: { pk: string; sk: string }[]): Promise<void> {
+    let pending = keys.map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) {
+        throw new EventLogError('THROTTLED', 'DynamoDB kept leaving deletes unprocessed');
+      }
+      if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+      const response = await this.doc.send(
+        new BatchWriteCommand({ RequestItems: { [this.table]: pending } }),
+      );
+      pending = (response.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+    }
+  }
+}
+
+export function instanceNotFound(group: string, instance: string): EventLogError {
+  return new EventLogError(
+    'CONSUMER_INSTANCE_NOT_FOUND',
+    `Consumer instance "${instance}" not found in group "${group}"`,
+    { details: { group, instance } },
+  );
+}
+
+function ttlOf(ms: number): number {
+  return Math.ceil(ms / 1000) + TTL_GRACE_SECONDS;
+}
+
+/** The exception carries the old item in the low-level format. */
+function oldItem(error: unknown): Record<string, unknown> | undefined {
+  const item = (error as { Item?: Record<string, unknown> }).Item;
+  if (item === undefined) return undefined;
+  const lowLevel = Object.values(item).some(
+    (v) => typeof v === 'object' && v !== null && ('S' in v || 'N' in v),
+  );
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's AttributeValue map
+  return lowLevel ? unmarshall(item as any) : item;
+}
+
+function toLease(item: Record<string, unknown>): LeaseItem {
+  return {
+    topic: String(item['topic']),
+    partition: Number(item['partition']),
+    counter: Number(item['counter'] ?? 0),
+    ...(typeof item['owner'] === 'string' ? { owner: item['owner'] } : {}),
+    ...(typeof item['committed'] === 'number' ? { committed: item['committed'] } : {}),
+    ...(typeof item['committedAt'] === 'number' ? { committedAt: item['committedAt'] } : {}),
+    ...(typeof item['topicId'] === 'string' ? { topicId: item['topicId'] } : {}),
+  };
+}
+
+function toMember(item: Record<string, unknown>): MemberItem {
+  const instance = item['instance'] as InstanceState | undefined;
+  return {
+    memberId: String(item['memberId'] ?? String(item['sk']).slice('member#'.length)),
+    topics: Array.isArray(item['topics']) ? (item['topics'] as string[]) : [],
+    sessionTimeoutMs: Number(item['sessionTimeoutMs'] ?? 0),
+    expires: Number(item['expires'] ?? 0),
+    joinedAt: Number(item['joinedAt'] ?? 0),
+    ...(instance === undefined ? {} : { instance }),
+  };
+}
