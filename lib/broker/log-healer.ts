@@ -82,8 +82,24 @@ export class LogHealer {
       }
       from = to;
     }
-    await this.index.clearHole(topicId, partition);
     walk = await this.reader.walk(topicId, partition, head.hwHint);
+    const after = await this.index.head(topicId, partition);
+    if (walk.end < after.nextOffset) {
+      // A hole above the healed ones: start its grace period now, not at the next run.
+      await this.index.clearHole(topicId, partition);
+      await this.index.observeHole(topicId, partition, {
+        at: walk.end,
+        seenAt: now,
+        end: after.nextOffset,
+      });
+      return {
+        partition,
+        highWatermark: walk.end,
+        aborted,
+        pendingHole: { at: walk.end, ageMs: 0 },
+      };
+    }
+    await this.index.clearHole(topicId, partition);
     return { partition, highWatermark: walk.end, aborted };
   }
 }
