@@ -25,6 +25,7 @@ import { DATA_FORMATS, HEADER_FORMATS } from '../lib/client/cli/output.js';
 import { produce } from '../lib/client/cli/produce-command.js';
 import { registerSubscriptionCommands } from '../lib/client/cli/subscriptions-command.js';
 import {
+  alterTopic,
   createTopic,
   deleteTopic,
   describeTopic,
@@ -40,6 +41,15 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
     }
     return value;
   };
+}
+
+/** ISO 8601 (2026-11-25T10:00:00Z) or ms since the epoch, as ms. */
+function time(text: string): number {
+  const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError('Expected an ISO 8601 time or ms since the epoch.');
+  }
+  return value;
 }
 
 const program = new Command('eventlog')
@@ -60,7 +70,9 @@ function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals<GlobalOptions>();
 }
 
-const topics = program.command('topics').description('create, list, describe and delete topics');
+const topics = program
+  .command('topics')
+  .description('create, list, describe, alter and delete topics');
 
 topics
   .command('create <name>')
@@ -85,6 +97,13 @@ topics
   .action((name: string, options, command: Command) =>
     describeTopic(globals(command), name, options),
   );
+
+topics
+  .command('alter <name>')
+  .description('change configs of a topic; the others keep their values')
+  .option('-c, --config <name=value...>', 'the configs to set, e.g. retention.ms=86400000')
+  .option('--json', 'print the topic as JSON')
+  .action((name: string, options, command: Command) => alterTopic(globals(command), name, options));
 
 topics
   .command('delete <name>')
@@ -125,6 +144,11 @@ program
   .description('print records of a topic, all partitions merged or one')
   .option('--from-beginning', 'start at the oldest record kept (default: only new records)')
   .option('--offset <n>', 'start at this offset (in each partition read)', integer(0))
+  .option(
+    '--from-time <time>',
+    'start at the first record at or after this time (ISO 8601 or ms since the epoch)',
+    time,
+  )
   .option('--partition <p>', 'read only this partition', integer(0))
   .option('-f, --follow', 'keep waiting for new records (long poll) until Ctrl-C or --max')
   .option('--max <n>', 'stop after this many records', integer(1))

@@ -5,10 +5,14 @@ import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorResponseParts } from './error-mapping.js';
 import { MAX_WAIT_MS } from './long-poll.js';
 import type { ApiContext } from './route.js';
+import { registerConfluentConsumerRoutes } from './routes/confluent-consumers.js';
 import { registerConfluentV2Routes } from './routes/confluent-v2.js';
 import { registerConfluentV3Routes } from './routes/confluent-v3.js';
+import { registerGroupRoutes } from './routes/groups.js';
 import { registerOffsetRoutes } from './routes/offsets.js';
+import { registerProducerRoutes } from './routes/producers.js';
 import { registerRecordRoutes } from './routes/records.js';
+import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 import { registerTopicRoutes } from './routes/topics.js';
 
 export interface AppOptions {
@@ -40,9 +44,13 @@ export function createApp(options: AppOptions): OpenAPIHono {
 
   registerTopicRoutes(app, api);
   registerRecordRoutes(app, api);
+  registerProducerRoutes(app, api);
   registerOffsetRoutes(app, api);
   registerConfluentV3Routes(app, api);
   registerConfluentV2Routes(app, api);
+  registerGroupRoutes(app, api);
+  registerConfluentConsumerRoutes(app, api);
+  registerSubscriptionRoutes(app, api);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

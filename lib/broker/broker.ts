@@ -1,22 +1,44 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from '../infra/resources.js';
+import { DynamoGroupStore, type GroupStore } from '../store/group-store.js';
+import { DynamoIdempotencyStore, type IdempotencyStore } from '../store/idempotency-store.js';
 import { DynamoLogIndexStore, type LogIndexStore } from '../store/log-index-store.js';
+import { DynamoProducerStore, type ProducerStore } from '../store/producer-store.js';
 import { S3SegmentStore, type SegmentStore } from '../store/segment-store.js';
+import { DynamoSubscriptionStore, type SubscriptionStore } from '../store/subscription-store.js';
 import { DynamoTopicStore, type TopicStore } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
+import { ConsumerInstanceService } from './consumer-instances.js';
 import { FetchService } from './fetch.js';
+import { GroupService, type GroupServiceOptions } from './groups.js';
+import { IdempotencyService } from './idempotency.js';
 import { LogHealer } from './log-healer.js';
 import { OffsetService } from './offsets.js';
 import { PartitionReader } from './partition-reader.js';
-import { DEFAULT_PRODUCE_LIMITS, type ProduceLimits, ProduceService } from './produce.js';
+import {
+  DEFAULT_PRODUCE_LIMITS,
+  type IdempotenceOptions,
+  type ProduceLimits,
+  ProduceService,
+} from './produce.js';
+import { observeProduce, type ProducedHook } from './produce-notifier.js';
+import { ProducerService } from './producers.js';
 import { RetentionService } from './retention.js';
+import { SubscriptionService } from './subscriptions.js';
 import { TopicService } from './topics.js';
 
 export interface Stores {
   topics: TopicStore;
   index: LogIndexStore;
   segments: SegmentStore;
+  groups: GroupStore;
+  /** Idempotent producers' registrations and per-partition state (the log table). */
+  producers: ProducerStore;
+  /** Idempotency-Key records (the log table). */
+  idempotency: IdempotencyStore;
+  /** Lambda consumers' subscriptions (the groups table). */
+  subscriptions: SubscriptionStore;
 }
 
 export interface BrokerOptions {
@@ -25,6 +47,12 @@ export interface BrokerOptions {
   topicCacheTtlMs?: number;
   /** Progress lines from background work (retention, healing). */
   log?: (message: string) => void;
+  /** Consumer groups: default session timeout, balancer randomness. */
+  groupOptions?: Omit<GroupServiceOptions, 'clock'>;
+  /** Producer id and state lifetimes (Kafka's producer.id.expiration.ms). */
+  idempotence?: Partial<IdempotenceOptions>;
+  /** Called after each produce that committed records: the dispatcher's notification. */
+  onProduced?: ProducedHook;
 }
 
 /** The services over one set of stores, wired the same way by functions, the local server and tests. */
@@ -38,6 +66,13 @@ export interface Broker {
   reader: PartitionReader;
   healer: LogHealer;
   retention: RetentionService;
+  groups: GroupService;
+  consumers: ConsumerInstanceService;
+  subscriptions: SubscriptionService;
+  /** Producer ids and epochs (POST /v1/producers). */
+  producers: ProducerService;
+  /** Idempotency-Key handling for the produce routes. */
+  idempotency: IdempotencyService;
 }
 
 export function createStores(
@@ -48,6 +83,10 @@ export function createStores(
     topics: new DynamoTopicStore(clients.doc, names.topicsTable),
     index: new DynamoLogIndexStore(clients.doc, names.logTable),
     segments: new S3SegmentStore(clients.s3, names.bucket),
+    groups: new DynamoGroupStore(clients.doc, names.groupsTable),
+    subscriptions: new DynamoSubscriptionStore(clients.doc, names.groupsTable),
+    producers: new DynamoProducerStore(clients.doc, names.logTable),
+    idempotency: new DynamoIdempotencyStore(clients.doc, names.logTable),
   };
 }
 
@@ -61,17 +100,38 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
     clock,
     ...(options.topicCacheTtlMs === undefined ? {} : { cacheTtlMs: options.topicCacheTtlMs }),
   });
-  return {
+  const fetch = new FetchService(topics, stores.segments, reader);
+  const offsets = new OffsetService(topics, stores.segments, stores.index, reader);
+  const groups = new GroupService(stores.groups, topics, offsets, {
+    ...options.groupOptions,
+    clock,
+  });
+  const broker: Broker = {
     stores,
     clock,
     reader,
     topics,
+    groups,
+    subscriptions: new SubscriptionService(stores.subscriptions, topics, groups, { clock }),
+    consumers: new ConsumerInstanceService(groups, stores.groups, topics, fetch, stores.index, {
+      clock,
+    }),
     produce: new ProduceService(topics, stores.segments, stores.index, {
       clock,
       ...(options.produceLimits === undefined ? {} : { limits: options.produceLimits }),
+      producers: stores.producers,
+      ...(options.idempotence === undefined ? {} : { idempotence: options.idempotence }),
     }),
-    fetch: new FetchService(topics, stores.segments, reader),
-    offsets: new OffsetService(topics, stores.segments, stores.index, reader),
+    producers: new ProducerService(stores.producers, {
+      clock,
+      ...(options.idempotence?.registrationExpirationMs === undefined
+        ? {}
+        : { registrationExpirationMs: options.idempotence.registrationExpirationMs }),
+    }),
+    // A key's lock lasts as long as its request may still publish.
+    idempotency: new IdempotencyService(stores.idempotency, { clock, lockMs: maxProduceMs }),
+    fetch,
+    offsets,
     healer,
     retention: new RetentionService(stores.topics, stores.index, stores.segments, healer, {
       clock,
@@ -79,4 +139,6 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
       ...(options.log === undefined ? {} : { log: options.log }),
     }),
   };
+  if (options.onProduced !== undefined) observeProduce(broker.produce, options.onProduced);
+  return broker;
 }

@@ -62,3 +62,9 @@ export {
   rawJson,
 } from './records.js';
 export type { AwsCredentials, SigV4Options } from './sigv4.js';
+export {
+  type CreateSubscriptionRequest,
+  type Subscription,
+  Subscriptions,
+  type UpdateSubscriptionRequest,
+} from './subscriptions.js';

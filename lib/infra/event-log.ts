@@ -51,13 +51,20 @@ import {
   type RoutePattern,
   scopedPath,
 } from './api-access.js';
-import { resourceNamesToEnv, SEGMENT_PREFIX, TABLES, type TableDefinition } from './resources.js';
+import {
+  BOOTSTRAP_SERVERS_ENV_VAR,
+  DISPATCH_FUNCTION_ENV_VAR,
+  resourceNamesToEnv,
+  SEGMENT_PREFIX,
+  TABLES,
+  type TableDefinition,
+} from './resources.js';
 
 /** The repository root: function entries and the lock file are found relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The Lambda functions of the event log, by the name used in ids, outputs and options. */
-export type EventLogFunctionName = 'api' | 'retention';
+export type EventLogFunctionName = 'api' | 'retention' | 'dispatch';
 
 interface FunctionDefinition {
   /** Relative to the project root; the module must export `handler`. */
@@ -117,6 +124,18 @@ export const FUNCTIONS: Record<EventLogFunctionName, FunctionDefinition> = {
     // Expired index entries and deleted topics' items go in BatchWriteItem deletes of 25.
     tableActions: [...TABLE_READ_WRITE, 'dynamodb:BatchWriteItem'],
   },
+  dispatch: {
+    entry: 'functions/dispatch.ts',
+    description: 'Event log dispatcher: invokes Lambda consumers with their topics’ records',
+    memorySize: 512,
+    // A run starts no batch after a minute, but a consumer may take up to its own timeout
+    // (at most 15 minutes) on the last one: consumers' timeouts must stay below this.
+    timeout: Duration.minutes(15),
+    // PutObject: records given up on are written to the subscription's dead-letter topic.
+    segmentActions: ['s3:GetObject', 's3:PutObject'],
+    listsSegments: false,
+    tableActions: TABLE_READ_WRITE,
+  },
 };
 
 export type EventLogAuthorization = 'iam' | 'none';
@@ -150,6 +169,11 @@ export interface EventLogProps {
   readonly throttle?: ThrottleSettings;
   /** @default every 5 minutes */
   readonly retentionSchedule?: Duration;
+  /**
+   * The dispatcher's safety-net run (every produce also notifies it).
+   * @default every minute
+   */
+  readonly dispatchSchedule?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
@@ -225,6 +249,7 @@ export class EventLog extends Construct {
     this.apiUrl = url;
 
     this.scheduleFor('retention', props.retentionSchedule ?? Duration.minutes(5));
+    this.connectDispatcher(props.dispatchSchedule ?? Duration.minutes(1));
     this.createAlarms(props.alarmActions ?? []);
   }
 
@@ -262,9 +287,8 @@ export class EventLog extends Construct {
   }
 
   /**
-   * The execution role the dispatcher of Lambda consumers will run with. It exists as soon
-   * as a consumer is attached, so every consumer's invoke grant lands on a real principal;
-   * the dispatcher function itself is the next addition to FUNCTIONS.
+   * The execution role of the dispatcher of Lambda consumers (the `dispatch` function): every
+   * consumer's invoke grant (EventLogConsumer) lands on it.
    */
   get dispatcherRole(): Role {
     this.dispatcherRoleCache ??= new Role(this, 'DispatcherRole', {
@@ -370,11 +394,15 @@ export class EventLog extends Construct {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     // Our own role instead of the generated one: the generated role carries the managed
-    // AWSLambdaBasicExecutionRole, which may write to any log group in the account.
-    const role = new Role(this, `${id}Role`, {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the event log ${name} function`,
-    });
+    // AWSLambdaBasicExecutionRole, which may write to any log group in the account. The
+    // dispatcher's is the role EventLogConsumer grants each consumer's invocation to.
+    const role =
+      name === 'dispatch'
+        ? this.dispatcherRole
+        : new Role(this, `${id}Role`, {
+            assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+            description: `Execution role of the event log ${name} function`,
+          });
     logGroup.grantWrite(role);
     this.grantStorage(role, name, definition);
 
@@ -516,6 +544,30 @@ export class EventLog extends Construct {
       }
     }
     return { httpApi, url: stage.url };
+  }
+
+  /**
+   * The produce path notifies the dispatcher (an asynchronous invoke from the api function,
+   * allowed on that one function only), and a schedule runs it as a safety net. The consumers'
+   * own invoke rights come from EventLogConsumer.
+   */
+  private connectDispatcher(every: Duration): void {
+    const api = this.functions.api;
+    const dispatch = this.functions.dispatch;
+    api.addEnvironment(DISPATCH_FUNCTION_ENV_VAR, dispatch.functionName);
+    api.role?.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['lambda:InvokeFunction'],
+        resources: [dispatch.functionArn],
+      }),
+    );
+    const stack = Stack.of(this);
+    dispatch.addEnvironment(
+      BOOTSTRAP_SERVERS_ENV_VAR,
+      `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}:443`,
+    );
+    this.scheduleFor('dispatch', every);
   }
 
   /** Runs a function on a schedule with EventBridge's "Scheduled Event" payload. */

@@ -55,6 +55,11 @@ export const TABLES = [TOPICS_TABLE, LOG_TABLE, GROUPS_TABLE] as const;
 
 export const BUCKET_ENV_VAR = 'EVENTLOG_BUCKET';
 
+/** The dispatcher of Lambda consumers' function name, for the API function to notify it. */
+export const DISPATCH_FUNCTION_ENV_VAR = 'EVENTLOG_DISPATCH_FUNCTION';
+/** What the dispatcher puts in the events' `bootstrapServers`: the API's host:port. */
+export const BOOTSTRAP_SERVERS_ENV_VAR = 'EVENTLOG_BOOTSTRAP_SERVERS';
+
 /** S3 key prefix of a topic's segment objects; the topic id keeps re-created topics apart. */
 export const SEGMENT_PREFIX = 'segments/';
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.js';
 import type { Broker } from '../broker/broker.js';
+import { createLambdaInvokeApp, type LocalFunctions } from './lambda-endpoint.js';
 
 export interface ApiServerOptions {
   broker: Broker;
@@ -9,6 +10,8 @@ export interface ApiServerOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   hostname?: string;
+  /** Serve Lambda's Invoke API for these functions too (lib/local/lambda-endpoint.ts). */
+  functions?: LocalFunctions;
 }
 
 export interface ApiServer {
@@ -20,6 +23,7 @@ export interface ApiServer {
 /** Serves the same Hono app as the Lambda, on a local port. */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const app = createApp({ broker: options.broker, clusterId: options.clusterId });
+  if (options.functions !== undefined) app.route('/', createLambdaInvokeApp(options.functions));
   const hostname = options.hostname ?? '127.0.0.1';
   const { server, address } = await new Promise<{
     server: ReturnType<typeof serve>;

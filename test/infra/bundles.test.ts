@@ -302,6 +302,11 @@ describe('Lambda bundles, loaded and invoked as Lambda would', () => {
         if (definition === undefined)
           throw new Error(`${variable}: table ${ref} (${path}) is not in TABLES`);
         env[variable] = ownNames[definition.envVar]!;
+      } else if (resource?.Type === 'AWS::Lambda::Function') {
+        // The dispatcher's name, for the api's notifications (sent to a closed port below).
+        env[variable] = `eventlog-test-${paths.get(ref!)?.split('/').at(-2) ?? 'function'}`;
+      } else if (variable === 'EVENTLOG_BOOTSTRAP_SERVERS') {
+        env[variable] = 'api.execute-api.us-east-1.amazonaws.com:443';
       } else {
         throw new Error(`${variable}: the test cannot map ${JSON.stringify(value)}`);
       }
@@ -322,12 +327,15 @@ describe('Lambda bundles, loaded and invoked as Lambda would', () => {
       LAMBDA_TASK_ROOT: fn.dir,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      // No Lambda here: the api's produce notifications are refused at once (and only logged).
+      AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9',
     };
   };
 
   it('finds one bundle per function, each outside any node_modules tree', () => {
     expect(bundles.map((b) => b.path.split('/').at(-2)).sort()).toEqual([
       'ApiFunction',
+      'DispatchFunction',
       'RetentionFunction',
     ]);
     for (const fn of bundles) {
@@ -443,6 +451,20 @@ describe('Lambda bundles, loaded and invoked as Lambda would', () => {
       topics: expect.any(Array),
       deletedTopicsCleaned: expect.any(Array),
     });
+  });
+
+  it('dispatch: runs on a scheduled EventBridge event and on a produce notification', async () => {
+    const outcome = await runBundle(bundle('Dispatch'), lambdaEnvironment(bundle('Dispatch')), [
+      scheduledEvent(),
+      { topic: 'no-such-topic', partitions: [0] },
+    ]);
+    expect(outcome.loadError, outcome.stderr).toBeUndefined();
+    for (const run of outcome.invocations ?? []) {
+      expect(run.ok, JSON.stringify(run.error)).toBe(true);
+      // The test's own tables hold no subscription: nothing to dispatch, nothing failed.
+      expect(run.result).toMatchObject({ partitions: 0, invocations: 0, errors: [] });
+    }
+    expect(outcome.invocations).toHaveLength(2);
   });
 
   describe('the harness catches what it is here to catch', () => {

@@ -89,7 +89,8 @@ describe('EventLogStack (defaults)', () => {
     template.resourceCountIs('AWS::Lambda::Function', Object.keys(FUNCTIONS).length);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
-    template.resourceCountIs('AWS::Events::Rule', 1);
+    // The retention and dispatch schedules.
+    template.resourceCountIs('AWS::Events::Rule', 2);
     // No custom resources in the production stack (no autoDeleteObjects, no log retention Lambda).
     expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::'))).toEqual([]);
   });
@@ -246,10 +247,13 @@ describe('EventLogStack (defaults)', () => {
     expect(logs.flatMap(resourcesOf)).toEqual([
       { 'Fn::GetAtt': [logicalId(resources, 'AWS::Logs::LogGroup', 'EventLogApiLogs'), 'Arn'] },
     ]);
-    // Nothing else: no S3 listing, no deletes, no other services.
-    expect(statements.flatMap(actionsOf).filter((a) => !/^(s3|dynamodb|logs):/.test(a))).toEqual(
-      [],
-    );
+    // Nothing else: no S3 listing, no deletes, no other services but notifying the dispatcher.
+    expect(statements.flatMap(actionsOf).filter((a) => !/^(s3|dynamodb|logs):/.test(a))).toEqual([
+      'lambda:InvokeFunction',
+    ]);
+    expect(
+      statements.find((s) => actionsOf(s).includes('lambda:InvokeFunction'))?.Resource,
+    ).toEqual({ 'Fn::GetAtt': [functionId('dispatch'), 'Arn'] });
   });
 
   it('lets the retention function list and delete segments, listing only under the prefix', () => {
@@ -302,6 +306,23 @@ describe('EventLogStack (defaults)', () => {
         }),
       ],
     });
+  });
+
+  it('runs the dispatcher every minute, on the role consumers grant invoke rights to, and tells the api its name', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionId('dispatch'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+    expect(roleIdOf('dispatch')).toMatch(/^EventLogDispatcherRole/);
+    const api = resources[functionId('api')]!.Properties.Environment.Variables;
+    expect(api['EVENTLOG_DISPATCH_FUNCTION']).toEqual({ Ref: functionId('dispatch') });
+    const dispatch = resources[functionId('dispatch')]!.Properties.Environment.Variables;
+    expect(JSON.stringify(dispatch['EVENTLOG_BOOTSTRAP_SERVERS'])).toContain('execute-api');
   });
 
   it('alarms on every function’s errors and throttles, and on API 5xx', () => {

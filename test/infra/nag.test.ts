@@ -88,6 +88,8 @@ describe('cdk-nag AwsSolutions', () => {
         'EventLogStack/EventLog/RetentionFunction AwsSolutions-L1',
         'EventLogStack/EventLog/ApiRole/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::<EventLogSegments.Arn>/segments/*]',
         'EventLogStack/EventLog/RetentionRole/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::<EventLogSegments.Arn>/segments/*]',
+        'EventLogStack/EventLog/DispatchFunction AwsSolutions-L1',
+        'EventLogStack/EventLog/DispatcherRole/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::<EventLogSegments.Arn>/segments/*]',
       ].sort(),
     );
   });

@@ -1,0 +1,277 @@
+import { z } from '@hono/zod-openapi';
+import {
+  FUNCTION_RESPONSE_TYPES,
+  STARTING_POSITIONS,
+  SUBSCRIPTION_LIMITS,
+  type SubscriptionInput,
+} from '../../log/subscription-config.js';
+import { readJsonBody, validate, validateJson } from '../body.js';
+import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
+import { bodyErrorResponses, ErrorSchema, errorResponses, jsonContent } from '../schemas.js';
+
+/**
+ * Lambda consumers' subscriptions over HTTP (docs/api.md "Subscriptions"). The schemas check
+ * types only; the limits are the pure rules' (lib/log/subscription-config.ts), so that an
+ * out-of-range value is INVALID_CONFIG naming the limit, the same answer the CLI and the CDK
+ * construct give.
+ */
+
+const NameParams = z.object({
+  name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: 'orders-to-billing' }),
+});
+
+const L = SUBSCRIPTION_LIMITS;
+
+const settings = {
+  batchSize: z
+    .number()
+    .optional()
+    .openapi({
+      description: `Records per invocation, ${L.batchSize.min}-${L.batchSize.max}; default ${L.batchSize.default}`,
+    }),
+  maximumBatchingWindowInSeconds: z
+    .number()
+    .optional()
+    .openapi({
+      description: `Wait up to this long for a batch to fill, 0-${L.maximumBatchingWindowInSeconds.max} s (ms resolution); default ${L.maximumBatchingWindowInSeconds.default}`,
+    }),
+  maximumRetryAttempts: z
+    .number()
+    .optional()
+    .openapi({
+      description: `Retries after the first attempt, 0-${L.maximumRetryAttempts.max}, or -1 until the record expires (at most 10 with an on-failure destination, as Lambda's Kafka mappings); default -1`,
+    }),
+  maximumRecordAgeInSeconds: z
+    .number()
+    .optional()
+    .openapi({
+      description: `Records older than this go to the on-failure destination, ${L.maximumRecordAgeInSeconds.min}-${L.maximumRecordAgeInSeconds.max} s, or -1 (no limit); default -1`,
+    }),
+  bisectBatchOnFunctionError: z.boolean().optional().openapi({
+    description: 'Split a failing batch in two and retry each half; default false',
+  }),
+  functionResponseTypes: z
+    .array(z.string())
+    .optional()
+    .openapi({
+      description: `${FUNCTION_RESPONSE_TYPES.map((t) => `"${t}"`).join(', ')}: the function answers {"batchItemFailures":[{"itemIdentifier":{"topic-partition":"orders-0","offset":42}}]}`,
+      example: ['ReportBatchItemFailures'],
+    }),
+  destinationConfig: z
+    .object({
+      onFailure: z
+        .object({
+          destination: z.string().openapi({
+            description:
+              'kafka://{topic} (a topic of this log); SQS and SNS ARNs are not supported yet',
+            example: 'kafka://orders.dlq',
+          }),
+        })
+        .nullable()
+        .optional(),
+    })
+    .optional()
+    .openapi({ description: 'Where records given up on go, with why' }),
+  enabled: z.boolean().optional().openapi({ description: 'default true' }),
+};
+
+const CreateSubscriptionSchema = z
+  .strictObject({
+    name: z.string().openapi({ example: 'orders-to-billing' }),
+    topic: z.string().openapi({ example: 'orders' }),
+    group: z.string().optional().openapi({ description: 'Default: the name' }),
+    functionName: z.string().openapi({
+      description:
+        'A Lambda function name, ARN or partial ARN (locally: a consumer of eventlog.config.ts)',
+      example: 'billing-consumer',
+    }),
+    startingPosition: z.string().openapi({
+      description: `${STARTING_POSITIONS.join(' | ')}: where a group without committed offsets starts`,
+      example: 'TRIM_HORIZON',
+    }),
+    startingPositionTimestamp: z
+      .number()
+      .optional()
+      .openapi({ description: 'Epoch seconds, with AT_TIMESTAMP' }),
+    ...settings,
+  })
+  .openapi('CreateSubscriptionRequest');
+
+const UpdateSubscriptionSchema = z
+  .strictObject({
+    functionName: z.string().optional(),
+    ...settings,
+    // Accepted only to be refused with a reason (applyUpdate), not as an unknown member.
+    topic: z.unknown().optional().openapi({ description: 'Cannot change' }),
+    group: z.unknown().optional().openapi({ description: 'Cannot change' }),
+    startingPosition: z.unknown().optional().openapi({ description: 'Cannot change' }),
+    startingPositionTimestamp: z.unknown().optional().openapi({ description: 'Cannot change' }),
+  })
+  .openapi('UpdateSubscriptionRequest', {
+    description:
+      'The settings to change. topic, group and the starting position cannot change, as in Lambda.',
+  });
+
+const SubscriptionSchema = z
+  .object({
+    name: z.string(),
+    topic: z.string(),
+    group: z.string(),
+    functionName: z.string(),
+    state: z.enum(['Enabled', 'Disabled']),
+    batchSize: z.number().int(),
+    maximumBatchingWindowInSeconds: z.number(),
+    startingPosition: z.enum(STARTING_POSITIONS),
+    startingPositionTimestamp: z.number().optional(),
+    maximumRetryAttempts: z.number().int(),
+    maximumRecordAgeInSeconds: z.number().int(),
+    bisectBatchOnFunctionError: z.boolean(),
+    functionResponseTypes: z.array(z.enum(FUNCTION_RESPONSE_TYPES)),
+    destinationConfig: z.object({ onFailure: z.object({ destination: z.string() }) }).optional(),
+    enabled: z.boolean(),
+    version: z.number().int(),
+    createdAt: z.number().int(),
+    updatedAt: z.number().int(),
+    failing: z
+      .array(
+        z.object({
+          partition: z.number().int(),
+          offset: z.number().int(),
+          attempts: z.number().int(),
+          since: z.number().int(),
+          lastError: z.string(),
+        }),
+      )
+      .openapi({ description: 'Partitions whose records are failing and being retried' }),
+  })
+  .openapi('Subscription');
+
+const ListQuery = z.object({
+  topic: z.string().optional().openapi({ description: 'Only subscriptions of this topic' }),
+});
+
+const conflict = {
+  409: {
+    description:
+      'SUBSCRIPTION_ALREADY_EXISTS: the name, or the group, is taken; CONFLICT: changed concurrently',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
+} as const;
+
+export function registerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
+  const { broker } = api;
+  const json = (c: { req: { raw: Request } }) =>
+    readJsonBody(c.req.raw, { accepted: ['application/json'], limit: api.maxBodyBytes });
+
+  defineRoute(
+    app,
+    {
+      method: 'post',
+      path: '/v1/subscriptions',
+      tags: ['Subscriptions'],
+      summary: 'Attach a Lambda function to a topic (an event source mapping)',
+      description:
+        'Validates the settings against Lambda’s limits (INVALID_CONFIG names each problem and its limit), checks that the topic and the on-failure topic exist, and for LATEST and AT_TIMESTAMP sets the group’s starting offsets now.',
+      request: {
+        body: {
+          required: true,
+          content: { 'application/json': { schema: CreateSubscriptionSchema } },
+        },
+      },
+      responses: {
+        201: jsonContent(SubscriptionSchema, 'The subscription'),
+        ...conflict,
+        ...bodyErrorResponses,
+      },
+    },
+    async (c) => {
+      const request = validateJson(CreateSubscriptionSchema, await json(c), 'subscription');
+      const created = await broker.subscriptions.create(request as unknown as SubscriptionInput);
+      return c.json(created, 201);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v1/subscriptions',
+      tags: ['Subscriptions'],
+      summary: 'List subscriptions',
+      request: { query: ListQuery },
+      responses: {
+        200: jsonContent(
+          z.object({ subscriptions: z.array(SubscriptionSchema) }),
+          'Subscriptions, by name',
+        ),
+        ...errorResponses,
+      },
+    },
+    async (c) => {
+      const query = validate(ListQuery, c.req.query(), 'query');
+      const list = await broker.subscriptions.list(
+        query.topic === undefined ? {} : { topic: query.topic },
+      );
+      return c.json({ subscriptions: list });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v1/subscriptions/{name}',
+      tags: ['Subscriptions'],
+      summary: 'Describe a subscription',
+      request: { params: NameParams },
+      responses: { 200: jsonContent(SubscriptionSchema, 'The subscription'), ...errorResponses },
+    },
+    async (c) => c.json(await broker.subscriptions.get(pathParam(c, 'name'))),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'patch',
+      path: '/v1/subscriptions/{name}',
+      tags: ['Subscriptions'],
+      summary: 'Change a subscription’s function or settings (enable, disable, tune)',
+      request: {
+        params: NameParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: UpdateSubscriptionSchema } },
+        },
+      },
+      responses: {
+        200: jsonContent(SubscriptionSchema, 'The subscription as changed'),
+        ...conflict,
+        ...bodyErrorResponses,
+      },
+    },
+    async (c) => {
+      const request = validateJson(UpdateSubscriptionSchema, await json(c), 'subscription update');
+      const updated = await broker.subscriptions.update(
+        pathParam(c, 'name'),
+        request as Parameters<typeof broker.subscriptions.update>[1],
+      );
+      return c.json(updated);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'delete',
+      path: '/v1/subscriptions/{name}',
+      tags: ['Subscriptions'],
+      summary: 'Delete a subscription (its group and committed offsets stay)',
+      request: { params: NameParams },
+      responses: {
+        200: jsonContent(SubscriptionSchema, 'The deleted subscription'),
+        ...errorResponses,
+      },
+    },
+    async (c) => c.json(await broker.subscriptions.delete(pathParam(c, 'name'))),
+  );
+}

@@ -1,0 +1,1103 @@
+import { randomUUID } from 'node:crypto';
+import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
+import {
+  buildEvent,
+  encodedRecordSize,
+  envelopeSize,
+  type KafkaEventRecord,
+  LAMBDA_SYNC_PAYLOAD_LIMIT,
+  readBatchResponse,
+  toEventRecord,
+} from '../log/lambda-kafka-event.js';
+import {
+  effectiveRetries,
+  parseDestination,
+  type SubscriptionConfig,
+} from '../log/subscription-config.js';
+import type { FunctionInvoker } from '../store/function-invoker.js';
+import type { RetryState, StoredSubscription } from '../store/subscription-store.js';
+import type { TopicRecord } from '../store/topic-store.js';
+import type { Broker } from './broker.js';
+import { type Clock, systemClock } from './clock.js';
+import { FETCH_LIMITS, type FetchedRecord, type FetchService } from './fetch.js';
+import type { AssignedPartition, GroupService } from './groups.js';
+import { mapLimited } from './map-limited.js';
+import type { OffsetService } from './offsets.js';
+import type { ProduceRecord, ProduceService } from './produce.js';
+import type { SubscriptionService } from './subscriptions.js';
+import type { TopicService } from './topics.js';
+
+/**
+ * The dispatcher of Lambda consumers (docs/lambda-consumers.md): Lambda's event source mapping
+ * for Kafka, rebuilt over this log. For each enabled subscription and each partition with
+ * records past the group's committed offset, it takes the group's lease of the partition,
+ * sends batches in offset order to the function (synchronously, Lambda's self-managed Kafka
+ * event), commits after each success, and gives the lease back.
+ *
+ * Order and exclusivity: per partition, one batch at a time, each only after the previous one
+ * was committed (or given up on); partitions run in parallel. Only the lease holder delivers,
+ * and its commits are fenced by the lease counter, so two dispatchers racing on a partition
+ * deliver each batch once (at least once across crashes, as Lambda does).
+ *
+ * Nothing is skipped silently: records leave the partition only by a successful invocation, by
+ * the on-failure destination (with the reason), or, without a destination, dropped after the
+ * retries with a log line; a failure of the destination itself stops the partition.
+ *
+ * No record is stranded either: a notification that finds the lease held does nothing, so the
+ * holder re-reads the high watermark before it lets go and again after, and goes on while
+ * records keep coming (the second look covers a commit that landed between the two).
+ */
+
+export interface DispatcherOptions {
+  /** Ages of records (maximumRecordAgeInSeconds) and times in the stored retry state. */
+  clock?: Clock;
+  /** Sleeps of backoffs and batching windows; resolves early when the dispatcher closes. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** `bootstrapServers` of the event: this log's address as host:port. */
+  bootstrapServers?: string;
+  /** Partitions worked on at once. @default 32 */
+  concurrency?: number;
+  /** No new batch starts this long after a run began; the next run carries on. @default 60000 */
+  workBudgetMs?: number;
+  /**
+   * The dispatcher's member session in the group: a dispatcher that dies frees its partitions
+   * after this long. Renewed every third of it while a run holds leases. @default 30000
+   */
+  sessionTimeoutMs?: number;
+  /** Backoff between attempts of a failing batch: base * 2^(n-1), capped. @default 500 / 30000 */
+  backoff?: { baseMs: number; maxMs: number };
+  /** How often a batching window looks for more records. @default 100 */
+  pollIntervalMs?: number;
+  /**
+   * Where notify() reaches the dispatcher (the local server, in process): how long a caught-up
+   * partition keeps its lease waiting for the next notification, which then goes out without
+   * a new take, release and look. Useless where nothing calls notify() (AWS). @default 0
+   */
+  lingerMs?: number;
+  /** Largest request payload. @default Lambda's 6 MB */
+  maxPayloadBytes?: number;
+  /** This dispatcher's member id in the groups. @default dispatcher-{uuid} */
+  memberId?: string;
+  /**
+   * How long a run may reuse the subscription list the previous run read: at a produce's
+   * pace, a Query per notification adds up. Changes show after at most this long. @default 1000
+   */
+  subscriptionCacheMs?: number;
+  /** Dropped records, dead-lettered records, failing batches. @default console.log */
+  log?: (message: string) => void;
+}
+
+export interface DispatchRequest {
+  /** Only this topic's subscriptions (a produce notification). */
+  topic?: string;
+  /** Only these partitions (a produce notification: the ones just written). */
+  partitions?: readonly number[];
+  /** Only this subscription. */
+  subscription?: string;
+  /** Epoch ms after which nothing may run any more (the Lambda's own timeout). */
+  deadline?: number;
+}
+
+export type PartitionOutcome =
+  /** Batches were delivered (or given up on) and committed. */
+  | 'delivered'
+  /** Nothing past the committed offset. */
+  | 'idle'
+  /** Another dispatcher (or run) holds the partition. */
+  | 'held'
+  /** Records are still failing; the next run retries them. */
+  | 'retrying'
+  /** The lease was lost or a step failed; the next run carries on from the committed offset. */
+  | 'stopped';
+
+export interface PartitionReport {
+  subscription: string;
+  topic: string;
+  partition: number;
+  outcome: PartitionOutcome;
+  invocations: number;
+  /** Records delivered by successful invocations. */
+  delivered: number;
+  /** Records sent to the on-failure destination. */
+  deadLettered: number;
+  /** Records given up on without a destination. */
+  dropped: number;
+  /** The committed offset at the end. */
+  committed?: number;
+  error?: string;
+}
+
+export interface DispatchReport {
+  startedAt: number;
+  ms: number;
+  partitions: PartitionReport[];
+  /** Subscriptions that could not run at all (their topic is gone, ...). */
+  errors: { subscription: string; error: string }[];
+}
+
+export interface DispatcherDeps {
+  subscriptions: SubscriptionService;
+  topics: TopicService;
+  groups: GroupService;
+  fetch: FetchService;
+  offsets: OffsetService;
+  produce: ProduceService;
+  invoker: FunctionInvoker;
+}
+
+const DEFAULTS = {
+  bootstrapServers: 'eventlog.local:9092',
+  concurrency: 32,
+  workBudgetMs: 60_000,
+  sessionTimeoutMs: 30_000,
+  backoff: { baseMs: 500, maxMs: 30_000 },
+  pollIntervalMs: 100,
+  lingerMs: 0,
+  subscriptionCacheMs: 1000,
+};
+/** Time kept back from the deadline so that releasing leases and saving state still fit. */
+const DEADLINE_MARGIN_MS = 2_000;
+/** Dead-lettered records per produce request, well inside its 10000 records and 6 MB. */
+const DLQ_CHUNK_RECORDS = 500;
+const DLQ_CHUNK_BYTES = 3 * 1024 * 1024;
+
+/** A dispatcher over a broker's services: how functions, the local server and tests build it. */
+export function createDispatcher(
+  broker: Broker,
+  invoker: FunctionInvoker,
+  options: DispatcherOptions = {},
+): Dispatcher {
+  return new Dispatcher(
+    {
+      subscriptions: broker.subscriptions,
+      topics: broker.topics,
+      groups: broker.groups,
+      fetch: broker.fetch,
+      offsets: broker.offsets,
+      produce: broker.produce,
+      invoker,
+    },
+    { clock: broker.clock, ...options },
+  );
+}
+
+/** Why records went to the on-failure destination (the names of Lambda's invocation records). */
+export type FailureCondition =
+  | 'RetryAttemptsExhausted'
+  | 'RecordAgeExceeded'
+  | 'PayloadSizeExceeded';
+
+/** Headers a dead-lettered record carries on top of its own. */
+export const FAILURE_HEADERS = {
+  condition: 'eventlog.failure.condition',
+  reason: 'eventlog.failure.reason',
+  error: 'eventlog.failure.error',
+  attempts: 'eventlog.failure.attempts',
+  topic: 'eventlog.source.topic',
+  partition: 'eventlog.source.partition',
+  offset: 'eventlog.source.offset',
+  timestamp: 'eventlog.source.timestamp',
+  subscription: 'eventlog.subscription',
+  group: 'eventlog.group',
+  function: 'eventlog.function',
+} as const;
+
+interface Item {
+  record: FetchedRecord;
+  event: KafkaEventRecord;
+  size: number;
+}
+
+interface Batch {
+  items: Item[];
+  /** notify() calls for the partition before its last read. */
+  notifiedBefore: number;
+  /** Where reading goes on after this batch (past aborted ranges it skipped). */
+  next: number;
+  /** The last read reached the high watermark: nothing more was there then. */
+  atEnd: boolean;
+}
+
+/** One partition's work in a run: lease, position, counters. */
+interface PartitionWork {
+  sub: StoredSubscription;
+  config: SubscriptionConfig;
+  topic: TopicRecord;
+  partition: number;
+  lease: AssignedPartition;
+  /** Where delivery stands: committed, or being committed by `committing`. */
+  position: number;
+  /** The last commit, possibly still in flight (it overlaps the next read). */
+  committing?: Promise<void>;
+  /** Retry state stored by an earlier run, and whether this run must clear it. */
+  stored: RetryState | undefined;
+  report: PartitionReport;
+  run: RunContext;
+}
+
+interface RunContext {
+  /** No new batch after this. */
+  softDeadline: number;
+  /** Nothing at all after this (invocations are aborted). */
+  hardDeadline: number;
+}
+
+type Attempt =
+  | { kind: 'ok' }
+  | { kind: 'partial'; offset: number; error: string }
+  /** `counts`: the function ran (or may have): the attempt counts against the retries. */
+  | { kind: 'failed'; error: string; counts: boolean };
+
+export class Dispatcher {
+  readonly memberId: string;
+  private readonly clock: Clock;
+  private readonly options: Required<
+    Omit<DispatcherOptions, 'clock' | 'sleep' | 'memberId' | 'log' | 'maxPayloadBytes'>
+  > & { maxPayloadBytes: number };
+  private readonly sleepFn: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly log: (message: string) => void;
+  private readonly closing = new AbortController();
+  /** Partitions (subscription#partition) a run of this dispatcher works on now. */
+  private readonly active = new Set<string>();
+  /** Window waits to cut short when records arrive, by topic#partition. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  /** notify() calls so far, by topic#partition: a wait knows whether one came since it looked. */
+  private readonly notified = new Map<string, number>();
+  /** Groups this dispatcher holds leases in (with the subscription's topic), for heartbeats. */
+  private readonly holding = new Map<string, { topic: string; count: number }>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** When this dispatcher's member expires in each group, as it last renewed it. */
+  private readonly sessions = new Map<string, number>();
+  /** Lease counters as this dispatcher left them (group#topic#partition), to take them back blind. */
+  private readonly released = new Map<string, number>();
+  private subscriptionCache: { at: number; list: Promise<StoredSubscription[]> } | undefined;
+
+  constructor(
+    private readonly deps: DispatcherDeps,
+    options: DispatcherOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.memberId = options.memberId ?? `dispatcher-${randomUUID()}`;
+    this.sleepFn = options.sleep ?? abortableSleep;
+    this.log = options.log ?? ((message) => console.log(message));
+    this.options = {
+      bootstrapServers: options.bootstrapServers ?? DEFAULTS.bootstrapServers,
+      concurrency: options.concurrency ?? DEFAULTS.concurrency,
+      workBudgetMs: options.workBudgetMs ?? DEFAULTS.workBudgetMs,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
+      backoff: options.backoff ?? DEFAULTS.backoff,
+      pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
+      lingerMs: options.lingerMs ?? DEFAULTS.lingerMs,
+      subscriptionCacheMs: options.subscriptionCacheMs ?? DEFAULTS.subscriptionCacheMs,
+      maxPayloadBytes: options.maxPayloadBytes ?? LAMBDA_SYNC_PAYLOAD_LIMIT,
+    };
+  }
+
+  /** One pass: every matching subscription and partition with records past its offset. */
+  async run(request: DispatchRequest = {}): Promise<DispatchReport> {
+    const startedAt = Date.now();
+    const hardDeadline = request.deadline ?? Number.POSITIVE_INFINITY;
+    const run: RunContext = {
+      softDeadline: Math.min(
+        startedAt + this.options.workBudgetMs,
+        hardDeadline - DEADLINE_MARGIN_MS,
+      ),
+      hardDeadline,
+    };
+    const errors: DispatchReport['errors'] = [];
+    const subscriptions = (await this.subscriptionList()).filter(
+      (s) =>
+        s.config.enabled &&
+        (request.topic === undefined || s.config.topic === request.topic) &&
+        (request.subscription === undefined || s.config.name === request.subscription),
+    );
+    const tasks: { sub: StoredSubscription; topic: TopicRecord; partition: number }[] = [];
+    await Promise.all(
+      subscriptions.map(async (sub) => {
+        try {
+          const topic = await this.deps.topics.resolve(sub.config.topic);
+          const all = Array.from({ length: topic.partitions }, (_, p) => p);
+          const wanted =
+            request.partitions === undefined
+              ? await this.partitionsWithRecords(sub.config, topic, all)
+              : all.filter((p) => request.partitions?.includes(p));
+          for (const partition of wanted) tasks.push({ sub, topic, partition });
+        } catch (error) {
+          errors.push({ subscription: sub.config.name, error: toEventLogError(error).message });
+        }
+      }),
+    );
+    const partitions = await mapLimited(tasks, this.options.concurrency, (task) =>
+      this.dispatchPartition(task.sub, task.topic, task.partition, run),
+    );
+    return { startedAt, ms: Date.now() - startedAt, partitions, errors };
+  }
+
+  private subscriptionList(): Promise<StoredSubscription[]> {
+    const now = Date.now();
+    const cached = this.subscriptionCache;
+    if (cached !== undefined && now - cached.at < this.options.subscriptionCacheMs)
+      return cached.list;
+    const list = this.deps.subscriptions.forDispatch();
+    this.subscriptionCache = { at: now, list };
+    list.catch(() => {
+      if (this.subscriptionCache?.list === list) this.subscriptionCache = undefined;
+    });
+    return list;
+  }
+
+  /** Cuts short the batching-window waits of these partitions: records just arrived. */
+  notify(topic: string, partitions: readonly number[]): void {
+    for (const partition of partitions) {
+      const key = `${topic}#${partition}`;
+      this.notified.set(key, (this.notified.get(key) ?? 0) + 1);
+      const waiting = this.waiters.get(key);
+      if (waiting === undefined) continue;
+      for (const wake of waiting) wake();
+    }
+  }
+
+  /** Ends waits at once; runs in progress stop before their next batch. */
+  close(): void {
+    this.closing.abort();
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  private get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
+  /**
+   * A sweep's cheap first look (reads only): the partitions whose high watermark is past the
+   * group's committed offset (or past the log start, without one), so idle partitions cost no
+   * lease writes.
+   */
+  private async partitionsWithRecords(
+    config: SubscriptionConfig,
+    topic: TopicRecord,
+    partitions: number[],
+  ): Promise<number[]> {
+    const committed = new Map(
+      (await this.deps.groups.committed(config.group))
+        .filter((c) => c.topic === topic.name)
+        .map((c) => [c.partition, c.committed]),
+    );
+    const busy = await mapLimited(partitions, 16, async (partition) => {
+      const listed = await this.deps.offsets.listOffsets(topic.name, partition, 'latest');
+      const from = committed.get(partition) ?? listed.logStartOffset;
+      return listed.highWatermark > from;
+    });
+    return partitions.filter((_, i) => busy[i]);
+  }
+
+  /** Never throws: a failure ends this partition's part of the run, in its report. */
+  private async dispatchPartition(
+    sub: StoredSubscription,
+    topic: TopicRecord,
+    partition: number,
+    run: RunContext,
+  ): Promise<PartitionReport> {
+    const config = sub.config;
+    const report: PartitionReport = {
+      subscription: config.name,
+      topic: topic.name,
+      partition,
+      outcome: 'idle',
+      invocations: 0,
+      delivered: 0,
+      deadLettered: 0,
+      dropped: 0,
+    };
+    try {
+      let retries = sub.retries;
+      for (let round = 0; !this.closed && Date.now() < run.softDeadline; round++) {
+        const position = await this.holdAndWork(sub, retries, topic, partition, run, report);
+        if (position === undefined) {
+          // Held by another run or dispatcher, which looks again before it lets go.
+          if (round === 0) report.outcome = 'held';
+          return report;
+        }
+        report.committed = position;
+        if (report.outcome === 'retrying' || report.outcome === 'stopped') return report;
+        // Records that arrived after the last look inside the lease, whose notification found
+        // the lease held: this look comes after the release, so one of the two sees them.
+        const listed = await this.deps.offsets.listOffsets(topic.name, partition, 'latest');
+        if (listed.highWatermark <= position) return report;
+        // Whatever retry state there was is cleared once a batch went through.
+        retries = {};
+      }
+    } catch (error) {
+      report.outcome = 'stopped';
+      report.error = toEventLogError(error).message;
+      this.log(`dispatcher: ${config.name} ${topic.name}/${partition} stopped: ${report.error}`);
+    }
+    return report;
+  }
+
+  /** Takes the lease, works, gives the lease back; the position reached, or undefined when held. */
+  private async holdAndWork(
+    sub: StoredSubscription,
+    retries: Record<string, RetryState>,
+    topic: TopicRecord,
+    partition: number,
+    run: RunContext,
+    report: PartitionReport,
+  ): Promise<number | undefined> {
+    const config = sub.config;
+    const key = `${config.name}#${partition}`;
+    if (this.active.has(key)) return undefined;
+    this.active.add(key);
+    try {
+      await this.ensureMember(config.group, topic.name);
+      const leaseKey = `${config.group}#${topic.name}#${partition}`;
+      const seen = this.released.get(leaseKey);
+      this.released.delete(leaseKey);
+      const lease = await this.deps.groups.takePartition(
+        config.group,
+        this.memberId,
+        { topic: topic.name, partition },
+        {
+          sessionTimeoutMs: this.options.sessionTimeoutMs,
+          // With no run of ours on it, a lease in our name is a leftover of an earlier run.
+          stale: true,
+          ...(seen === undefined ? {} : { seen: { counter: seen } }),
+        },
+      );
+      if (lease === undefined) return undefined;
+      this.hold(config.group, topic.name);
+      try {
+        return await this.work({
+          sub,
+          config,
+          topic,
+          partition,
+          lease,
+          position: lease.committed ?? (await this.startOffset(topic.name, partition)),
+          stored: retries[String(partition)],
+          report,
+          run,
+        });
+      } finally {
+        this.unhold(config.group);
+        await this.deps.groups
+          .releasePartition(config.group, this.memberId, lease)
+          .then((released) => {
+            // A release moves the counter one on; the next run takes it back from there.
+            if (released) this.released.set(leaseKey, lease.counter + 1);
+          })
+          .catch((error: unknown) =>
+            this.log(
+              `dispatcher: releasing ${topic.name}/${partition} of group ${config.group} failed (it frees when this dispatcher's session ends): ${toEventLogError(error).message}`,
+            ),
+          );
+      }
+    } finally {
+      this.active.delete(key);
+    }
+  }
+
+  /** Delivers batches until the partition is caught up, the budget is spent, or it stops. */
+  private async work(work: PartitionWork): Promise<number> {
+    const { report, run } = work;
+    while (!this.closed && Date.now() < run.softDeadline) {
+      const batch = await this.nextBatch(work);
+      if (batch === undefined) break;
+      if (batch.items.length === 0) {
+        // Only an aborted range: step over it.
+        if (batch.next > work.position) await this.commit(work, batch.next);
+        break;
+      }
+      if (report.outcome === 'idle') report.outcome = 'delivered';
+      const done = await this.deliver(work, batch);
+      if (!done) {
+        if (report.outcome !== 'stopped') report.outcome = 'retrying';
+        break;
+      }
+      // Caught up: the look after the release (dispatchPartition) covers what comes next,
+      // unless a notification comes while the lease is still held.
+      if (batch.atEnd) {
+        const left = run.softDeadline - Date.now();
+        if (this.options.lingerMs <= 0 || left <= 0) break;
+        const woken = await this.waitForRecords(
+          work.topic.name,
+          work.partition,
+          Math.min(this.options.lingerMs, left),
+          batch.notifiedBefore,
+        );
+        if (!woken) break;
+      }
+    }
+    await this.settle(work);
+    return work.position;
+  }
+
+  /**
+   * The next batch from the position: up to batchSize records and at most the payload limit,
+   * waiting up to the batching window for more when there are fewer. Undefined when there is
+   * nothing past the position.
+   */
+  private async nextBatch(work: PartitionWork): Promise<Batch | undefined> {
+    const { config, topic, partition, run } = work;
+    const envelope = envelopeSize(this.options.bootstrapServers, topic.name, partition);
+    const items: Item[] = [];
+    let bytes = envelope;
+    let next = work.position;
+    let windowEnd: number | undefined;
+    const key = `${topic.name}#${partition}`;
+    for (;;) {
+      const notifiedBefore = this.notified.get(key) ?? 0;
+      let page: Awaited<ReturnType<FetchService['fetch']>>;
+      try {
+        page = await this.deps.fetch.fetch({
+          topic: topic.name,
+          partition,
+          offset: next,
+          maxRecords: config.batchSize - items.length,
+          maxBytes: FETCH_LIMITS.maxBytes,
+        });
+      } catch (error) {
+        if (!isEventLogError(error, 'OFFSET_OUT_OF_RANGE') || items.length > 0) throw error;
+        const moved = await this.skipDeleted(work);
+        if (!moved) return undefined;
+        next = work.position;
+        continue;
+      }
+      let full = false;
+      for (const record of page.records) {
+        const event = toEventRecord(topic.name, partition, record);
+        const size = encodedRecordSize(event);
+        if (items.length > 0 && bytes + size + 1 > this.options.maxPayloadBytes) {
+          full = true;
+          next = record.offset;
+          break;
+        }
+        items.push({ record, event, size });
+        bytes += size + 1;
+      }
+      if (!full) next = page.nextOffset;
+      const atEnd = !full && page.nextOffset >= page.highWatermark;
+      const batch = { items, next, atEnd, notifiedBefore };
+      if (items.length === 0) return next > work.position ? batch : undefined;
+      const window = config.maximumBatchingWindowInSeconds * 1000;
+      if (full || items.length >= config.batchSize || window === 0) return batch;
+      windowEnd ??= Math.min(Date.now() + window, run.hardDeadline - DEADLINE_MARGIN_MS);
+      const left = windowEnd - Date.now();
+      if (left <= 0 || this.closed) return batch;
+      // Only wait while nothing new is there; a page that brought records is read on at once.
+      if (page.records.length === 0 || page.nextOffset >= page.highWatermark) {
+        await this.waitForRecords(
+          topic.name,
+          partition,
+          Math.min(left, this.options.pollIntervalMs),
+          notifiedBefore,
+        );
+      }
+    }
+  }
+
+  /**
+   * The committed offset is below the log start: retention deleted records before they were
+   * delivered. Nothing can bring them back; say so and go on from the log start.
+   */
+  private async skipDeleted(work: PartitionWork): Promise<boolean> {
+    const listed = await this.deps.offsets.listOffsets(work.topic.name, work.partition, 'earliest');
+    if (listed.logStartOffset <= work.position) return false;
+    this.log(
+      `dispatcher: ${work.config.name} ${work.topic.name}/${work.partition}: offsets ${work.position}-${listed.logStartOffset - 1} were deleted by retention before delivery; going on from ${listed.logStartOffset}`,
+    );
+    await this.commit(work, listed.logStartOffset);
+    return true;
+  }
+
+  /**
+   * Delivers one batch: invokes, retries with backoff, bisects, follows partial batch
+   * responses, dead-letters, and commits as records are done. True when the whole batch is
+   * done; false when the run must stop (budget spent with records still failing, lease lost).
+   */
+  private async deliver(work: PartitionWork, batch: Batch): Promise<boolean> {
+    const { config, report } = work;
+    const items = batch.items;
+    const handled = new Array<boolean>(items.length).fill(false);
+    const maxRetries = effectiveRetries(config);
+    const bisect = config.bisectBatchOnFunctionError;
+    const envelope = envelopeSize(this.options.bootstrapServers, work.topic.name, work.partition);
+    // Slices of the batch still to do, in offset order: item indexes and attempts made so far.
+    const resumed =
+      work.stored !== undefined && work.stored.offset === items[0]?.record.offset
+        ? work.stored
+        : undefined;
+    const queue: { idx: number[]; attempts: number; lastError: string; since: number }[] = [
+      {
+        idx: items.map((_, i) => i),
+        attempts: resumed?.attempts ?? 0,
+        lastError: resumed?.lastError ?? '',
+        since: resumed?.since ?? 0,
+      },
+    ];
+    let throttles = 0;
+    // Once anything of this batch failed, the work budget also bounds its retries.
+    let troubled = false;
+
+    const commitDone = async (defer = false): Promise<void> => {
+      const first = handled.indexOf(false);
+      const offset = first === -1 ? batch.next : (items[first] as Item).record.offset;
+      if (offset > work.position) await this.commit(work, offset, { defer });
+    };
+    const finish = async (indexes: number[], defer = false): Promise<void> => {
+      for (const i of indexes) handled[i] = true;
+      await commitDone(defer);
+    };
+
+    while (queue.length > 0) {
+      const slice = queue[0] as (typeof queue)[number];
+      const now = this.clock.now();
+
+      if (config.maximumRecordAgeInSeconds >= 0) {
+        const maxAgeMs = config.maximumRecordAgeInSeconds * 1000;
+        const expired = slice.idx.filter(
+          (i) => now - (items[i] as Item).record.timestamp > maxAgeMs,
+        );
+        if (expired.length > 0) {
+          await this.giveUp(
+            work,
+            expired.map((i) => items[i] as Item),
+            {
+              condition: 'RecordAgeExceeded',
+              reason: `older than maximumRecordAgeInSeconds (${config.maximumRecordAgeInSeconds} s)`,
+              attempts: slice.attempts,
+              lastError: slice.lastError,
+            },
+          );
+          slice.idx = slice.idx.filter((i) => !expired.includes(i));
+          await finish(expired);
+        }
+      }
+      if (slice.idx.length === 0) {
+        queue.shift();
+        continue;
+      }
+      const only = slice.idx.length === 1 ? (items[slice.idx[0] as number] as Item) : undefined;
+      if (only !== undefined && envelope + only.size > this.options.maxPayloadBytes) {
+        await this.giveUp(work, [only], {
+          condition: 'PayloadSizeExceeded',
+          reason: `the record alone makes an event of ${envelope + only.size} bytes; a synchronous invocation takes at most ${this.options.maxPayloadBytes}`,
+          attempts: 0,
+          lastError: '',
+        });
+        await finish(slice.idx);
+        queue.shift();
+        continue;
+      }
+
+      const clockNow = Date.now();
+      if (
+        this.closed ||
+        clockNow >= work.run.hardDeadline - DEADLINE_MARGIN_MS ||
+        (troubled && clockNow >= work.run.softDeadline)
+      ) {
+        if (slice.attempts > 0) await this.saveRetryState(work, items, slice);
+        return false;
+      }
+      await this.settle(work);
+      const attempt = await this.invoke(
+        work,
+        slice.idx.map((i) => items[i] as Item),
+      );
+      report.invocations++;
+
+      if (attempt.kind === 'ok') {
+        report.delivered += slice.idx.length;
+        // The batch's last commit overlaps the next read.
+        await finish(slice.idx, queue.length === 1);
+        queue.shift();
+        throttles = 0;
+        await this.clearRetryState(work);
+        continue;
+      }
+      troubled = true;
+      if (attempt.kind === 'failed' && !attempt.counts) {
+        // The function did not run: not a retry, but no reason to hurry either.
+        throttles++;
+        slice.lastError = attempt.error;
+        this.log(
+          `dispatcher: ${config.name} ${work.topic.name}/${work.partition}: invoking ${config.functionName} failed before it ran (${attempt.error}); trying again, records stay in place`,
+        );
+        await this.backoff(throttles, work);
+        continue;
+      }
+
+      slice.attempts++;
+      slice.since ||= this.clock.now();
+      slice.lastError = attempt.error;
+      if (attempt.kind === 'partial') {
+        const ok = slice.idx.filter((i) => (items[i] as Item).record.offset < attempt.offset);
+        report.delivered += ok.length;
+        slice.idx = slice.idx.filter((i) => (items[i] as Item).record.offset >= attempt.offset);
+        // The failures count against the record the function reported: a checkpoint that
+        // moved on starts a new count.
+        if (ok.length > 0) slice.attempts = 1;
+        await finish(ok);
+        if (slice.attempts > maxRetries) {
+          // Only the reported record is out of retries; the ones after it were never
+          // reported and go on as a new batch.
+          const [failed, ...rest] = slice.idx;
+          await this.giveUp(work, [items[failed as number] as Item], {
+            condition: 'RetryAttemptsExhausted',
+            reason: `reported failed ${slice.attempts} time(s); maximumRetryAttempts is ${config.maximumRetryAttempts}`,
+            attempts: slice.attempts,
+            lastError: slice.lastError,
+          });
+          await finish([failed as number]);
+          await this.clearRetryState(work);
+          if (rest.length === 0) queue.shift();
+          else queue.splice(0, 1, { idx: rest, attempts: 0, lastError: '', since: 0 });
+          continue;
+        }
+      } else if (bisect && slice.idx.length > 1) {
+        // A split is not a retry: each half starts afresh, so a poison record ends up alone
+        // and only it exhausts the retries.
+        const half = Math.ceil(slice.idx.length / 2);
+        queue.splice(
+          0,
+          1,
+          { idx: slice.idx.slice(0, half), attempts: 0, lastError: slice.lastError, since: 0 },
+          { idx: slice.idx.slice(half), attempts: 0, lastError: slice.lastError, since: 0 },
+        );
+        this.log(
+          `dispatcher: ${config.name} ${work.topic.name}/${work.partition}: batch of ${slice.idx.length} from offset ${(items[slice.idx[0] as number] as Item).record.offset} failed (${attempt.error}); bisecting`,
+        );
+        continue;
+      }
+      if (slice.attempts > maxRetries) {
+        await this.giveUp(
+          work,
+          slice.idx.map((i) => items[i] as Item),
+          {
+            condition: 'RetryAttemptsExhausted',
+            reason: `failed ${slice.attempts} time(s); maximumRetryAttempts is ${config.maximumRetryAttempts}`,
+            attempts: slice.attempts,
+            lastError: slice.lastError,
+          },
+        );
+        await finish(slice.idx);
+        queue.shift();
+        await this.clearRetryState(work);
+        continue;
+      }
+      this.log(
+        `dispatcher: ${config.name} ${work.topic.name}/${work.partition}: attempt ${slice.attempts} from offset ${(items[slice.idx[0] as number] as Item).record.offset} failed (${attempt.error}); retrying`,
+      );
+      await this.backoff(slice.attempts, work);
+    }
+    return true;
+  }
+
+  private async invoke(work: PartitionWork, items: Item[]): Promise<Attempt> {
+    const { config, topic, partition, run } = work;
+    const event = buildEvent(
+      this.options.bootstrapServers,
+      topic.name,
+      partition,
+      items.map((i) => i.event),
+    );
+    const payload = Buffer.from(JSON.stringify(event));
+    const left = run.hardDeadline - Date.now();
+    const signal = Number.isFinite(left) ? AbortSignal.timeout(Math.max(1, left)) : undefined;
+    let result: Awaited<ReturnType<FunctionInvoker['invoke']>>;
+    try {
+      result = await this.deps.invoker.invoke(config.functionName, payload, signal);
+    } catch (error) {
+      const failure = toEventLogError(error);
+      const reached = failure.details?.['reachedFunction'];
+      return {
+        kind: 'failed',
+        error: `${failure.code}: ${failure.message}`,
+        counts: failure.code === 'TIMEOUT' || reached !== false,
+      };
+    }
+    const text = Buffer.from(result.payload).toString('utf8');
+    if (result.functionError !== undefined) {
+      return { kind: 'failed', error: functionErrorOf(result.functionError, text), counts: true };
+    }
+    if (!config.functionResponseTypes.includes('ReportBatchItemFailures')) return { kind: 'ok' };
+    let answer: unknown;
+    try {
+      answer = text.trim() === '' ? null : JSON.parse(text);
+    } catch {
+      return { kind: 'failed', error: 'the answer is not JSON', counts: true };
+    }
+    const read = readBatchResponse(
+      answer,
+      topic.name,
+      partition,
+      new Set(items.map((i) => i.record.offset)),
+    );
+    if (read.kind === 'success') return { kind: 'ok' };
+    if (read.kind === 'invalid') return { kind: 'failed', error: read.reason, counts: true };
+    return {
+      kind: 'partial',
+      offset: read.offset,
+      error: `batchItemFailures from offset ${read.offset}`,
+    };
+  }
+
+  /** Records that leave the partition without a successful invocation. */
+  private async giveUp(
+    work: PartitionWork,
+    items: Item[],
+    why: { condition: FailureCondition; reason: string; attempts: number; lastError: string },
+  ): Promise<void> {
+    const { config, topic, partition, report } = work;
+    const first = items[0]?.record.offset;
+    const last = items[items.length - 1]?.record.offset;
+    const destination = config.destinationConfig?.onFailure.destination;
+    if (destination === undefined) {
+      report.dropped += items.length;
+      this.log(
+        `dispatcher: ${config.name} DROPPED ${items.length} record(s) of ${topic.name}/${partition} (offsets ${first}-${last}): ${why.condition}, ${why.reason}${why.lastError === '' ? '' : `; last error: ${why.lastError}`}. Set destinationConfig.onFailure to keep them.`,
+      );
+      return;
+    }
+    const parsed = parseDestination(destination);
+    if (parsed.kind !== 'topic') {
+      throw new EventLogError(
+        'INVALID_CONFIG',
+        `On-failure destination ${destination} is not supported by this dispatcher; records stay in place`,
+      );
+    }
+    const now = this.clock.now();
+    const text = (value: string | number) => Buffer.from(String(value), 'utf8');
+    const records: ProduceRecord[] = items.map(({ record }) => ({
+      key: record.key,
+      value: record.value,
+      headers: [
+        ...record.headers,
+        { key: FAILURE_HEADERS.condition, value: text(why.condition) },
+        { key: FAILURE_HEADERS.reason, value: text(why.reason) },
+        ...(why.lastError === ''
+          ? []
+          : [{ key: FAILURE_HEADERS.error, value: text(why.lastError) }]),
+        { key: FAILURE_HEADERS.attempts, value: text(why.attempts) },
+        { key: FAILURE_HEADERS.topic, value: text(topic.name) },
+        { key: FAILURE_HEADERS.partition, value: text(partition) },
+        { key: FAILURE_HEADERS.offset, value: text(record.offset) },
+        { key: FAILURE_HEADERS.timestamp, value: text(record.timestamp) },
+        { key: FAILURE_HEADERS.subscription, value: text(config.name) },
+        { key: FAILURE_HEADERS.group, value: text(config.group) },
+        { key: FAILURE_HEADERS.function, value: text(config.functionName) },
+      ],
+      // The time of the failure: the original time is in a header, and the dead-letter
+      // topic's own retention and age limits count from now.
+      timestamp: now,
+    }));
+    for (const chunk of chunks(records)) {
+      const result = await this.deps.produce.produce({ topic: parsed.topic, records: chunk });
+      const failed = result.records.find((r) => r.error !== undefined);
+      if (failed?.error !== undefined) {
+        throw new EventLogError(
+          'STORAGE_UNAVAILABLE',
+          `Writing to the on-failure topic ${parsed.topic} failed (${failed.error.message}); the records stay in place`,
+          { cause: failed.error, retriable: true },
+        );
+      }
+    }
+    report.deadLettered += items.length;
+    this.log(
+      `dispatcher: ${config.name} sent ${items.length} record(s) of ${topic.name}/${partition} (offsets ${first}-${last}) to ${destination}: ${why.condition}, ${why.reason}`,
+    );
+  }
+
+  /**
+   * Commits `offset` under the lease. With `defer`, the write overlaps what comes next (the
+   * next read); settle() waits for it before the next invocation and before the lease goes,
+   * so no batch is sent while the one before it is not committed.
+   */
+  private async commit(
+    work: PartitionWork,
+    offset: number,
+    options: { defer?: boolean } = {},
+  ): Promise<void> {
+    const previous = work.committing;
+    const write = (async () => {
+      await previous;
+      await this.deps.groups.commit(work.config.group, this.memberId, [
+        {
+          topic: work.topic.name,
+          partition: work.partition,
+          offset,
+          counter: work.lease.counter,
+        },
+      ]);
+    })();
+    // Seen by settle(); a run that fails before it settles has failed already.
+    write.catch(() => {});
+    work.committing = write;
+    work.position = offset;
+    if (options.defer !== true) await this.settle(work);
+  }
+
+  private async settle(work: PartitionWork): Promise<void> {
+    await work.committing;
+  }
+
+  private async saveRetryState(
+    work: PartitionWork,
+    items: Item[],
+    slice: { idx: number[]; attempts: number; lastError: string; since: number },
+  ): Promise<void> {
+    const first = items[slice.idx[0] as number] as Item;
+    const state: RetryState = {
+      offset: first.record.offset,
+      attempts: slice.attempts,
+      since: slice.since || this.clock.now(),
+      lastError: slice.lastError.slice(0, 1000),
+    };
+    await this.deps.subscriptions.saveRetryState(work.config.name, work.partition, state);
+    work.stored = state;
+    // The cached list's copy too, so the next run of this dispatcher counts on from here.
+    work.sub.retries[String(work.partition)] = state;
+  }
+
+  private async clearRetryState(work: PartitionWork): Promise<void> {
+    if (work.stored === undefined) return;
+    await this.deps.subscriptions.saveRetryState(work.config.name, work.partition, undefined);
+    work.stored = undefined;
+    delete work.sub.retries[String(work.partition)];
+  }
+
+  private async backoff(attempt: number, work: PartitionWork): Promise<void> {
+    const { baseMs, maxMs } = this.options.backoff;
+    const full = Math.min(maxMs, baseMs * 2 ** Math.min(30, attempt - 1));
+    // Half fixed, half random: retries of many partitions spread out, none retries at once.
+    const delay = full / 2 + Math.random() * (full / 2);
+    const left = work.run.softDeadline - Date.now();
+    await this.sleepFn(Math.max(0, Math.min(delay, left)), this.closing.signal);
+  }
+
+  /**
+   * Waits up to `ms`; true when notify() cut it short, or had been called since the caller's
+   * last read (`notifiedBefore`), which makes it return at once.
+   */
+  private async waitForRecords(
+    topic: string,
+    partition: number,
+    ms: number,
+    notifiedBefore: number,
+  ): Promise<boolean> {
+    const key = `${topic}#${partition}`;
+    if ((this.notified.get(key) ?? 0) > notifiedBefore) return true;
+    const waiting = this.waiters.get(key) ?? new Set<() => void>();
+    this.waiters.set(key, waiting);
+    const early = new AbortController();
+    let woken = false;
+    const wake = () => {
+      woken = true;
+      early.abort();
+    };
+    waiting.add(wake);
+    const onClose = () => early.abort();
+    this.closing.signal.addEventListener('abort', onClose, { once: true });
+    try {
+      await this.sleepFn(ms, early.signal);
+    } finally {
+      waiting.delete(wake);
+      if (waiting.size === 0) this.waiters.delete(key);
+      this.closing.signal.removeEventListener('abort', onClose);
+    }
+    return woken;
+  }
+
+  private async startOffset(topic: string, partition: number): Promise<number> {
+    // A partition the group has no offset for: LATEST and AT_TIMESTAMP were resolved when the
+    // subscription was created, so this is a partition added (or a topic re-created) since,
+    // whose records all came after the subscription: from the start, for every position.
+    return (await this.deps.offsets.listOffsets(topic, partition, 'earliest')).logStartOffset;
+  }
+
+  /** Registers or renews this dispatcher's member in the group when its session runs low. */
+  private async ensureMember(group: string, topic: string): Promise<void> {
+    const now = this.clock.now();
+    const session = this.options.sessionTimeoutMs;
+    if ((this.sessions.get(group) ?? 0) - now >= session / 2) return;
+    await this.deps.groups.keepAlive(group, this.memberId, [topic], session);
+    this.sessions.set(group, now + session);
+  }
+
+  private hold(group: string, topic: string): void {
+    const held = this.holding.get(group) ?? { topic, count: 0 };
+    held.count++;
+    this.holding.set(group, held);
+    if (this.heartbeat !== undefined) return;
+    const every = Math.max(100, Math.floor(this.options.sessionTimeoutMs / 3));
+    this.heartbeat = setInterval(() => {
+      for (const [g, h] of this.holding) {
+        const renewedAt = this.clock.now();
+        this.deps.groups
+          .keepAlive(g, this.memberId, [h.topic], this.options.sessionTimeoutMs)
+          .then(() => this.sessions.set(g, renewedAt + this.options.sessionTimeoutMs))
+          .catch((error: unknown) =>
+            this.log(
+              `dispatcher: heartbeat in group ${g} failed: ${toEventLogError(error).message}`,
+            ),
+          );
+      }
+    }, every);
+    this.heartbeat.unref();
+  }
+
+  private unhold(group: string): void {
+    const held = this.holding.get(group);
+    if (held === undefined) return;
+    held.count--;
+    if (held.count <= 0) this.holding.delete(group);
+    if (this.holding.size === 0 && this.heartbeat !== undefined) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+}
+
+/** "Unhandled: Error: boom" from Lambda's error document. */
+function functionErrorOf(functionError: string, payload: string): string {
+  try {
+    const doc = JSON.parse(payload) as { errorType?: unknown; errorMessage?: unknown };
+    const type = typeof doc.errorType === 'string' ? doc.errorType : 'Error';
+    const message = typeof doc.errorMessage === 'string' ? doc.errorMessage : payload;
+    return `${functionError}: ${type}: ${message}`.slice(0, 1000);
+  } catch {
+    return `${functionError}: ${payload}`.slice(0, 1000);
+  }
+}
+
+function* chunks(records: ProduceRecord[]): Generator<ProduceRecord[]> {
+  let chunk: ProduceRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size =
+      (record.key?.byteLength ?? 0) +
+      (record.value?.byteLength ?? 0) +
+      (record.headers ?? []).reduce((n, h) => n + h.key.length + (h.value?.byteLength ?? 0), 0);
+    if (chunk.length > 0 && (chunk.length >= DLQ_CHUNK_RECORDS || bytes + size > DLQ_CHUNK_BYTES)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

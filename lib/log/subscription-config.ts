@@ -1,0 +1,457 @@
+/**
+ * The settings of a Lambda consumer's subscription, with the names, defaults and limits of
+ * Lambda's own event source mappings for Kafka (CreateEventSourceMapping), so that a handler
+ * and its tuning move between Lambda's Kafka trigger and this log unchanged.
+ *
+ * Pure rules: the API checks requests with them, the dispatcher reads stored subscriptions
+ * through them, and the CDK construct (lib/infra/subscription.ts) validates at synth time
+ * with them, skipping values that are still tokens.
+ */
+import { EventLogError } from './errors.js';
+import { validateTopicName } from './topic-config.js';
+
+export const STARTING_POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
+export type StartingPosition = (typeof STARTING_POSITIONS)[number];
+
+export const FUNCTION_RESPONSE_TYPES = ['ReportBatchItemFailures'] as const;
+export type FunctionResponseType = (typeof FUNCTION_RESPONSE_TYPES)[number];
+
+/**
+ * Lambda's limits. The batching window of Kafka mappings defaults to 500 ms (Kinesis's to 0);
+ * Lambda takes whole seconds when it is set, this log also takes fractions (ms resolution).
+ */
+export const SUBSCRIPTION_LIMITS = {
+  batchSize: { min: 1, max: 10_000, default: 100 },
+  maximumBatchingWindowInSeconds: { min: 0, max: 300, default: 0.5 },
+  maximumRetryAttempts: { min: 0, max: 10_000, default: -1 },
+  maximumRecordAgeInSeconds: { min: 60, max: 604_800, default: -1 },
+} as const;
+
+/**
+ * Lambda's Kafka mappings retry "infinitely" (-1) only without an on-failure destination; with
+ * one, Lambda applies at most 10 retries (docs: "Configuring error handling controls for Kafka
+ * event sources"). The dispatcher does the same.
+ */
+export const RETRIES_WITH_DESTINATION = 10;
+
+/** The settings a subscription can be created with; everything but startingPosition has a default. */
+export interface SubscriptionSettings {
+  /** Records per invocation, 1-10000. @default 100 */
+  batchSize?: number;
+  /** How long to gather records before invoking, 0-300 s. @default 0.5 */
+  maximumBatchingWindowInSeconds?: number;
+  /**
+   * Where a group without committed offsets starts. Required, as Lambda requires it: either
+   * default surprises someone (a backlog replayed, or records silently skipped).
+   */
+  startingPosition: StartingPosition;
+  /** Epoch seconds; required with AT_TIMESTAMP and only then. */
+  startingPositionTimestamp?: number;
+  /** -1 (retry until the records expire) or 0-10000. @default -1 */
+  maximumRetryAttempts?: number;
+  /** -1 (no limit) or 60-604800 s. @default -1 */
+  maximumRecordAgeInSeconds?: number;
+  /** Split a failing batch in two and retry the halves. @default false */
+  bisectBatchOnFunctionError?: boolean;
+  /** `["ReportBatchItemFailures"]`: the handler answers `{ batchItemFailures: [...] }`. @default [] */
+  functionResponseTypes?: readonly FunctionResponseType[];
+  /**
+   * Where records given up on go, with why: `kafka://{topic}` (a topic of this log), or an SQS
+   * queue or SNS topic ARN (not supported yet: refused with INVALID_CONFIG).
+   * @default records given up on are dropped (and logged)
+   */
+  destinationConfig?: { onFailure?: { destination: string } };
+  /** @default true */
+  enabled?: boolean;
+}
+
+export interface SubscriptionInput extends SubscriptionSettings {
+  /** The subscription's name: 1-249 of [a-zA-Z0-9._-]. */
+  name: string;
+  topic: string;
+  /** @default the subscription's name */
+  group?: string;
+  /** A function name, ARN, partial ARN (`123456789012:function:name`), with an optional qualifier. */
+  functionName: string;
+}
+
+/** A subscription with every default applied: what is stored and what the dispatcher reads. */
+export interface SubscriptionConfig {
+  name: string;
+  topic: string;
+  group: string;
+  functionName: string;
+  batchSize: number;
+  maximumBatchingWindowInSeconds: number;
+  startingPosition: StartingPosition;
+  startingPositionTimestamp?: number;
+  maximumRetryAttempts: number;
+  maximumRecordAgeInSeconds: number;
+  bisectBatchOnFunctionError: boolean;
+  functionResponseTypes: FunctionResponseType[];
+  destinationConfig?: { onFailure: { destination: string } };
+  enabled: boolean;
+}
+
+/** What an update may change: the rest (topic, group, starting position) is fixed, as in Lambda. */
+export const MUTABLE_SETTINGS = [
+  'functionName',
+  'batchSize',
+  'maximumBatchingWindowInSeconds',
+  'maximumRetryAttempts',
+  'maximumRecordAgeInSeconds',
+  'bisectBatchOnFunctionError',
+  'functionResponseTypes',
+  'destinationConfig',
+  'enabled',
+] as const;
+export type SubscriptionUpdate = Partial<
+  Pick<SubscriptionConfig, (typeof MUTABLE_SETTINGS)[number]>
+>;
+
+/** A problem with one setting: what the API answers in `details.problems`. */
+export interface SettingProblem {
+  field: string;
+  message: string;
+  /** The limit the value broke, when there is one. */
+  limit?: { min?: number; max?: number; allowed?: readonly (string | number)[] };
+}
+
+export type OnFailureDestination =
+  | { kind: 'topic'; topic: string }
+  | { kind: 'sqs'; arn: string }
+  | { kind: 'sns'; arn: string };
+
+/** Destinations this build can deliver to; the others are refused when a subscription is written. */
+export const SUPPORTED_DESTINATIONS = ['kafka://{topic}'] as const;
+
+const SUBSCRIPTION_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Group ids travel in URL paths and sort keys: the topic name alphabet. */
+const GROUP_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/**
+ * Lambda's FunctionName pattern for Invoke: a name, a partial ARN or a full ARN, each with an
+ * optional version or alias qualifier.
+ */
+const FUNCTION_NAME =
+  /^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$/;
+const SQS_ARN = /^arn:aws[a-zA-Z-]*:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,80}(\.fifo)?$/;
+const SNS_ARN = /^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,256}(\.fifo)?$/;
+
+export interface NormalizeOptions {
+  /** Values that are not known yet (CDK tokens) are not checked. */
+  isUnresolved?: (value: unknown) => boolean;
+  /**
+   * Accept destinations this build cannot deliver to (SQS, SNS): the CDK may declare them for a
+   * later dispatcher; the API and the dispatcher refuse them.
+   */
+  allowUnsupportedDestinations?: boolean;
+}
+
+/**
+ * Applies the defaults and checks every limit; throws one INVALID_CONFIG error naming every
+ * problem (message: all of them joined by "; "; details.problems: one entry per setting).
+ */
+export function normalizeSubscription(
+  input: SubscriptionInput,
+  options: NormalizeOptions = {},
+): SubscriptionConfig {
+  const problems: SettingProblem[] = [];
+  const isUnresolved = options.isUnresolved ?? (() => false);
+  const known = (value: unknown): boolean => value !== undefined && !isUnresolved(value);
+
+  if (
+    known(input.name) &&
+    !(typeof input.name === 'string' && SUBSCRIPTION_NAME.test(input.name))
+  ) {
+    problems.push({
+      field: 'name',
+      message: `name must be 1-249 characters of [a-zA-Z0-9._-], got ${JSON.stringify(input.name)}`,
+    });
+  }
+  checkTopic('topic', input.topic, known, problems);
+  const group = input.group ?? input.name;
+  if (known(group) && !(typeof group === 'string' && GROUP_NAME.test(group))) {
+    problems.push({
+      field: 'group',
+      message: `group ${JSON.stringify(group)} must be 1-249 characters of [a-zA-Z0-9._-]`,
+    });
+  }
+  if (
+    known(input.functionName) &&
+    !(
+      typeof input.functionName === 'string' &&
+      input.functionName.length <= 170 &&
+      FUNCTION_NAME.test(input.functionName)
+    )
+  ) {
+    problems.push({
+      field: 'functionName',
+      message: `functionName must be a Lambda function name, ARN or partial ARN (at most 170 characters), got ${JSON.stringify(input.functionName)}`,
+    });
+  }
+
+  const settings = normalizeSettings(input, { ...options, isUnresolved }, problems);
+  const destination = settings.destinationConfig?.onFailure.destination;
+  if (destination !== undefined && known(destination) && known(input.topic)) {
+    const parsed = parseDestinationQuietly(destination);
+    if (parsed?.kind === 'topic' && parsed.topic === input.topic) {
+      problems.push({
+        field: 'destinationConfig.onFailure.destination',
+        message:
+          'the onFailure topic must differ from the subscribed topic, or failed records would loop',
+      });
+    }
+  }
+  throwIfProblems(problems, `subscription ${String(input.name)}`);
+  return {
+    name: input.name,
+    topic: input.topic,
+    group,
+    functionName: input.functionName,
+    ...settings,
+  };
+}
+
+/**
+ * The settings part alone (no names): the defaults applied, problems appended to `problems`.
+ * Also used for updates, on the stored config merged with the change.
+ */
+export function normalizeSettings(
+  input: SubscriptionSettings,
+  options: NormalizeOptions,
+  problems: SettingProblem[],
+): Omit<SubscriptionConfig, 'name' | 'topic' | 'group' | 'functionName'> {
+  const isUnresolved = options.isUnresolved ?? (() => false);
+  const known = (value: unknown): boolean => value !== undefined && !isUnresolved(value);
+
+  const numberIn = (
+    name: keyof typeof SUBSCRIPTION_LIMITS,
+    value: unknown,
+    rule: { integer: boolean; minusOne: boolean },
+  ): number => {
+    const limits = SUBSCRIPTION_LIMITS[name];
+    if (!known(value)) return (value as number | undefined) ?? limits.default;
+    const n = value as number;
+    const ok =
+      typeof n === 'number' &&
+      Number.isFinite(n) &&
+      (rule.integer ? Number.isInteger(n) : Number.isInteger(n * 1000)) &&
+      ((n >= limits.min && n <= limits.max) || (rule.minusOne && n === -1));
+    if (!ok) {
+      problems.push({
+        field: name,
+        message: `${name} must be ${rule.integer ? 'an integer' : 'a number of seconds (ms resolution)'} from ${limits.min} to ${limits.max}${rule.minusOne ? ' or -1' : ''}, got ${JSON.stringify(value)}`,
+        limit: { min: rule.minusOne ? -1 : limits.min, max: limits.max },
+      });
+    }
+    return n;
+  };
+
+  const batchSize = numberIn('batchSize', input.batchSize, { integer: true, minusOne: false });
+  const window = numberIn('maximumBatchingWindowInSeconds', input.maximumBatchingWindowInSeconds, {
+    integer: false,
+    minusOne: false,
+  });
+  const retries = numberIn('maximumRetryAttempts', input.maximumRetryAttempts, {
+    integer: true,
+    minusOne: true,
+  });
+  const maxAge = numberIn('maximumRecordAgeInSeconds', input.maximumRecordAgeInSeconds, {
+    integer: true,
+    minusOne: true,
+  });
+
+  if (input.startingPosition === undefined) {
+    problems.push({
+      field: 'startingPosition',
+      message: `startingPosition is required: one of ${STARTING_POSITIONS.join(', ')}`,
+      limit: { allowed: STARTING_POSITIONS },
+    });
+  } else if (
+    known(input.startingPosition) &&
+    !STARTING_POSITIONS.includes(input.startingPosition)
+  ) {
+    problems.push({
+      field: 'startingPosition',
+      message: `startingPosition must be one of ${STARTING_POSITIONS.join(', ')}, got ${JSON.stringify(input.startingPosition)}`,
+      limit: { allowed: STARTING_POSITIONS },
+    });
+  }
+  const timestamp = input.startingPositionTimestamp;
+  if (input.startingPosition === 'AT_TIMESTAMP') {
+    if (timestamp === undefined) {
+      problems.push({
+        field: 'startingPositionTimestamp',
+        message: 'startingPositionTimestamp is required with startingPosition AT_TIMESTAMP',
+      });
+    } else if (
+      known(timestamp) &&
+      !(typeof timestamp === 'number' && Number.isFinite(timestamp) && timestamp >= 0)
+    ) {
+      problems.push({
+        field: 'startingPositionTimestamp',
+        message: `startingPositionTimestamp must be epoch seconds, got ${JSON.stringify(timestamp)}`,
+      });
+    }
+  } else if (timestamp !== undefined) {
+    problems.push({
+      field: 'startingPositionTimestamp',
+      message: 'startingPositionTimestamp is only allowed with startingPosition AT_TIMESTAMP',
+    });
+  }
+
+  const responseTypes = input.functionResponseTypes ?? [];
+  if (known(input.functionResponseTypes)) {
+    const ok =
+      Array.isArray(responseTypes) &&
+      responseTypes.every((t) => (FUNCTION_RESPONSE_TYPES as readonly string[]).includes(t));
+    if (!ok) {
+      problems.push({
+        field: 'functionResponseTypes',
+        message: `functionResponseTypes may only hold ${FUNCTION_RESPONSE_TYPES.map((t) => `"${t}"`).join(', ')}, got ${JSON.stringify(responseTypes)}`,
+        limit: { allowed: FUNCTION_RESPONSE_TYPES },
+      });
+    }
+  }
+
+  for (const [name, value] of [
+    ['bisectBatchOnFunctionError', input.bisectBatchOnFunctionError],
+    ['enabled', input.enabled],
+  ] as const) {
+    if (known(value) && typeof value !== 'boolean') {
+      problems.push({ field: name, message: `${name} must be true or false` });
+    }
+  }
+
+  const destination = input.destinationConfig?.onFailure?.destination;
+  if (known(destination)) {
+    const problem = destinationProblem(destination, options.allowUnsupportedDestinations === true);
+    if (problem !== undefined) problems.push(problem);
+  }
+
+  return {
+    batchSize,
+    maximumBatchingWindowInSeconds: window,
+    startingPosition: input.startingPosition,
+    ...(timestamp === undefined ? {} : { startingPositionTimestamp: timestamp }),
+    maximumRetryAttempts: retries,
+    maximumRecordAgeInSeconds: maxAge,
+    bisectBatchOnFunctionError: input.bisectBatchOnFunctionError ?? false,
+    functionResponseTypes: [...new Set(responseTypes)],
+    ...(destination === undefined ? {} : { destinationConfig: { onFailure: { destination } } }),
+    enabled: input.enabled ?? true,
+  };
+}
+
+/** The stored config with a change applied, checked as a whole. */
+export function applyUpdate(
+  current: SubscriptionConfig,
+  update: SubscriptionUpdate & Record<string, unknown>,
+): SubscriptionConfig {
+  const fixed = Object.keys(update).filter(
+    (key) => update[key] !== undefined && !(MUTABLE_SETTINGS as readonly string[]).includes(key),
+  );
+  if (fixed.length > 0) {
+    throw new EventLogError(
+      'INVALID_REQUEST',
+      `${fixed.join(', ')} cannot be changed: delete the subscription and create it again (the group's committed offsets stay)`,
+      { details: { fixed, mutable: MUTABLE_SETTINGS } },
+    );
+  }
+  const merged: SubscriptionInput = { ...current };
+  for (const key of MUTABLE_SETTINGS) {
+    if (update[key] !== undefined)
+      (merged as unknown as Record<string, unknown>)[key] = update[key];
+  }
+  // `destinationConfig: {}` (or with onFailure null) removes the destination.
+  if (update.destinationConfig !== undefined && update.destinationConfig.onFailure == null) {
+    delete merged.destinationConfig;
+  }
+  return normalizeSubscription(merged);
+}
+
+/** The destination of a stored or validated config. */
+export function parseDestination(destination: string): OnFailureDestination {
+  const parsed = parseDestinationQuietly(destination);
+  if (parsed === undefined) {
+    throw new EventLogError('INVALID_CONFIG', `Unknown on-failure destination "${destination}"`, {
+      details: { destination, supported: SUPPORTED_DESTINATIONS },
+    });
+  }
+  return parsed;
+}
+
+/** The retries the dispatcher makes after the first attempt; Infinity until the record expires. */
+export function effectiveRetries(config: SubscriptionConfig): number {
+  if (config.maximumRetryAttempts >= 0) return config.maximumRetryAttempts;
+  return config.destinationConfig === undefined
+    ? Number.POSITIVE_INFINITY
+    : RETRIES_WITH_DESTINATION;
+}
+
+function parseDestinationQuietly(destination: string): OnFailureDestination | undefined {
+  if (destination.startsWith('kafka://')) {
+    return { kind: 'topic', topic: destination.slice('kafka://'.length) };
+  }
+  if (SQS_ARN.test(destination)) return { kind: 'sqs', arn: destination };
+  if (SNS_ARN.test(destination)) return { kind: 'sns', arn: destination };
+  return undefined;
+}
+
+function destinationProblem(
+  destination: unknown,
+  allowUnsupported: boolean,
+): SettingProblem | undefined {
+  const field = 'destinationConfig.onFailure.destination';
+  if (typeof destination !== 'string') {
+    return { field, message: 'destinationConfig.onFailure.destination must be a string' };
+  }
+  const parsed = parseDestinationQuietly(destination);
+  if (parsed === undefined) {
+    return {
+      field,
+      message: `destinationConfig.onFailure.destination must be kafka://{topic} (a topic of this log), or an SQS queue or SNS topic ARN; got ${JSON.stringify(destination)}`,
+      limit: { allowed: SUPPORTED_DESTINATIONS },
+    };
+  }
+  if (parsed.kind === 'topic') {
+    try {
+      validateTopicName(parsed.topic);
+    } catch (error) {
+      return { field, message: `${field}: ${(error as Error).message}` };
+    }
+    return undefined;
+  }
+  if (allowUnsupported) return undefined;
+  return {
+    field,
+    message: `${parsed.kind.toUpperCase()} on-failure destinations are not supported yet (this build has no @aws-sdk/client-${parsed.kind}); use kafka://{topic}, a dead-letter topic of this log`,
+    limit: { allowed: SUPPORTED_DESTINATIONS },
+  };
+}
+
+function checkTopic(
+  field: string,
+  name: unknown,
+  known: (value: unknown) => boolean,
+  problems: SettingProblem[],
+): void {
+  if (!known(name)) {
+    if (name === undefined) problems.push({ field, message: `${field} is required` });
+    return;
+  }
+  try {
+    validateTopicName(name as string);
+  } catch (error) {
+    problems.push({ field, message: `${field}: ${(error as Error).message}` });
+  }
+}
+
+function throwIfProblems(problems: SettingProblem[], what: string): void {
+  if (problems.length === 0) return;
+  throw new EventLogError(
+    'INVALID_CONFIG',
+    `Invalid ${what}: ${problems.map((p) => p.message).join('; ')}`,
+    { details: { problems } },
+  );
+}
