@@ -28,11 +28,18 @@ export {
 } from './admin.js';
 export { Batcher, type BatchLimits, DEFAULT_BATCH_LIMITS, toBatches } from './batcher.js';
 export {
+  type AutoOffsetReset,
+  Consumer,
+  type ConsumerBatch,
+  type ConsumerOptions,
+} from './consumer.js';
+export {
   type FetchedBatch,
   type FetchedRecord,
   type FetchRequest,
   fetchRecords,
 } from './fetcher.js';
+export { Groups } from './groups.js';
 export {
   HttpClient,
   type HttpClientOptions,
