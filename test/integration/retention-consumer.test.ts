@@ -15,7 +15,8 @@ const HOUR = 3_600_000;
 function consumer(group: string, topic: string, maxRecords = 500): Consumer {
   const http = new HttpClient({
     url: 'http://eventlog.test',
-    fetch: (input, init) => api.app.request(input instanceof Request ? input : String(input), init),
+    fetch: async (input, init) =>
+      api.app.request(input instanceof Request ? input : String(input), init),
   });
   return new Consumer(http, {
     group,
