@@ -1,13 +1,20 @@
-import { Names, Token } from 'aws-cdk-lib';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { Names, Stack, Token } from 'aws-cdk-lib';
+import { Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  AwsCustomResource,
+  AwsCustomResourcePolicy,
+  type AwsSdkCall,
+  PhysicalResourceId,
+} from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
   normalizeSubscription,
   type StartingPosition,
   type SubscriptionConfig,
 } from '../log/subscription-config.js';
-import type { EventLog } from './event-log.js';
+import { acknowledge, type EventLog } from './event-log.js';
 
 /**
  * A Lambda consumer's settings, named as on CDK's own Kafka and Kinesis event sources
@@ -53,9 +60,9 @@ export interface EventLogConsumerProps {
  * topic or a Kinesis stream: the settings are validated here, at synth time, and the
  * dispatcher may invoke this function and no other.
  *
- * Not yet done (issue "Lambda-triggered consumers"): the dispatcher function in the stack and
- * the custom resource that stores `subscription` (through the subscription store, or the API)
- * at deploy time.
+ * The subscription is written at deploy time by a custom resource, in the item layout of
+ * lib/store/subscription-store.ts (`pk = subscriptions`, `sk = name`): an update keeps the
+ * group's offsets and the dispatcher's retry state, a delete removes the subscription only.
  */
 export class EventLogConsumer extends Construct {
   /** The subscription as the dispatcher will read it; the function ARN is a token until deploy. */
@@ -90,11 +97,72 @@ export class EventLogConsumer extends Construct {
       },
       { isUnresolved: (value) => Token.isUnresolved(value) },
     );
+    this.storeAtDeploy(props.eventLog, name);
     // The exact ARN, not `arn:*`: an alias or version passed in is its own qualified ARN.
     this.invokeGrant = Grant.addToPrincipal({
       grantee: props.eventLog.dispatcherRole,
       actions: ['lambda:InvokeFunction'],
       resourceArns: [props.function.functionArn],
     });
+  }
+
+  private storeAtDeploy(eventLog: EventLog, name: string): void {
+    const table = eventLog.table('Groups');
+    const key = { pk: { S: 'subscriptions' }, sk: { S: name } };
+    const write: AwsSdkCall = {
+      service: 'DynamoDB',
+      action: 'updateItem',
+      parameters: {
+        TableName: table.tableName,
+        Key: key,
+        UpdateExpression:
+          'SET #config = :config, #version = if_not_exists(#version, :zero) + :one, #createdAt = if_not_exists(#createdAt, :zero), #updatedAt = :zero, #retries = if_not_exists(#retries, :none)',
+        ExpressionAttributeNames: {
+          '#config': 'config',
+          '#version': 'version',
+          '#createdAt': 'createdAt',
+          '#updatedAt': 'updatedAt',
+          '#retries': 'retries',
+        },
+        ExpressionAttributeValues: {
+          ':config': { M: marshall(this.subscription, { removeUndefinedValues: true }) },
+          ':zero': { N: '0' },
+          ':one': { N: '1' },
+          ':none': { M: {} },
+        },
+      },
+      physicalResourceId: PhysicalResourceId.of(`eventlog-subscription-${name}`),
+    };
+    new AwsCustomResource(this, 'Subscription', {
+      onCreate: write,
+      onUpdate: write,
+      onDelete: {
+        service: 'DynamoDB',
+        action: 'deleteItem',
+        parameters: { TableName: table.tableName, Key: key },
+      },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new PolicyStatement({
+          actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          resources: [table.tableArn],
+        }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    const provider = Stack.of(this).node.tryFindChild(
+      `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`,
+    );
+    if (provider !== undefined) {
+      acknowledge(
+        provider,
+        'AwsSolutions-IAM4',
+        "The custom resource provider that stores subscriptions at deploy time is CDK's AwsCustomResource singleton; its role carries AWSLambdaBasicExecutionRole for its own logs only.",
+      );
+      acknowledge(
+        provider,
+        'AwsSolutions-L1',
+        "The AwsCustomResource provider's runtime is chosen by aws-cdk-lib, not by this construct.",
+      );
+    }
   }
 }

@@ -77,6 +77,38 @@ describe('EventLogConsumer', () => {
     );
   });
 
+  it('stores the subscription at deploy time in the subscription store’s item layout', () => {
+    // A stack of its own: the shared one is synthesized by the test before.
+    const own = new Stack(new App({ context: testContext() }), 'Stored');
+    const consumer = new EventLogConsumer(own, 'Stored', {
+      eventLog: new EventLog(own, 'EventLog'),
+      topic: 'orders',
+      function: new LambdaFunction(own, 'Handler', {
+        runtime: Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async () => ({})'),
+      }),
+      startingPosition: 'TRIM_HORIZON',
+      name: 'billing',
+      batchSize: 250,
+    });
+    const template = Template.fromStack(own);
+    const resources = Object.values(template.findResources('Custom::AWS')) as {
+      Properties: { Create: unknown; Delete: unknown };
+    }[];
+    const stored = resources.find((r) => JSON.stringify(r.Properties.Create).includes('billing'));
+    expect(stored).toBeDefined();
+    const create = JSON.stringify(stored?.Properties.Create);
+    // Written as lib/store/subscription-store.ts reads it: pk/sk, a `config` map, and kept
+    // retry state and version on update.
+    expect(create).toContain('updateItem');
+    expect(create).toContain('\\"pk\\":{\\"S\\":\\"subscriptions\\"}');
+    expect(create).toContain('\\"batchSize\\":{\\"N\\":\\"250\\"}');
+    expect(create).toContain('if_not_exists(#retries');
+    expect(JSON.stringify(stored?.Properties.Delete)).toContain('deleteItem');
+    expect(consumer.subscription.name).toBe('billing');
+  });
+
   it('keeps the settings it is given, in the shape the dispatcher stores', () => {
     const consumer = attach('Tuned', {
       name: 'billing-orders',
