@@ -72,6 +72,44 @@ export const V3TopicListSchema = z
   })
   .openapi('V3TopicList');
 
+export const V3TopicConfigParams = V3TopicParams.extend({
+  name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: 'retention.ms' }),
+});
+
+const V3ConfigSynonym = z.object({
+  name: z.string(),
+  value: z.string().nullable(),
+  source: z.string(),
+});
+
+export const V3TopicConfigSchema = z
+  .object({
+    kind: z.literal('KafkaTopicConfig'),
+    metadata: ResourceMetadata,
+    cluster_id: z.string(),
+    topic_name: z.string(),
+    name: z.string(),
+    value: z.string().nullable(),
+    is_default: z.boolean(),
+    is_read_only: z.boolean(),
+    is_sensitive: z.boolean(),
+    source: z.string().openapi({ description: 'DYNAMIC_TOPIC_CONFIG or DEFAULT_CONFIG' }),
+    synonyms: z.array(V3ConfigSynonym),
+  })
+  .openapi('V3TopicConfig');
+
+export const V3TopicConfigListSchema = z
+  .object({
+    kind: z.literal('KafkaTopicConfigList'),
+    metadata: CollectionMetadata,
+    data: z.array(V3TopicConfigSchema),
+  })
+  .openapi('V3TopicConfigList');
+
+export const V3UpdateConfigRequestSchema = z
+  .object({ value: z.string().nullable().optional() })
+  .openapi('V3UpdateConfigRequest', { example: { value: '86400000' } });
+
 export const V3CreateTopicRequestSchema = z
   .object({
     topic_name: z.string(),

@@ -119,6 +119,20 @@ export const TopicDescriptionSchema = TopicSchema.extend({
 
 export const TopicListSchema = z.object({ topics: z.array(TopicSchema) }).openapi('TopicList');
 
+export const AlterTopicConfigsRequestSchema = z
+  .strictObject({
+    configs: z.record(z.string(), z.union([z.string(), z.number()])).openapi({
+      description:
+        'The configs to change; the others keep their values. Same names as at creation.',
+      example: { 'retention.ms': '86400000' },
+    }),
+  })
+  .openapi('AlterTopicConfigsRequest');
+
+export const TopicConfigsSchema = z
+  .object({ topic: z.string(), configs: ConfigsSchema })
+  .openapi('TopicConfigs');
+
 const DataFormatSchema = z.enum(DATA_FORMATS).openapi({
   description:
     'string: a JSON string stored as UTF-8; json: any JSON value stored as its compact serialization; base64: standard padded base64 of the bytes',

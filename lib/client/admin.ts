@@ -67,6 +67,30 @@ export class Admin {
     return this.http.request<TopicDescription>('GET', topicPath(name));
   }
 
+  /** The topic's Kafka-named configs, values as strings. */
+  async topicConfigs(name: string): Promise<Record<string, string>> {
+    const answer = await this.http.request<{ configs: Record<string, string> }>(
+      'GET',
+      `${topicPath(name)}/configs`,
+    );
+    return answer.configs;
+  }
+
+  /**
+   * Changes some configs of a live topic; the others keep their values. All are validated
+   * before any is stored, so an invalid one changes nothing.
+   */
+  alterTopicConfigs(
+    name: string,
+    configs: Record<string, string | number>,
+  ): Promise<TopicDescription> {
+    return this.http.request<TopicDescription>('PATCH', `${topicPath(name)}/configs`, {
+      body: { configs },
+      // Setting values is safe to repeat, unlike most PATCHes.
+      retry: 'idempotent',
+    });
+  }
+
   /**
    * Deletes a topic; its records are removed in the background. A retry after a lost
    * answer finds the topic gone: that UNKNOWN_TOPIC means the first attempt worked.

@@ -116,6 +116,7 @@ describe('the app', () => {
         '/v1/subscriptions/{name}',
         '/v1/topics',
         '/v1/topics/{topic}',
+        '/v1/topics/{topic}/configs',
         '/v1/topics/{topic}/offsets',
         '/v1/topics/{topic}/partitions/{partition}/offsets',
         '/v1/topics/{topic}/partitions/{partition}/records',
@@ -124,6 +125,8 @@ describe('the app', () => {
         '/v3/clusters/{cluster_id}',
         '/v3/clusters/{cluster_id}/topics',
         '/v3/clusters/{cluster_id}/topics/{topic_name}',
+        '/v3/clusters/{cluster_id}/topics/{topic_name}/configs',
+        '/v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
         '/v3/clusters/{cluster_id}/topics/{topic_name}/records',
       ].sort(),
     );

@@ -3,6 +3,10 @@ import type { ProduceRecord } from '../../broker/produce.js';
 import { EventLogError } from '../../log/errors.js';
 import {
   buildTopicConfig,
+  type ConfigName,
+  configEntries,
+  DEFAULT_TOPIC_CONFIG,
+  isConfigName,
   validatePartitionCount,
   validateTopicName,
 } from '../../log/topic-config.js';
@@ -15,9 +19,13 @@ import {
   V3CreateTopicRequestSchema,
   V3ProduceRecordSchema,
   V3ProduceResponseSchema,
+  V3TopicConfigListSchema,
+  V3TopicConfigParams,
+  V3TopicConfigSchema,
   V3TopicListSchema,
   V3TopicParams,
   V3TopicSchema,
+  V3UpdateConfigRequestSchema,
 } from '../confluent-schemas.js';
 import { type DataFormat, encodeData } from '../encoding.js';
 import { errorBody } from '../error-mapping.js';
@@ -42,6 +50,36 @@ const V3_TYPES: Record<string, DataFormat> = { BINARY: 'base64', JSON: 'json', S
 
 /** S3 and DynamoDB keep every write in three availability zones. */
 const REPLICATION_FACTOR = 3;
+
+const DEFAULT_VALUES = new Map(configEntries(DEFAULT_TOPIC_CONFIG).map((e) => [e.name, e.value]));
+
+/**
+ * Topic configs are not told apart from defaults when stored, so a value equal to the default
+ * is reported as the default: what a client sees after DELETE either way.
+ */
+function configSource(name: ConfigName, value: string) {
+  const fallback = DEFAULT_VALUES.get(name) ?? null;
+  const isDefault = value === fallback;
+  const defaultSynonym = { name, value: fallback, source: 'DEFAULT_CONFIG' };
+  return {
+    is_default: isDefault,
+    source: isDefault ? 'DEFAULT_CONFIG' : 'DYNAMIC_TOPIC_CONFIG',
+    synonyms: isDefault
+      ? [defaultSynonym]
+      : [{ name, value, source: 'DYNAMIC_TOPIC_CONFIG' }, defaultSynonym],
+  };
+}
+
+/** Confluent answers a config the topic does not have with 404 and error_code 404. */
+function configName(c: Context, topic: string): ConfigName {
+  const name = c.req.param('name') ?? '';
+  if (!isConfigName(name)) {
+    throw new EventLogError('NOT_FOUND', `Config ${name} cannot be found for topic ${topic}.`, {
+      details: { topic_name: topic, name },
+    });
+  }
+  return name;
+}
 
 export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
   const { broker, clusterId } = api;
@@ -76,6 +114,24 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       partitions: { related: `${self}/partitions` },
       configs: { related: `${self}/configs` },
       partition_reassignments: { related: `${self}/partitions/-/reassignment` },
+    };
+  };
+
+  const topicConfig = (c: Context, topic: TopicRecord, name: ConfigName, value: string) => {
+    const self = `${base(c)}/topics/${encodeURIComponent(topic.name)}/configs/${name}`;
+    return {
+      kind: 'KafkaTopicConfig' as const,
+      metadata: {
+        self,
+        resource_name: `crn:///kafka=${clusterId}/topic=${topic.name}/config=${name}`,
+      },
+      cluster_id: clusterId,
+      topic_name: topic.name,
+      name,
+      value,
+      is_read_only: false,
+      is_sensitive: false,
+      ...configSource(name, value),
     };
   };
 
@@ -225,6 +281,106 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       checkCluster(c);
       await broker.topics.delete(c.req.param('topic_name') ?? '');
+      return c.body(null, 204);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/configs',
+      tags: ['Confluent v3'],
+      summary: 'List the configs of a topic',
+      request: { params: V3TopicParams },
+      responses: { 200: jsonContent(V3TopicConfigListSchema, 'The configs'), ...errorResponses },
+    },
+    async (c) => {
+      checkCluster(c);
+      const topic = await broker.topics.get(c.req.param('topic_name') ?? '');
+      return c.json({
+        kind: 'KafkaTopicConfigList' as const,
+        metadata: {
+          self: `${base(c)}/topics/${encodeURIComponent(topic.name)}/configs`,
+          next: null,
+        },
+        data: configEntries(topic.config).map((e) => topicConfig(c, topic, e.name, e.value)),
+      });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
+      tags: ['Confluent v3'],
+      summary: 'Get a config of a topic',
+      request: { params: V3TopicConfigParams },
+      responses: {
+        200: jsonContent(V3TopicConfigSchema, 'The config'),
+        ...errorResponses,
+        404: {
+          description: 'Unknown topic (40401) or config (404)',
+          content: errorResponses[404].content,
+        },
+      },
+    },
+    async (c) => {
+      checkCluster(c);
+      const topic = await broker.topics.get(c.req.param('topic_name') ?? '');
+      const name = configName(c, topic.name);
+      const value = configEntries(topic.config).find((e) => e.name === name)?.value ?? '';
+      return c.json(topicConfig(c, topic, name, value));
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'put',
+      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
+      tags: ['Confluent v3'],
+      summary: 'Set a config of a topic (a null value resets it, as DELETE does)',
+      request: {
+        params: V3TopicConfigParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: V3UpdateConfigRequestSchema } },
+        },
+      },
+      responses: { 204: { description: 'Updated' }, ...bodyErrorResponses },
+    },
+    async (c) => {
+      checkCluster(c);
+      const topicName = c.req.param('topic_name') ?? '';
+      const node = await readJsonBody(c.req.raw, {
+        accepted: ['application/json'],
+        limit: api.maxBodyBytes,
+      });
+      const request = validateJson(V3UpdateConfigRequestSchema, node, 'config');
+      const name = configName(c, topicName);
+      const value = request.value ?? DEFAULT_VALUES.get(name);
+      await broker.topics.updateConfig(topicName, { [name]: value });
+      return c.body(null, 204);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'delete',
+      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
+      tags: ['Confluent v3'],
+      summary: 'Reset a config of a topic to its default',
+      request: { params: V3TopicConfigParams },
+      responses: { 204: { description: 'Reset' }, ...errorResponses },
+    },
+    async (c) => {
+      checkCluster(c);
+      const topicName = c.req.param('topic_name') ?? '';
+      const name = configName(c, topicName);
+      await broker.topics.updateConfig(topicName, { [name]: DEFAULT_VALUES.get(name) });
       return c.body(null, 204);
     },
   );

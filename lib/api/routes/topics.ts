@@ -4,10 +4,12 @@ import type { TopicRecord } from '../../store/topic-store.js';
 import { readJsonBody, validateJson } from '../body.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import {
+  AlterTopicConfigsRequestSchema,
   bodyErrorResponses,
   CreateTopicRequestSchema,
   errorResponses,
   jsonContent,
+  TopicConfigsSchema,
   TopicDescriptionSchema,
   TopicListSchema,
   TopicParams,
@@ -19,9 +21,13 @@ export function topicJson(topic: TopicRecord) {
     name: topic.name,
     topicId: topic.topicId,
     partitions: topic.partitions,
-    configs: Object.fromEntries(configEntries(topic.config).map((e) => [e.name, e.value])),
+    configs: configsJson(topic),
     createdAt: topic.createdAt,
   };
+}
+
+function configsJson(topic: TopicRecord): Record<string, string> {
+  return Object.fromEntries(configEntries(topic.config).map((e) => [e.name, e.value]));
 }
 
 function descriptionJson(topic: TopicDescription) {
@@ -96,5 +102,52 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       responses: { 200: jsonContent(TopicSchema, 'The deleted topic'), ...errorResponses },
     },
     async (c) => c.json(topicJson(await broker.topics.delete(pathParam(c, 'topic')))),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'get',
+      path: '/v1/topics/{topic}/configs',
+      tags: ['Topics'],
+      summary: 'A topic’s configs, Kafka-named',
+      request: { params: TopicParams },
+      responses: { 200: jsonContent(TopicConfigsSchema, 'The configs'), ...errorResponses },
+    },
+    async (c) => {
+      const topic = await broker.topics.get(pathParam(c, 'topic'));
+      return c.json({ topic: topic.name, configs: configsJson(topic) });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'patch',
+      path: '/v1/topics/{topic}/configs',
+      tags: ['Topics'],
+      summary:
+        'Change configs of a live topic (records past a shorter retention go at the next retention run)',
+      request: {
+        params: TopicParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: AlterTopicConfigsRequestSchema } },
+        },
+      },
+      responses: {
+        200: jsonContent(TopicDescriptionSchema, 'The topic, as GET /v1/topics/{topic} answers'),
+        ...bodyErrorResponses,
+      },
+    },
+    async (c) => {
+      const node = await readJsonBody(c.req.raw, {
+        accepted: ['application/json'],
+        limit: api.maxBodyBytes,
+      });
+      const input = validateJson(AlterTopicConfigsRequestSchema, node, 'configs');
+      const topic = await broker.topics.updateConfig(pathParam(c, 'topic'), input.configs);
+      return c.json(descriptionJson(await broker.topics.describe(topic.name)));
+    },
   );
 }

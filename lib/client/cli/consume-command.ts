@@ -7,6 +7,8 @@ import { type RecordFormats, recordJsonLine, recordValueLine } from './output.js
 export interface ConsumeOptions {
   fromBeginning?: boolean;
   offset?: number;
+  /** ms since the epoch */
+  fromTime?: number;
   partition?: number;
   follow?: boolean;
   max?: number;
@@ -24,7 +26,7 @@ const MAX_RECORDS_PER_FETCH = 500;
 /**
  * Prints records of a topic: of one partition, or of all of them, merged as they arrive
  * (in order within each partition). Starts at the latest offset (only new records) unless
- * told --from-beginning or --offset. Without --follow it stops once every partition has
+ * told --from-beginning, --offset or --from-time. Without --follow it stops once every partition has
  * been read up to its high watermark; with it, it long-polls until --max records or Ctrl-C.
  * Returns the exit code.
  */
@@ -33,11 +35,17 @@ export async function consume(
   topic: string,
   options: ConsumeOptions,
 ): Promise<number> {
-  if (options.fromBeginning && options.offset !== undefined) {
-    throw new UsageError('--from-beginning and --offset cannot be used together');
+  const starting = [
+    options.fromBeginning ? '--from-beginning' : undefined,
+    options.offset === undefined ? undefined : '--offset',
+    options.fromTime === undefined ? undefined : '--from-time',
+  ].filter((o) => o !== undefined);
+  if (starting.length > 1) {
+    throw new UsageError(`${starting.join(' and ')} cannot be used together`);
   }
   const http = httpClient(global);
-  const description = await new Admin(http).describeTopic(topic);
+  const admin = new Admin(http);
+  const description = await admin.describeTopic(topic);
   const partitions =
     options.partition === undefined
       ? description.partitionOffsets
@@ -93,9 +101,22 @@ export async function consume(
     }
   };
 
+  const byTime =
+    options.fromTime === undefined
+      ? undefined
+      : new Map(
+          (await admin.listOffsets(topic, options.fromTime, options.partition)).map((o) => [
+            o.partition,
+            // No record at or after the time yet: only records still to come qualify.
+            o.offset ?? o.highWatermark,
+          ]),
+        );
   const starts = partitions.map((p) => ({
     partition: p.partition,
-    offset: options.offset ?? (options.fromBeginning ? p.logStartOffset : p.highWatermark),
+    offset:
+      byTime?.get(p.partition) ??
+      options.offset ??
+      (options.fromBeginning ? p.logStartOffset : p.highWatermark),
   }));
   try {
     await runLimited(starts, options.follow ? starts.length : CONCURRENCY, (s) =>

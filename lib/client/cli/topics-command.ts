@@ -80,6 +80,25 @@ export async function describeTopic(
   );
 }
 
+export async function alterTopic(
+  global: GlobalOptions,
+  name: string,
+  options: { config?: string[]; json?: boolean },
+): Promise<void> {
+  if (options.config === undefined || options.config.length === 0) {
+    throw new UsageError('topics alter needs at least one --config name=value');
+  }
+  const configs = parseConfigs(options.config);
+  const topic = await new Admin(httpClient(global)).alterTopicConfigs(name, configs);
+  await writeOut(
+    options.json
+      ? `${JSON.stringify(topic)}\n`
+      : `altered topic ${topic.name}: ${Object.keys(configs)
+          .map((k) => `${k}=${topic.configs[k] ?? configs[k]}`)
+          .join(', ')}\n`,
+  );
+}
+
 export async function deleteTopic(global: GlobalOptions, name: string): Promise<void> {
   const topic = await new Admin(httpClient(global)).deleteTopic(name);
   await writeOut(`deleted topic ${topic.name} (its records are removed in the background)\n`);
