@@ -7,8 +7,8 @@ import {
   DISPATCH_FUNCTION_ENV_VAR,
   resourceNamesFromEnv,
 } from '../lib/infra/resources.js';
-import { createAwsClients } from '../lib/local/aws-clients.js';
 import { createLambdaClient } from '../lib/local/lambda-client.js';
+import { createAwsClients } from '../lib/store/aws-clients.js';
 import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
 
 /**

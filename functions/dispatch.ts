@@ -1,8 +1,8 @@
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import { createDispatcher, type DispatchReport } from '../lib/broker/dispatcher.js';
 import { BOOTSTRAP_SERVERS_ENV_VAR, resourceNamesFromEnv } from '../lib/infra/resources.js';
-import { createAwsClients } from '../lib/local/aws-clients.js';
 import { createLambdaClient } from '../lib/local/lambda-client.js';
+import { createAwsClients } from '../lib/store/aws-clients.js';
 import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
 
 /**

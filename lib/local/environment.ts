@@ -7,7 +7,7 @@ import {
   destroyAwsClients,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
-} from './aws-clients.js';
+} from '../store/aws-clients.js';
 import { createResources, deleteResources, localResourceNames } from './create-resources.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import { type S3Local, startS3Local } from './s3-local.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LAMBDA_SYNC_PAYLOAD_LIMIT } from '../log/lambda-kafka-event.js';
-import { LOCAL_REGION } from './aws-clients.js';
+import { LOCAL_REGION } from '../store/aws-clients.js';
 
 /**
  * Lambda's Invoke API (`POST /2015-03-31/functions/{FunctionName}/invocations`), served by the

@@ -20,12 +20,12 @@ import {
   synthesize,
 } from '../../bench/bundles.js';
 import { type ResourceNames, resourceNamesToEnv, TABLES } from '../../lib/infra/resources.js';
-import { createAwsClients, destroyAwsClients } from '../../lib/local/aws-clients.js';
 import {
   createResources,
   deleteResources,
   localResourceNames,
 } from '../../lib/local/create-resources.js';
+import { createAwsClients, destroyAwsClients } from '../../lib/store/aws-clients.js';
 import { testEnvironment, uniqueName } from '../helpers/aws.js';
 
 interface TemplateResource {

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AwsClients, destroyAwsClients } from '../../lib/local/aws-clients.js';
+import { type AwsClients, destroyAwsClients } from '../../lib/store/aws-clients.js';
 import { newTestClients, testClients, testNames, uniqueName } from '../helpers/aws.js';
 import { FaultInjector, InjectedCrash, isInjectedCrash } from '../helpers/faults.js';
 

@@ -28,7 +28,7 @@ export async function runMaintenance(options: {
 }): Promise<void> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const [{ createBroker, createStores }, { createAwsClients, destroyAwsClients }] =
-    await Promise.all([import('../../broker/broker.js'), import('../../local/aws-clients.js')]);
+    await Promise.all([import('../../broker/broker.js'), import('../../store/aws-clients.js')]);
   const instance = await readInstance(dataDir);
   let clients: ReturnType<typeof createAwsClients>;
   let names: Parameters<typeof createStores>[1];

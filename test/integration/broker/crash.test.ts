@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, createStores } from '../../../lib/broker/broker.js';
 import { ManualClock } from '../../../lib/broker/clock.js';
-import { destroyAwsClients } from '../../../lib/local/aws-clients.js';
+import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
 import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
 import { FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
 import { brokerForTest, countSegmentObjects, readAll, text } from './helpers.js';

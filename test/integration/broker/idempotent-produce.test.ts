@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Broker, createBroker, createStores } from '../../../lib/broker/broker.js';
 import { ManualClock } from '../../../lib/broker/clock.js';
 import type { ProduceRecord, ProduceResult } from '../../../lib/broker/produce.js';
-import { destroyAwsClients } from '../../../lib/local/aws-clients.js';
+import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
 import { CallCounter } from '../../../lib/store/call-counter.js';
 import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
 import { FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
