@@ -34,6 +34,8 @@ export interface BenchResults {
   wallSeconds: number;
   codec: ExternalSection<unknown>;
   bundles: ExternalSection<unknown>;
+  /** bench/dispatch-latency.ts: commit to Lambda handler invoked. Absent in older results. */
+  dispatch?: ExternalSection<unknown>;
   produce?: ProduceBenchResult;
   calls?: CallsBenchResult;
   fetch?: FetchBenchResult;
@@ -116,7 +118,16 @@ export function table(header: string[], rows: string[][], align?: ('l' | 'r')[])
   );
 }
 
-const HEADLINE_ORDER = ['calls', 'overhead', 'cost', 'produce', 'fetch', 'scaling', 'codec'];
+const HEADLINE_ORDER = [
+  'calls',
+  'overhead',
+  'cost',
+  'produce',
+  'fetch',
+  'scaling',
+  'dispatch',
+  'codec',
+];
 
 /** "a" when all values round alike, else "a-b". */
 function range(values: number[], digits: number): string {
@@ -740,6 +751,31 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
         `- Scaling: ${points.map((p) => `${n(p.ours.mbPerSecond, 1)}`).join(' → ')} MB/s at ${points.map((p) => p.partitions).join('/')} partitions (2 producers each), against ${points.map((p) => `${n(p.raw.mbPerSecond, 1)}`).join(' → ')} MB/s for the bare AWS calls: ${shape}.`,
       );
     }
+  }
+
+  // 7. Lambda consumers -------------------------------------------------------------------
+  md.push('## 7. Lambda consumers: commit to handler', '');
+  const dispatch = results.dispatch?.result as
+    | {
+        records: number;
+        partitions: number;
+        ratePerSecond: number;
+        latencyMs: { p50: number; p99: number };
+        recordsPerInvocation: number;
+        met: boolean;
+      }
+    | undefined;
+  if (dispatch === undefined) {
+    md.push(`**Not run** (${results.dispatch?.note ?? results.dispatch?.status ?? 'absent'}).`, '');
+  } else {
+    const line = `- Lambda consumers: commit to handler invoked p50 ${n(dispatch.latencyMs.p50, 0)} ms, p99 ${n(dispatch.latencyMs.p99, 0)} ms over ${dispatch.records} records (goal p50 < 100 ms, p99 < 500 ms: ${dispatch.met ? 'met' : 'not met'}; Lambda's Kinesis source polls once a second).`;
+    md.push(
+      `From \`runDispatchLatencyBench()\` in bench/dispatch-latency.ts: ${dispatch.records} records, one per produce, ${dispatch.ratePerSecond} produces/s over ${dispatch.partitions} partitions, the dispatcher invoking a handler through the local Lambda Invoke endpoint with @aws-sdk/client-lambda; ${n(dispatch.recordsPerInvocation, 1)} records per invocation.`,
+      '',
+      line,
+      '',
+    );
+    headline.set('dispatch', line);
   }
 
   md.push(
