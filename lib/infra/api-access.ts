@@ -84,6 +84,10 @@ export const ADMIN_ONLY_ROUTES: readonly string[] = [
   'GET /v3/clusters/{cluster_id}/topics',
   'POST /v3/clusters/{cluster_id}/topics',
   'DELETE /v3/clusters/{cluster_id}/topics/{topic_name}',
+  // Changing a live topic's configs (retention above all) is admin work; reading them is not.
+  'PATCH /v1/topics/{topic}/configs',
+  'PUT /v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
+  'DELETE /v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
   'GET /v1/groups',
   'DELETE /v1/groups/{group}',
   'POST /v1/groups/{group}/offsets/reset',
