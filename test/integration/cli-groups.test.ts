@@ -1,42 +1,12 @@
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer } from '../../lib/local/server.js';
+import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/aws.js';
+import { cliAgainst } from '../helpers/cli.js';
 import { brokerForTest } from './broker/helpers.js';
 
 /** `eventlog consume --group` and `eventlog groups ...` as processes, against a served API. */
 
-const REPO = resolve(import.meta.dirname, '../..');
-const TSX_LOADER = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
-const CLI = join(REPO, 'bin/eventlog.ts');
-const run = promisify(execFile);
-
 const broker = brokerForTest();
-let server: ApiServer;
-
-beforeAll(async () => {
-  server = await startApiServer({ broker, clusterId: 'test' });
-});
-afterAll(async () => {
-  await server.close();
-});
-
-async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      ['--import', TSX_LOADER, CLI, '--url', server.url, ...args],
-      { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 },
-    );
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const cli = cliAgainst(broker);
 
 describe('eventlog groups', () => {
   it('consumes as a group member, then lists, describes, resets and deletes the group', async () => {
