@@ -5,12 +5,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { EventLogError } from '../log/errors.js';
 import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { queryItems } from './query-items.js';
 
 /**
  * The groups table (pk S, sk S, TTL on `expiresAt`). One DynamoDB partition per group:
@@ -183,27 +183,20 @@ export class DynamoGroupStore implements GroupStore {
   async load(group: string): Promise<GroupSnapshot> {
     const members: MemberItem[] = [];
     const leases: LeaseItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    try {
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': groupPk(group) },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const sk = String(item['sk']);
-          if (sk.startsWith('lease#')) leases.push(toLease(item));
-          else if (sk.startsWith('member#')) members.push(toMember(item));
-        }
-        start = page.LastEvaluatedKey;
-      } while (start !== undefined);
-    } catch (error) {
-      throw mapAwsError(error, `Reading group ${group}`);
+    const items = queryItems(
+      this.doc,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': groupPk(group) },
+        ConsistentRead: true,
+      },
+      `Reading group ${group}`,
+    );
+    for await (const item of items) {
+      const sk = String(item['sk']);
+      if (sk.startsWith('lease#')) leases.push(toLease(item));
+      else if (sk.startsWith('member#')) members.push(toMember(item));
     }
     return { members, leases };
   }
@@ -525,47 +518,36 @@ export class DynamoGroupStore implements GroupStore {
 
   async listGroups(): Promise<string[]> {
     const groups: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    try {
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': REGISTRY_PK },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) groups.push(String(item['sk']));
-        start = page.LastEvaluatedKey;
-      } while (start !== undefined);
-    } catch (error) {
-      throw mapAwsError(error, 'Listing groups');
-    }
+    const items = queryItems(
+      this.doc,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': REGISTRY_PK },
+        ConsistentRead: true,
+      },
+      'Listing groups',
+    );
+    for await (const item of items) groups.push(String(item['sk']));
     return groups;
   }
 
   async deleteGroup(group: string): Promise<number> {
     const keys: { pk: string; sk: string }[] = [];
-    let start: Record<string, unknown> | undefined;
+    const items = queryItems(
+      this.doc,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': groupPk(group) },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+      },
+      `Deleting group ${group}`,
+    );
+    for await (const item of items) keys.push({ pk: String(item['pk']), sk: String(item['sk']) });
+    const all = [...keys, { pk: REGISTRY_PK, sk: group }];
     try {
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': groupPk(group) },
-            ProjectionExpression: 'pk, sk',
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? [])
-          keys.push({ pk: String(item['pk']), sk: String(item['sk']) });
-        start = page.LastEvaluatedKey;
-      } while (start !== undefined);
-      const all = [...keys, { pk: REGISTRY_PK, sk: group }];
       for (let i = 0; i < all.length; i += 25) {
         await this.batchDelete(all.slice(i, i + 25));
       }

@@ -12,6 +12,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { EventLogError } from '../log/errors.js';
 import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { queryItems } from './query-items.js';
 
 /**
  * The log table: per partition (`pk` = `{topicId}#{partition}`) a head item at sk = -1 and
@@ -299,31 +300,23 @@ export class DynamoLogIndexStore implements LogIndexStore {
     from: number,
     timestamp: number,
   ): Promise<IndexEntry | undefined> {
-    let start: Record<string, unknown> | undefined;
-    try {
-      do {
-        // The filter runs after the read: the cost is the index scanned, not the match.
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND sk >= :from',
-            FilterExpression: 'maxTimestamp >= :ts',
-            ExpressionAttributeValues: {
-              ':pk': partitionKey(topicId, partition),
-              ':from': from,
-              ':ts': timestamp,
-            },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        const first = page.Items?.[0];
-        if (first !== undefined) return toEntry(first);
-        start = page.LastEvaluatedKey;
-      } while (start !== undefined);
-    } catch (error) {
-      throw mapAwsError(error, `Searching the index of ${topicId}/${partition} by time`);
-    }
+    // The filter runs after the read: the cost is the index scanned, not the match.
+    const items = queryItems(
+      this.doc,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk >= :from',
+        FilterExpression: 'maxTimestamp >= :ts',
+        ExpressionAttributeValues: {
+          ':pk': partitionKey(topicId, partition),
+          ':from': from,
+          ':ts': timestamp,
+        },
+        ConsistentRead: true,
+      },
+      `Searching the index of ${topicId}/${partition} by time`,
+    );
+    for await (const item of items) return toEntry(item);
     return undefined;
   }
 

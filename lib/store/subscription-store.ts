@@ -3,12 +3,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { EventLogError } from '../log/errors.js';
 import type { SubscriptionConfig } from '../log/subscription-config.js';
 import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { queryItems } from './query-items.js';
 
 /**
  * Subscriptions of Lambda consumers, in the groups table (no table of their own: they are few,
@@ -110,24 +110,17 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
 
   async list(): Promise<StoredSubscription[]> {
     const out: StoredSubscription[] = [];
-    let start: Record<string, unknown> | undefined;
-    try {
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': PK },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) out.push(toStored(item));
-        start = page.LastEvaluatedKey;
-      } while (start !== undefined);
-    } catch (error) {
-      throw mapAwsError(error, 'Listing subscriptions');
-    }
+    const items = queryItems(
+      this.doc,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': PK },
+        ConsistentRead: true,
+      },
+      'Listing subscriptions',
+    );
+    for await (const item of items) out.push(toStored(item));
     return out;
   }
 
