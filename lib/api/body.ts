@@ -136,3 +136,8 @@ function formatPath(path: readonly PropertyKey[]): string {
   }
   return out;
 }
+
+/** The body of a plain `application/json` route: most routes take nothing else. */
+export function readApplicationJson(request: Request, limit: number): Promise<JsonNode> {
+  return readJsonBody(request, { accepted: ['application/json'], limit });
+}

@@ -11,7 +11,7 @@ import {
   validateTopicName,
 } from '../../log/topic-config.js';
 import type { TopicRecord } from '../../store/topic-store.js';
-import { readJsonBody, readJsonSequence, validateJson } from '../body.js';
+import { readApplicationJson, readJsonSequence, validateJson } from '../body.js';
 import {
   V3ClusterListSchema,
   V3ClusterParams,
@@ -217,10 +217,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
     },
     async (c) => {
       checkCluster(c);
-      const node = await readJsonBody(c.req.raw, {
-        accepted: ['application/json'],
-        limit: api.maxBodyBytes,
-      });
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const request = validateJson(V3CreateTopicRequestSchema, node, 'topic');
       const input = {
         name: request.topic_name,
@@ -354,10 +351,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       checkCluster(c);
       const topicName = c.req.param('topic_name') ?? '';
-      const node = await readJsonBody(c.req.raw, {
-        accepted: ['application/json'],
-        limit: api.maxBodyBytes,
-      });
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const request = validateJson(V3UpdateConfigRequestSchema, node, 'config');
       const name = configName(c, topicName);
       const value = request.value ?? DEFAULT_VALUES.get(name);

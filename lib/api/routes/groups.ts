@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { ResetTarget } from '../../broker/groups.js';
 import { EventLogError } from '../../log/errors.js';
-import { readJsonBody, validate, validateJson } from '../body.js';
+import { readApplicationJson, validate, validateJson } from '../body.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import { bodyErrorResponses, ErrorSchema, errorResponses, jsonContent } from '../schemas.js';
 
@@ -194,8 +194,7 @@ const conflictResponses = {
 
 export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
   const { broker } = api;
-  const json = (c: { req: { raw: Request } }) =>
-    readJsonBody(c.req.raw, { accepted: ['application/json'], limit: api.maxBodyBytes });
+  const json = (c: { req: { raw: Request } }) => readApplicationJson(c.req.raw, api.maxBodyBytes);
 
   defineRoute(
     app,

@@ -1,7 +1,7 @@
 import type { FetchedRecord } from '../../broker/fetch.js';
 import type { IdempotentProducer, ProduceRecord, ProduceResult } from '../../broker/produce.js';
 import { EventLogError } from '../../log/errors.js';
-import { readJsonBody, validate, validateJson } from '../body.js';
+import { readApplicationJson, validate, validateJson } from '../body.js';
 import {
   type DataFormat,
   decodeData,
@@ -53,10 +53,7 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
     },
     withIdempotencyKey(api, async (c) => {
       const topic = pathParam(c, 'topic');
-      const node = await readJsonBody(c.req.raw, {
-        accepted: ['application/json'],
-        limit: api.maxBodyBytes,
-      });
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const request = validateJson(ProduceRequestSchema, node, 'produce request');
       const records = request.records.map((record, i) =>
         toProduceRecord(element(member(node, 'records'), i), i, {

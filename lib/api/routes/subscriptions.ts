@@ -5,7 +5,7 @@ import {
   SUBSCRIPTION_LIMITS,
   type SubscriptionInput,
 } from '../../log/subscription-config.js';
-import { readJsonBody, validate, validateJson } from '../body.js';
+import { readApplicationJson, validate, validateJson } from '../body.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import { bodyErrorResponses, ErrorSchema, errorResponses, jsonContent } from '../schemas.js';
 
@@ -160,8 +160,7 @@ const conflict = {
 
 export function registerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
   const { broker } = api;
-  const json = (c: { req: { raw: Request } }) =>
-    readJsonBody(c.req.raw, { accepted: ['application/json'], limit: api.maxBodyBytes });
+  const json = (c: { req: { raw: Request } }) => readApplicationJson(c.req.raw, api.maxBodyBytes);
 
   defineRoute(
     app,

@@ -1,7 +1,7 @@
 import type { TopicDescription } from '../../broker/topics.js';
 import { configEntries } from '../../log/topic-config.js';
 import type { TopicRecord } from '../../store/topic-store.js';
-import { readJsonBody, validateJson } from '../body.js';
+import { readApplicationJson, validateJson } from '../body.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import {
   AlterTopicConfigsRequestSchema,
@@ -56,10 +56,7 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       },
     },
     async (c) => {
-      const node = await readJsonBody(c.req.raw, {
-        accepted: ['application/json'],
-        limit: api.maxBodyBytes,
-      });
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const input = validateJson(CreateTopicRequestSchema, node, 'topic');
       const topic = await broker.topics.create(input);
       return c.json(topicJson(topic), 201);
@@ -141,10 +138,7 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       },
     },
     async (c) => {
-      const node = await readJsonBody(c.req.raw, {
-        accepted: ['application/json'],
-        limit: api.maxBodyBytes,
-      });
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const input = validateJson(AlterTopicConfigsRequestSchema, node, 'configs');
       const topic = await broker.topics.updateConfig(pathParam(c, 'topic'), input.configs);
       return c.json(descriptionJson(await broker.topics.describe(topic.name)));
