@@ -174,27 +174,20 @@ export class ProduceService {
     const appendTime = now;
     const options = this.encodeOptions(topic, appendTime);
     const encoded = batches.map((batch) => encodeRecordBatch(batch.inputs, options));
-    const body = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded);
-    const objectKey = `${SEGMENT_PREFIX}${topic.topicId}/${this.ulid(now)}`;
-    await this.segments.put(objectKey, body);
+    const objectKey = await this.uploadSegment(topic, encoded, now);
 
     const results = new Array<RecordResult>(request.records.length);
-    let position = 0;
+    const positions = positionsOf(encoded);
     let publishesSent = 0;
     await Promise.all(
       batches.map(async (batch, i) => {
-        const length = (encoded[i] as Buffer).byteLength;
-        const entry: Omit<IndexEntry, 'baseOffset'> = {
-          count: batch.inputs.length,
-          object: objectKey,
-          position,
-          length,
-          minTimestamp: batch.minTimestamp,
-          maxTimestamp: batch.maxTimestamp,
+        const entry = indexEntryFor(
+          batch,
+          objectKey,
+          positions[i] as number,
+          encoded[i],
           appendTime,
-          bytes: batch.bytes,
-        };
-        position += length;
+        );
         let baseOffset: number | undefined;
         let publishSent = false;
         try {
@@ -233,6 +226,14 @@ export class ProduceService {
       await this.segments.delete([objectKey]).catch(() => {});
     }
     return { topic: topic.name, records: results };
+  }
+
+  /** One S3 object for the request: its partitions' batches back to back. */
+  private async uploadSegment(topic: TopicRecord, encoded: Buffer[], now: number): Promise<string> {
+    const body = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded);
+    const objectKey = `${SEGMENT_PREFIX}${topic.topicId}/${this.ulid(now)}`;
+    await this.segments.put(objectKey, body);
+    return objectKey;
   }
 
   /**
@@ -347,27 +348,17 @@ export class ProduceService {
             }),
       }),
     );
-    const body = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded);
-    const objectKey = `${SEGMENT_PREFIX}${topic.topicId}/${this.ulid(now)}`;
-    await this.segments.put(objectKey, body);
+    const objectKey = await this.uploadSegment(topic, encoded, now);
 
     const nowSeconds = Math.floor(now / 1000);
     const expiresAt =
       ticket?.expiresAt ?? nowSeconds + Math.ceil(this.idempotence.producerIdExpirationMs / 1000);
-    let position = 0;
+    const positions = positionsOf(encoded);
     let publishesSent = 0;
     await Promise.all(
       writes.map(async ({ batch, identity, stored }, i) => {
-        const length = (encoded[i] as Buffer).byteLength;
         const entry: Omit<IndexEntry, 'baseOffset'> = {
-          count: batch.inputs.length,
-          object: objectKey,
-          position,
-          length,
-          minTimestamp: batch.minTimestamp,
-          maxTimestamp: batch.maxTimestamp,
-          appendTime,
-          bytes: batch.bytes,
+          ...indexEntryFor(batch, objectKey, positions[i] as number, encoded[i], appendTime),
           ...(producer === undefined
             ? {}
             : {
@@ -376,7 +367,6 @@ export class ProduceService {
                 baseSequence: identity.baseSequence,
               }),
         };
-        position += length;
         let baseOffset: number | undefined;
         let publishSent = false;
         try {
@@ -725,4 +715,33 @@ function outcomeUnknown(failure: EventLogError, retriable: boolean): EventLogErr
     `${failure.message} (the batch may have been written: its outcome is unknown)`,
     { cause: failure, retriable, details: { ...failure.details, outcome: 'unknown' } },
   );
+}
+
+/** Where each batch starts in the request's object. */
+function positionsOf(encoded: readonly Buffer[]): number[] {
+  let position = 0;
+  return encoded.map((batch) => {
+    const start = position;
+    position += batch.byteLength;
+    return start;
+  });
+}
+
+function indexEntryFor(
+  batch: PartitionBatch,
+  object: string,
+  position: number,
+  encoded: Buffer | undefined,
+  appendTime: number,
+): Omit<IndexEntry, 'baseOffset'> {
+  return {
+    count: batch.inputs.length,
+    object,
+    position,
+    length: encoded?.byteLength ?? 0,
+    minTimestamp: batch.minTimestamp,
+    maxTimestamp: batch.maxTimestamp,
+    appendTime,
+    bytes: batch.bytes,
+  };
 }
