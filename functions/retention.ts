@@ -26,6 +26,7 @@ function summarize(report: RetentionReport): Record<string, number> {
     skipped: report.topics.filter((topic) => topic.skipped !== undefined).length,
     entriesDeleted: partitions.reduce((sum, p) => sum + p.entriesDeleted, 0),
     objectsDeleted: report.topics.reduce((sum, topic) => sum + topic.objectsDeleted, 0),
+    orphansDeleted: report.topics.reduce((sum, topic) => sum + topic.orphansDeleted, 0),
     abortedRanges: partitions.reduce((sum, p) => sum + p.abortedRanges, 0),
     deletedTopicsCleaned: report.deletedTopicsCleaned.length,
   };

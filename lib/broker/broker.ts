@@ -24,7 +24,7 @@ import {
 } from './produce.js';
 import { observeProduce, type ProducedHook } from './produce-notifier.js';
 import { ProducerService } from './producers.js';
-import { RetentionService } from './retention.js';
+import { type RetentionOptions, RetentionService } from './retention.js';
 import { SubscriptionService } from './subscriptions.js';
 import { TopicService } from './topics.js';
 
@@ -53,6 +53,8 @@ export interface BrokerOptions {
   idempotence?: Partial<IdempotenceOptions>;
   /** Called after each produce that committed records: the dispatcher's notification. */
   onProduced?: ProducedHook;
+  /** Retention's tunables (the rest comes from the options above). */
+  retention?: Pick<RetentionOptions, 'clockSkewMs' | 'leaseMs' | 'maxSweptObjects'>;
 }
 
 /** The services over one set of stores, wired the same way by functions, the local server and tests. */
@@ -134,6 +136,7 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
     offsets,
     healer,
     retention: new RetentionService(stores.topics, stores.index, stores.segments, healer, {
+      ...options.retention,
       clock,
       maxProduceMs,
       ...(options.log === undefined ? {} : { log: options.log }),

@@ -6,6 +6,7 @@ import type { SegmentStore } from '../store/segment-store.js';
 import type { TopicRecord, TopicStore } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { LogHealer } from './log-healer.js';
+import { OrphanSweeper, type OrphanSweepResult } from './orphan-sweeper.js';
 
 export interface RetentionOptions {
   clock?: Clock;
@@ -18,6 +19,8 @@ export interface RetentionOptions {
   clockSkewMs?: number;
   /** A retention run holds its per-topic lease this long. */
   leaseMs?: number;
+  /** Objects the orphan sweep looks at per topic and run at most. @default 10000 */
+  maxSweptObjects?: number;
   log?: (message: string) => void;
 }
 
@@ -34,7 +37,12 @@ export interface TopicRetention {
   topic: string;
   skipped?: 'lease-held';
   partitions: PartitionRetention[];
+  /** Objects deleted because retention passed them, orphans included. */
   objectsDeleted: number;
+  /** Orphans (never published) deleted by the sweep, on top of objectsDeleted. */
+  orphansDeleted: number;
+  /** What the orphan sweep did; absent when the topic was skipped. */
+  sweep?: OrphanSweepResult;
 }
 
 export interface RetentionReport {
@@ -47,7 +55,8 @@ const PAGE = 100;
 /**
  * The scheduled maintenance of the log (functions/retention.ts, and a timer locally):
  * time and size retention per partition, healing of holes, deletion of unreferenced
- * objects, and the removal of deleted topics' data.
+ * objects (expired ones, and orphans of writers that never published), and the removal of
+ * deleted topics' data.
  *
  * Order matters for readers: the log start is raised first (readers below it get
  * OFFSET_OUT_OF_RANGE from then on), then index entries go, then objects. An object is
@@ -59,6 +68,7 @@ export class RetentionService {
   private readonly leaseMs: number;
   private readonly clockSkewMs: number;
   private readonly log: (message: string) => void;
+  private readonly sweeper: OrphanSweeper;
 
   constructor(
     private readonly topics: TopicStore,
@@ -71,6 +81,14 @@ export class RetentionService {
     this.leaseMs = options.leaseMs ?? 5 * 60_000;
     this.clockSkewMs = options.clockSkewMs ?? 60_000;
     this.log = options.log ?? (() => {});
+    this.sweeper = new OrphanSweeper(topics, index, segments, {
+      clock: this.clock,
+      maxProduceMs: options.maxProduceMs,
+      clockSkewMs: this.clockSkewMs,
+      ...(options.maxSweptObjects === undefined
+        ? {}
+        : { maxObjectsPerRun: options.maxSweptObjects }),
+    });
   }
 
   /** One pass over every topic, or over the named ones only (live or deleted). */
@@ -117,7 +135,12 @@ export class RetentionService {
   }
 
   async runTopic(topic: TopicRecord): Promise<TopicRetention> {
-    const result: TopicRetention = { topic: topic.name, partitions: [], objectsDeleted: 0 };
+    const result: TopicRetention = {
+      topic: topic.name,
+      partitions: [],
+      objectsDeleted: 0,
+      orphansDeleted: 0,
+    };
     const lease = `retention#${topic.topicId}`;
     if (!(await this.topics.acquireLease(lease, this.owner, this.clock.now(), this.leaseMs))) {
       return { ...result, skipped: 'lease-held' };
@@ -131,6 +154,14 @@ export class RetentionService {
         if (firstKept !== undefined) oldestKept = Math.min(oldestKept, firstKept.appendTime);
       }
       result.objectsDeleted = await this.deleteUnreferencedObjects(topic, oldestKept);
+      const swept = await this.sweeper.sweep(topic);
+      result.orphansDeleted = swept.deleted;
+      result.sweep = swept;
+      if (swept.deleted > 0) {
+        this.log(
+          `retention: ${topic.name}: ${swept.deleted} orphan object(s) of writers that never published deleted (${swept.examined} checked)`,
+        );
+      }
     } finally {
       await this.topics.releaseLease(lease, this.owner);
     }

@@ -112,6 +112,9 @@ export function summarizeRetention(report: RetentionReport, elapsedMs: number): 
     const done: string[] = [];
     if (batches > 0) done.push(`${batches} expired batches (${formatBytes(bytes)}) deleted`);
     if (topic.objectsDeleted > 0) done.push(`${topic.objectsDeleted} objects deleted`);
+    if (topic.orphansDeleted > 0) {
+      done.push(`${topic.orphansDeleted} orphan objects of failed writes deleted`);
+    }
     if (holes > 0) done.push(`${holes} abandoned offset ranges closed`);
     if (done.length > 0) parts.push(`${topic.topic}: ${done.join(', ')}`);
   }

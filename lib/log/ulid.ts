@@ -121,6 +121,15 @@ export function isUlid(text: string): boolean {
   return DIGITS[text.charCodeAt(0)]! <= 7;
 }
 
+/**
+ * The first 10 characters of every ULID stamped at `time`: as a listing's StartAfter, it skips
+ * exactly the ids stamped earlier.
+ */
+export function ulidTimePrefix(time: number): string {
+  checkTime(time);
+  return encodeTime(time);
+}
+
 /** The time (milliseconds since the epoch) a ULID was stamped with. */
 export function ulidTime(text: string): number {
   if (!isUlid(text)) throw new EventLogError('INVALID_REQUEST', `Not a ULID: ${text}`);

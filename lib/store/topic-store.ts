@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { EventLogError } from '../log/errors.js';
+import type { SweepState } from '../log/orphan-sweep.js';
 import type { TopicConfig } from '../log/topic-config.js';
 import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
 
@@ -49,6 +50,9 @@ export interface TopicStore {
    */
   acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, owner: string): Promise<void>;
+  /** Where the orphan-object sweep of a topic id stands (lib/log/orphan-sweep.ts). */
+  sweepState(topicId: string): Promise<SweepState | undefined>;
+  saveSweepState(topicId: string, state: SweepState): Promise<void>;
 }
 
 export class DynamoTopicStore implements TopicStore {
@@ -153,6 +157,9 @@ export class DynamoTopicStore implements TopicStore {
   async forgetDeleted(topicId: string): Promise<void> {
     try {
       await this.doc.send(
+        new DeleteCommand({ TableName: this.table, Key: { name: SWEEP_PREFIX + topicId } }),
+      );
+      await this.doc.send(
         new DeleteCommand({ TableName: this.table, Key: { name: DELETED_PREFIX + topicId } }),
       );
     } catch (error) {
@@ -195,6 +202,44 @@ export class DynamoTopicStore implements TopicStore {
     }
   }
 
+  async sweepState(topicId: string): Promise<SweepState | undefined> {
+    try {
+      const response = await this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { name: SWEEP_PREFIX + topicId },
+          ConsistentRead: true,
+        }),
+      );
+      const item = response.Item;
+      if (item === undefined) return undefined;
+      return {
+        sweptUntil: item['sweptUntil'] as number,
+        checkpoints: (item['checkpoints'] as SweepState['checkpoints'] | undefined) ?? [],
+      };
+    } catch (error) {
+      throw mapAwsError(error, `Reading the orphan sweep state of ${topicId}`);
+    }
+  }
+
+  async saveSweepState(topicId: string, state: SweepState): Promise<void> {
+    try {
+      // Written only under the topic's retention lease, so a plain put is enough.
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            name: SWEEP_PREFIX + topicId,
+            sweptUntil: state.sweptUntil,
+            checkpoints: state.checkpoints,
+          },
+        }),
+      );
+    } catch (error) {
+      throw mapAwsError(error, `Saving the orphan sweep state of ${topicId}`);
+    }
+  }
+
   private async scan(): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
@@ -220,6 +265,7 @@ export class DynamoTopicStore implements TopicStore {
 /** Names of real topics cannot contain '#', so these items never collide with topics. */
 const DELETED_PREFIX = '#deleted#';
 const LEASE_PREFIX = '#lease#';
+const SWEEP_PREFIX = '#sweep#';
 
 function isDeleted(item: Record<string, unknown>): boolean {
   return typeof item['name'] === 'string' && item['name'].startsWith(DELETED_PREFIX);
