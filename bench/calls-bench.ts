@@ -1,4 +1,5 @@
 import {
+  addCounts,
   type CallCounts,
   DYNAMODB_READ_COMMANDS,
   DYNAMODB_WRITE_COMMANDS,
@@ -154,21 +155,31 @@ export async function runCallsBench(context: BenchContext): Promise<CallsBenchRe
     `calls: ${producers} producers on 1 partition: ${commits} commits, ${contention.dynamoWrites} DynamoDB writes, ${failed} failed conditions (${contention.wastedWritesPerCommit} wasted per commit)`,
   );
 
-  // Tail fetch: a consumer at the tail gets one new batch per fetch (maxBytes 1 returns one batch).
+  // Tail fetch: a consumer at the tail of a busy partition (the 16-partition topic above,
+  // ~100 batches in partition 0) gets one new batch per fetch: produce one, fetch it. Only the
+  // fetches are counted.
   const fetches = quick ? 10 : 40;
-  const tailBefore = counter.snapshot();
+  const tailRecords = makeRecords(1, recordBytes);
   const latencies: number[] = [];
-  let offset = 0;
+  let offset = (await broker.offsets.listOffsets(tailTopic, 0, 'latest')).offset ?? 0;
   let batches = 0;
+  let tailCounts: CallCounts = {};
   for (let i = 0; i < fetches; i++) {
+    await broker.produce.produce({
+      topic: tailTopic,
+      records: tailRecords.map((r) => ({ ...r, partition: 0 })),
+    });
+    const before = counter.snapshot();
     const t0 = performance.now();
-    const page = await broker.fetch.fetch({ topic: tailTopic, partition: 0, offset, maxBytes: 1 });
+    const page = await broker.fetch.fetch({ topic: tailTopic, partition: 0, offset });
     latencies.push(performance.now() - t0);
-    if (page.nextOffset === offset) break;
+    tailCounts = addCounts(tailCounts, counter.since(before));
+    if (page.records.length !== 1) {
+      throw new Error(`tail fetch at ${offset} returned ${page.records.length} records, not 1`);
+    }
     offset = page.nextOffset;
     batches++;
   }
-  const tailCounts = counter.since(tailBefore);
   const tailFetch: TailFetchResult = {
     fetches: latencies.length,
     batchesPerFetch: round(batches / latencies.length),

@@ -71,6 +71,7 @@ export class FetchService {
       request.partition,
       request.offset,
       maxRecords,
+      maxBytes,
     );
 
     // Choose the batches within budget before any GET: sizes are in the index.

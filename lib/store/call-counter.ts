@@ -273,6 +273,26 @@ export function diffCounts(after: CallCounts, before: CallCounts): CallCounts {
   return out;
 }
 
+/** `a + b`, per command. */
+export function addCounts(a: CallCounts, b: CallCounts): CallCounts {
+  const out: CallCounts = {};
+  for (const command of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[command] ?? emptyCount();
+    const y = b[command] ?? emptyCount();
+    out[command] = {
+      calls: x.calls + y.calls,
+      attempts: x.attempts + y.attempts,
+      failedConditions: x.failedConditions + y.failedConditions,
+      errors: x.errors + y.errors,
+      requestBytes: x.requestBytes + y.requestBytes,
+      responseBytes: x.responseBytes + y.responseBytes,
+      readUnits: x.readUnits + y.readUnits,
+      writeUnits: x.writeUnits + y.writeUnits,
+    };
+  }
+  return out;
+}
+
 /** Sum of one field over some commands (all when `commands` is omitted). */
 export function total(
   counts: CallCounts,
