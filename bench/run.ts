@@ -11,7 +11,7 @@
  * 127.0.0.1 only), runs every section, and writes bench/results.json, bench/REPORT.md and the
  * charts (bench/*.svg). Progress goes to stderr.
  */
-import { existsSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';

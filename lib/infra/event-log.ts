@@ -33,7 +33,7 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
@@ -51,6 +51,7 @@ import {
   type RoutePattern,
   scopedPath,
 } from './api-access.js';
+import { FUNCTION_HANDLER, functionCode } from './bundling.js';
 import {
   BOOTSTRAP_SERVERS_ENV_VAR,
   DISPATCH_FUNCTION_ENV_VAR,
@@ -408,10 +409,10 @@ export class EventLog extends Construct {
 
     const overrides = props.functions?.[name] ?? {};
     const fn = new NodejsFunction(this, `${id}Function`, {
-      entry,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      // Bundled by lib/infra/bundling.ts: esbuild with plugins, which NodejsFunction's own
+      // bundling (the esbuild command line) cannot load.
+      code: functionCode(entry, PROJECT_ROOT),
+      handler: FUNCTION_HANDLER,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       description: definition.description,
@@ -424,7 +425,6 @@ export class EventLog extends Construct {
       logGroup,
       tracing: props.tracing === true ? Tracing.ACTIVE : Tracing.DISABLED,
       environment,
-      bundling: BUNDLING,
     });
     acknowledge(
       fn,
@@ -627,32 +627,6 @@ export class EventLog extends Construct {
     return Stack.of(this).getLogicalId(child as never);
   }
 }
-
-/**
- * One bundle per function, built by the local esbuild. The AWS SDK is bundled rather than
- * taken from the runtime: the bundle then runs the SDK version we tested, and one file
- * loads faster than the runtime's node_modules tree.
- *
- * `@node-rs/crc32` and `snappy` are native and loaded lazily through createRequire with a
- * fallback (pure-JS CRC-32C; snappy answers UNSUPPORTED_COMPRESSION): they stay out of the
- * bundle, see docs/deploy.md.
- */
-const BUNDLING = {
-  forceDockerBundling: false,
-  minify: true,
-  sourceMap: true,
-  // Stack traces need the mappings, not the sources: a smaller map parses faster at cold start.
-  sourcesContent: false,
-  format: OutputFormat.ESM,
-  target: 'node22',
-  // The SDK's ES module builds tree-shake; their CommonJS builds do not.
-  mainFields: ['module', 'main'],
-  bundleAwsSDK: true,
-  externalModules: ['@node-rs/crc32', 'snappy'],
-  // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
-  banner:
-    "import { createRequire as __eventlogCreateRequire } from 'node:module'; const require = __eventlogCreateRequire(import.meta.url);",
-};
 
 function attributeType(type: 'S' | 'N'): AttributeType {
   return type === 'S' ? AttributeType.STRING : AttributeType.NUMBER;

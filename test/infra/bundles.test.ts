@@ -6,7 +6,7 @@
  * handler that does not exist fails here, not after a deployment.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,12 +14,20 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
+  BUNDLE_GOALS,
   constructPaths,
   type FunctionBundle,
   functionBundles,
   synthesize,
 } from '../../bench/bundles.js';
-import { type ResourceNames, resourceNamesToEnv, TABLES } from '../../lib/infra/resources.js';
+import { createApp } from '../../lib/api/app.js';
+import { createBroker, createStores } from '../../lib/broker/broker.js';
+import {
+  clusterIdFor,
+  type ResourceNames,
+  resourceNamesToEnv,
+  TABLES,
+} from '../../lib/infra/resources.js';
 import {
   createResources,
   deleteResources,
@@ -437,6 +445,68 @@ describe('Lambda bundles, loaded and invoked as Lambda would', () => {
     expect(json(created).status).toBe(201);
     expect(json(produced).status).toBe(200);
     expect(json(fetched).body.records).toMatchObject([{ offset: 0, value }]);
+  });
+
+  it('api: the bundle stays under 1 MB (10^6 bytes), and no bundle is over the goal', () => {
+    // lib/infra/bundling.ts keeps it there (zod's English locale only, the SDK's unused
+    // schemas left out); without its plugins the api bundle is about 1.28 MB.
+    expect(statSync(bundle('Api').file).size).toBeLessThan(1_000_000);
+    for (const fn of bundles) {
+      expect(statSync(fn.file).size, fn.path).toBeLessThan(BUNDLE_GOALS.maxBytes);
+    }
+  });
+
+  it("api: validation errors are zod's English messages, the same as the unbundled app's", async () => {
+    const topic = uniqueName('invalid');
+    const invalid: { method: string; path: string; query?: string; body?: unknown }[] = [
+      { method: 'POST', path: `/v1/topics/${topic}/records`, body: { records: [{ vaule: 'a' }] } },
+      {
+        method: 'POST',
+        path: `/v1/topics/${topic}/records`,
+        body: { records: [{ value: 'a', timestamp: -5 }] },
+      },
+      {
+        method: 'POST',
+        path: '/v1/topics',
+        body: { name: uniqueName('invalid'), partitions: 'two' },
+      },
+      { method: 'GET', path: `/v1/topics/${topic}/partitions/0/records`, query: 'maxRecords=1' },
+    ];
+    const outcome = await runBundle(bundle('Api'), lambdaEnvironment(bundle('Api')), [
+      httpEvent('POST', '/v1/topics', { body: { name: topic, partitions: 1 } }),
+      ...invalid.map(({ method, path, query, body }) =>
+        httpEvent(method, path, {
+          ...(query === undefined ? {} : { query }),
+          ...(body === undefined ? {} : { body }),
+        }),
+      ),
+    ]);
+    expect(outcome.loadError, outcome.stderr).toBeUndefined();
+    const [created, ...answers] = outcome.invocations ?? [];
+    expect(json(created).status).toBe(201);
+
+    // The same requests to the app built from the sources, with zod as installed (every locale).
+    const own = clients();
+    onTestFinished(() => destroyAwsClients(own));
+    const app = createApp({
+      broker: createBroker(createStores(own, names)),
+      clusterId: clusterIdFor(names),
+      logError: () => {},
+    });
+    for (const [i, { method, path, query, body }] of invalid.entries()) {
+      const response = await app.request(query === undefined ? path : `${path}?${query}`, {
+        method,
+        ...(body === undefined
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      });
+      const unbundled = { status: response.status, body: await response.json() };
+      expect(unbundled.status, `${method} ${path}`).toBe(400);
+      expect(json(answers[i]), `${method} ${path}`).toEqual(unbundled);
+    }
+    const messages = answers.map((answer) => String(json(answer).body.message));
+    expect(messages[0]).toBe('Invalid produce request: records[0]: Unrecognized key: "vaule"');
+    expect(messages[2]).toMatch(/expected number, received string/);
   });
 
   it('retention: runs on a scheduled EventBridge event', async () => {
