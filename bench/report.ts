@@ -503,7 +503,7 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
     );
     const t = calls.tailFetch;
     md.push(
-      `**Tail fetch** (a consumer at the tail, one batch per fetch): per fetch ${n(t.perFetch.s3Gets, 2)} S3 GET, ${n(t.perFetch.dynamoReads, 2)} DynamoDB reads consuming ${n(t.perFetch.readUnits, 2)} read units, ${n(t.perFetch.hintRaises, 3)} high-watermark hint raises (conditional UpdateItem), p50 ${n(t.p50Ms, 1)} ms. ${t.perFetch.readUnits > 2 ? 'The index walk reads a page of up to 100 index items from the high-watermark hint even when the fetch needs one: its read units grow with the entries past the hint (up to 32 before a reader raises it). A walk sized to the request would bring this to ~2 units.' : ''}`,
+      `**Tail fetch** (a consumer at the tail, one batch per fetch): per fetch ${n(t.perFetch.s3Gets, 2)} S3 GET, ${n(t.perFetch.dynamoReads, 2)} DynamoDB reads consuming ${n(t.perFetch.readUnits, 2)} read units, ${n(t.perFetch.hintRaises, 3)} high-watermark hint raises (conditional UpdateItem), p50 ${n(t.p50Ms, 1)} ms: one strongly consistent read of the partition head and one walk from where this process last saw the partition, sized to the fetch.`,
       '',
     );
     const putRows = calls.produce.map((r) => r.perRequest.s3Puts);
