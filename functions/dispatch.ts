@@ -3,6 +3,10 @@ import { createDispatcher, type DispatchReport } from '../lib/broker/dispatcher.
 import { BOOTSTRAP_SERVERS_ENV_VAR, resourceNamesFromEnv } from '../lib/infra/resources.js';
 import { createLambdaClient } from '../lib/local/lambda-client.js';
 import { createAwsClients } from '../lib/store/aws-clients.js';
+import {
+  AwsFailureDestinationStore,
+  createFailureDestinationClients,
+} from '../lib/store/failure-destination-store.js';
 import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
 
 /**
@@ -13,8 +17,10 @@ import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
 
 // One attempt per call: the dispatcher retries itself, counting attempts as Lambda's ESM does.
 const invoker = new LambdaFunctionInvoker(createLambdaClient({ maxAttempts: 1 }));
+// SQS and SNS on-failure destinations: a client per region of the ARNs, made on first use.
+const failureDestinations = new AwsFailureDestinationStore(createFailureDestinationClients());
 const dispatcher = createDispatcher(
-  createBroker(createStores(createAwsClients(), resourceNamesFromEnv())),
+  createBroker(createStores(createAwsClients(), resourceNamesFromEnv(), { failureDestinations })),
   invoker,
   {
     ...(process.env[BOOTSTRAP_SERVERS_ENV_VAR]

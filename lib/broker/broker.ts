@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from '../infra/resources.js';
+import type { FailureDestinationStore } from '../store/failure-destination-store.js';
 import { DynamoGroupStore, type GroupStore } from '../store/group-store.js';
 import { DynamoIdempotencyStore, type IdempotencyStore } from '../store/idempotency-store.js';
 import { DynamoLogIndexStore, type LogIndexStore } from '../store/log-index-store.js';
@@ -39,6 +40,12 @@ export interface Stores {
   idempotency: IdempotencyStore;
   /** Lambda consumers' subscriptions (the groups table). */
   subscriptions: SubscriptionStore;
+  /**
+   * SQS and SNS on-failure destinations of Lambda consumers. Only the dispatcher sends there,
+   * so only its entry (and the local server) builds one: the other functions' bundles stay
+   * without the SQS and SNS clients. A dispatcher without it keeps such records in place.
+   */
+  failureDestinations?: FailureDestinationStore;
 }
 
 export interface BrokerOptions {
@@ -80,8 +87,12 @@ export interface Broker {
 export function createStores(
   clients: { s3: S3Client; doc: DynamoDBDocumentClient },
   names: ResourceNames,
+  extra: { failureDestinations?: FailureDestinationStore } = {},
 ): Stores {
   return {
+    ...(extra.failureDestinations === undefined
+      ? {}
+      : { failureDestinations: extra.failureDestinations }),
     topics: new DynamoTopicStore(clients.doc, names.topicsTable),
     index: new DynamoLogIndexStore(clients.doc, names.logTable),
     segments: new S3SegmentStore(clients.s3, names.bucket),

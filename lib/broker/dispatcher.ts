@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
 import {
   buildEvent,
@@ -10,10 +10,19 @@ import {
   toEventRecord,
 } from '../log/lambda-kafka-event.js';
 import {
+  buildInvocationRecord,
+  type FailureCondition,
+  type InvocationResponse,
+} from '../log/on-failure-record.js';
+import {
+  type AwsDestination,
   effectiveRetries,
   parseDestination,
+  retentionGiveUpAgeMs,
+  retentionSafetyMarginMs,
   type SubscriptionConfig,
 } from '../log/subscription-config.js';
+import type { FailureDestinationStore } from '../store/failure-destination-store.js';
 import type { FunctionInvoker } from '../store/function-invoker.js';
 import type { RetryState, StoredSubscription } from '../store/subscription-store.js';
 import type { TopicRecord } from '../store/topic-store.js';
@@ -41,7 +50,8 @@ import type { TopicService } from './topics.js';
  *
  * Nothing is skipped silently: records leave the partition only by a successful invocation, by
  * the on-failure destination (with the reason), or, without a destination, dropped after the
- * retries with a log line; a failure of the destination itself stops the partition.
+ * retries with a log line; a failure of the destination itself stops the partition. Records
+ * that retention deleted before delivery are reported to the destination as a range.
  *
  * No record is stranded either: a notification that finds the lease held does nothing, so the
  * holder re-reads the high watermark before it lets go and again after, and goes on while
@@ -143,6 +153,8 @@ export interface DispatcherDeps {
   offsets: OffsetService;
   produce: ProduceService;
   invoker: FunctionInvoker;
+  /** SQS and SNS on-failure destinations; without it, records bound there stay in place. */
+  destinations?: FailureDestinationStore;
 }
 
 const DEFAULTS = {
@@ -176,16 +188,16 @@ export function createDispatcher(
       offsets: broker.offsets,
       produce: broker.produce,
       invoker,
+      ...(broker.stores.failureDestinations === undefined
+        ? {}
+        : { destinations: broker.stores.failureDestinations }),
     },
     { clock: broker.clock, ...options },
   );
 }
 
 /** Why records went to the on-failure destination (the names of Lambda's invocation records). */
-export type FailureCondition =
-  | 'RetryAttemptsExhausted'
-  | 'RecordAgeExceeded'
-  | 'PayloadSizeExceeded';
+export type { FailureCondition } from '../log/on-failure-record.js';
 
 /** Headers a dead-lettered record carries on top of its own. */
 export const FAILURE_HEADERS = {
@@ -196,6 +208,8 @@ export const FAILURE_HEADERS = {
   topic: 'eventlog.source.topic',
   partition: 'eventlog.source.partition',
   offset: 'eventlog.source.offset',
+  /** Only on a RecordExpired notice, which stands for a range: its last offset. */
+  lastOffset: 'eventlog.source.last-offset',
   timestamp: 'eventlog.source.timestamp',
   subscription: 'eventlog.subscription',
   group: 'eventlog.group',
@@ -244,9 +258,31 @@ interface RunContext {
 
 type Attempt =
   | { kind: 'ok' }
-  | { kind: 'partial'; offset: number; error: string }
-  /** `counts`: the function ran (or may have): the attempt counts against the retries. */
-  | { kind: 'failed'; error: string; counts: boolean };
+  | { kind: 'partial'; offset: number; error: string; response: InvocationResponse }
+  /**
+   * `counts`: the function ran (or may have): the attempt counts against the retries.
+   * `response`: the function answered (with an error).
+   */
+  | { kind: 'failed'; error: string; counts: boolean; response?: InvocationResponse };
+
+/** Part of a batch still to do: item indexes, in offset order, and how it fared so far. */
+interface Slice {
+  idx: number[];
+  attempts: number;
+  lastError: string;
+  /** When its first attempt failed (ms), 0 before. */
+  since: number;
+  lastResponse?: InvocationResponse;
+}
+
+/** Why records are given up on. */
+interface GiveUp {
+  condition: FailureCondition;
+  reason: string;
+  attempts: number;
+  lastError: string;
+  response?: InvocationResponse;
+}
 
 export class Dispatcher {
   readonly memberId: string;
@@ -598,14 +634,14 @@ export class Dispatcher {
 
   /**
    * The committed offset is below the log start: retention deleted records before they were
-   * delivered. Nothing can bring them back; say so and go on from the log start.
+   * delivered. Nothing can bring them back; the destination hears of the range (a failed
+   * notice keeps the position, and the next run tells it again), then delivery goes on from
+   * the log start.
    */
   private async skipDeleted(work: PartitionWork): Promise<boolean> {
     const listed = await this.deps.offsets.listOffsets(work.topic.name, work.partition, 'earliest');
     if (listed.logStartOffset <= work.position) return false;
-    this.log(
-      `dispatcher: ${work.config.name} ${work.topic.name}/${work.partition}: offsets ${work.position}-${listed.logStartOffset - 1} were deleted by retention before delivery; going on from ${listed.logStartOffset}`,
-    );
+    await this.reportLost(work, work.position, listed.logStartOffset - 1);
     await this.commit(work, listed.logStartOffset);
     return true;
   }
@@ -618,69 +654,108 @@ export class Dispatcher {
   private async deliver(work: PartitionWork, batch: Batch): Promise<boolean> {
     const { config, report } = work;
     const items = batch.items;
+    const item = (i: number) => items[i] as Item;
     const handled = new Array<boolean>(items.length).fill(false);
     const maxRetries = effectiveRetries(config);
     const bisect = config.bisectBatchOnFunctionError;
     const envelope = envelopeSize(this.options.bootstrapServers, work.topic.name, work.partition);
-    // Slices of the batch still to do, in offset order: item indexes and attempts made so far.
+    const retentionMs = work.topic.config.retentionMs;
+    const retentionAgeMs = retentionGiveUpAgeMs(retentionMs);
+    // Slices of the batch still to do, in offset order.
     const resumed =
       work.stored !== undefined && work.stored.offset === items[0]?.record.offset
         ? work.stored
         : undefined;
-    const queue: { idx: number[]; attempts: number; lastError: string; since: number }[] = [
+    const queue: Slice[] = [
       {
         idx: items.map((_, i) => i),
         attempts: resumed?.attempts ?? 0,
         lastError: resumed?.lastError ?? '',
         since: resumed?.since ?? 0,
+        ...(resumed?.lastResponse === undefined ? {} : { lastResponse: resumed.lastResponse }),
       },
     ];
     let throttles = 0;
-    // Once anything of this batch failed, the work budget also bounds its retries.
-    let troubled = false;
+    // Once anything of this batch failed, the work budget also bounds its retries, and the
+    // records are retried only as long as retention keeps them.
+    let troubled = resumed !== undefined;
 
     const commitDone = async (defer = false): Promise<void> => {
       const first = handled.indexOf(false);
-      const offset = first === -1 ? batch.next : (items[first] as Item).record.offset;
+      const offset = first === -1 ? batch.next : item(first).record.offset;
       if (offset > work.position) await this.commit(work, offset, { defer });
     };
     const finish = async (indexes: number[], defer = false): Promise<void> => {
       for (const i of indexes) handled[i] = true;
       await commitDone(defer);
     };
+    // When the first record of a slice expires (by age or retention): no backoff sleeps past it.
+    const expiresAt = (slice: Slice): number => {
+      let at = Number.POSITIVE_INFINITY;
+      for (const i of slice.idx) {
+        const timestamp = item(i).record.timestamp;
+        if (config.maximumRecordAgeInSeconds >= 0) {
+          at = Math.min(at, timestamp + config.maximumRecordAgeInSeconds * 1000 + 1);
+        }
+        if (retentionAgeMs !== undefined) at = Math.min(at, timestamp + retentionAgeMs);
+      }
+      return at;
+    };
+    const failure = (slice: Slice, condition: FailureCondition, reason: string): GiveUp => ({
+      condition,
+      reason,
+      attempts: slice.attempts,
+      lastError: slice.lastError,
+      ...(slice.lastResponse === undefined ? {} : { response: slice.lastResponse }),
+    });
 
     while (queue.length > 0) {
-      const slice = queue[0] as (typeof queue)[number];
+      const slice = queue[0] as Slice;
       const now = this.clock.now();
 
       if (config.maximumRecordAgeInSeconds >= 0) {
         const maxAgeMs = config.maximumRecordAgeInSeconds * 1000;
-        const expired = slice.idx.filter(
-          (i) => now - (items[i] as Item).record.timestamp > maxAgeMs,
-        );
+        const expired = slice.idx.filter((i) => now - item(i).record.timestamp > maxAgeMs);
         if (expired.length > 0) {
           await this.giveUp(
             work,
-            expired.map((i) => items[i] as Item),
-            {
-              condition: 'RecordAgeExceeded',
-              reason: `older than maximumRecordAgeInSeconds (${config.maximumRecordAgeInSeconds} s)`,
-              attempts: slice.attempts,
-              lastError: slice.lastError,
-            },
+            expired.map(item),
+            failure(
+              slice,
+              'RecordAgeExceeded',
+              `older than maximumRecordAgeInSeconds (${config.maximumRecordAgeInSeconds} s)`,
+            ),
           );
           slice.idx = slice.idx.filter((i) => !expired.includes(i));
           await finish(expired);
+        }
+      }
+      // A failing record is retried until it expires: here, until the topic's retention is
+      // about to delete it, so that the destination still gets it (RETENTION_SAFETY_MARGIN).
+      if (troubled && retentionAgeMs !== undefined) {
+        const expiring = slice.idx.filter((i) => now - item(i).record.timestamp >= retentionAgeMs);
+        if (expiring.length > 0) {
+          await this.giveUp(
+            work,
+            expiring.map(item),
+            failure(
+              slice,
+              'RecordAgeExceeded',
+              `would expire by retention: the topic's retention.ms (${retentionMs}) deletes it within ${retentionSafetyMarginMs(retentionMs)} ms, so it is given up on now, while the destination can still get it`,
+            ),
+          );
+          slice.idx = slice.idx.filter((i) => !expiring.includes(i));
+          await finish(expiring);
         }
       }
       if (slice.idx.length === 0) {
         queue.shift();
         continue;
       }
-      const only = slice.idx.length === 1 ? (items[slice.idx[0] as number] as Item) : undefined;
+      const only = slice.idx.length === 1 ? item(slice.idx[0] as number) : undefined;
       if (only !== undefined && envelope + only.size > this.options.maxPayloadBytes) {
         await this.giveUp(work, [only], {
-          condition: 'PayloadSizeExceeded',
+          condition: 'MaximumPayloadSizeExceeded',
           reason: `the record alone makes an event of ${envelope + only.size} bytes; a synchronous invocation takes at most ${this.options.maxPayloadBytes}`,
           attempts: 0,
           lastError: '',
@@ -700,10 +775,7 @@ export class Dispatcher {
         return false;
       }
       await this.settle(work);
-      const attempt = await this.invoke(
-        work,
-        slice.idx.map((i) => items[i] as Item),
-      );
+      const attempt = await this.invoke(work, slice.idx.map(item));
       report.invocations++;
 
       if (attempt.kind === 'ok') {
@@ -723,17 +795,19 @@ export class Dispatcher {
         this.log(
           `dispatcher: ${config.name} ${work.topic.name}/${work.partition}: invoking ${config.functionName} failed before it ran (${attempt.error}); trying again, records stay in place`,
         );
-        await this.backoff(throttles, work);
+        await this.backoff(throttles, work, expiresAt(slice));
         continue;
       }
 
       slice.attempts++;
       slice.since ||= this.clock.now();
       slice.lastError = attempt.error;
+      if (attempt.response === undefined) delete slice.lastResponse;
+      else slice.lastResponse = attempt.response;
       if (attempt.kind === 'partial') {
-        const ok = slice.idx.filter((i) => (items[i] as Item).record.offset < attempt.offset);
+        const ok = slice.idx.filter((i) => item(i).record.offset < attempt.offset);
         report.delivered += ok.length;
-        slice.idx = slice.idx.filter((i) => (items[i] as Item).record.offset >= attempt.offset);
+        slice.idx = slice.idx.filter((i) => item(i).record.offset >= attempt.offset);
         // The failures count against the record the function reported: a checkpoint that
         // moved on starts a new count.
         if (ok.length > 0) slice.attempts = 1;
@@ -742,12 +816,15 @@ export class Dispatcher {
           // Only the reported record is out of retries; the ones after it were never
           // reported and go on as a new batch.
           const [failed, ...rest] = slice.idx;
-          await this.giveUp(work, [items[failed as number] as Item], {
-            condition: 'RetryAttemptsExhausted',
-            reason: `reported failed ${slice.attempts} time(s); maximumRetryAttempts is ${config.maximumRetryAttempts}`,
-            attempts: slice.attempts,
-            lastError: slice.lastError,
-          });
+          await this.giveUp(
+            work,
+            [item(failed as number)],
+            failure(
+              slice,
+              'RetryAttemptsExhausted',
+              `reported failed ${slice.attempts} time(s); maximumRetryAttempts is ${config.maximumRetryAttempts}`,
+            ),
+          );
           await finish([failed as number]);
           await this.clearRetryState(work);
           if (rest.length === 0) queue.shift();
@@ -758,27 +835,28 @@ export class Dispatcher {
         // A split is not a retry: each half starts afresh, so a poison record ends up alone
         // and only it exhausts the retries.
         const half = Math.ceil(slice.idx.length / 2);
-        queue.splice(
-          0,
-          1,
-          { idx: slice.idx.slice(0, half), attempts: 0, lastError: slice.lastError, since: 0 },
-          { idx: slice.idx.slice(half), attempts: 0, lastError: slice.lastError, since: 0 },
-        );
+        const fresh = (idx: number[]): Slice => ({
+          idx,
+          attempts: 0,
+          lastError: slice.lastError,
+          since: 0,
+          ...(slice.lastResponse === undefined ? {} : { lastResponse: slice.lastResponse }),
+        });
+        queue.splice(0, 1, fresh(slice.idx.slice(0, half)), fresh(slice.idx.slice(half)));
         this.log(
-          `dispatcher: ${config.name} ${work.topic.name}/${work.partition}: batch of ${slice.idx.length} from offset ${(items[slice.idx[0] as number] as Item).record.offset} failed (${attempt.error}); bisecting`,
+          `dispatcher: ${config.name} ${work.topic.name}/${work.partition}: batch of ${slice.idx.length} from offset ${item(slice.idx[0] as number).record.offset} failed (${attempt.error}); bisecting`,
         );
         continue;
       }
       if (slice.attempts > maxRetries) {
         await this.giveUp(
           work,
-          slice.idx.map((i) => items[i] as Item),
-          {
-            condition: 'RetryAttemptsExhausted',
-            reason: `failed ${slice.attempts} time(s); maximumRetryAttempts is ${config.maximumRetryAttempts}`,
-            attempts: slice.attempts,
-            lastError: slice.lastError,
-          },
+          slice.idx.map(item),
+          failure(
+            slice,
+            'RetryAttemptsExhausted',
+            `failed ${slice.attempts} time(s); maximumRetryAttempts is ${config.maximumRetryAttempts}`,
+          ),
         );
         await finish(slice.idx);
         queue.shift();
@@ -786,9 +864,9 @@ export class Dispatcher {
         continue;
       }
       this.log(
-        `dispatcher: ${config.name} ${work.topic.name}/${work.partition}: attempt ${slice.attempts} from offset ${(items[slice.idx[0] as number] as Item).record.offset} failed (${attempt.error}); retrying`,
+        `dispatcher: ${config.name} ${work.topic.name}/${work.partition}: attempt ${slice.attempts} from offset ${item(slice.idx[0] as number).record.offset} failed (${attempt.error}); retrying${retriesLeft(config, retentionMs)}`,
       );
-      await this.backoff(slice.attempts, work);
+      await this.backoff(slice.attempts, work, expiresAt(slice));
     }
     return true;
   }
@@ -817,15 +895,26 @@ export class Dispatcher {
       };
     }
     const text = Buffer.from(result.payload).toString('utf8');
+    const response: InvocationResponse = {
+      statusCode: result.statusCode ?? 200,
+      ...(result.executedVersion === undefined ? {} : { executedVersion: result.executedVersion }),
+      ...(result.functionError === undefined ? {} : { functionError: result.functionError }),
+      ...(result.requestId === undefined ? {} : { requestId: result.requestId }),
+    };
     if (result.functionError !== undefined) {
-      return { kind: 'failed', error: functionErrorOf(result.functionError, text), counts: true };
+      return {
+        kind: 'failed',
+        error: functionErrorOf(result.functionError, text),
+        counts: true,
+        response,
+      };
     }
     if (!config.functionResponseTypes.includes('ReportBatchItemFailures')) return { kind: 'ok' };
     let answer: unknown;
     try {
       answer = text.trim() === '' ? null : JSON.parse(text);
     } catch {
-      return { kind: 'failed', error: 'the answer is not JSON', counts: true };
+      return { kind: 'failed', error: 'the answer is not JSON', counts: true, response };
     }
     const read = readBatchResponse(
       answer,
@@ -834,20 +923,19 @@ export class Dispatcher {
       new Set(items.map((i) => i.record.offset)),
     );
     if (read.kind === 'success') return { kind: 'ok' };
-    if (read.kind === 'invalid') return { kind: 'failed', error: read.reason, counts: true };
+    if (read.kind === 'invalid') {
+      return { kind: 'failed', error: read.reason, counts: true, response };
+    }
     return {
       kind: 'partial',
       offset: read.offset,
       error: `batchItemFailures from offset ${read.offset}`,
+      response,
     };
   }
 
   /** Records that leave the partition without a successful invocation. */
-  private async giveUp(
-    work: PartitionWork,
-    items: Item[],
-    why: { condition: FailureCondition; reason: string; attempts: number; lastError: string },
-  ): Promise<void> {
+  private async giveUp(work: PartitionWork, items: Item[], why: GiveUp): Promise<void> {
     const { config, topic, partition, report } = work;
     const first = items[0]?.record.offset;
     const last = items[items.length - 1]?.record.offset;
@@ -860,52 +948,174 @@ export class Dispatcher {
       return;
     }
     const parsed = parseDestination(destination);
-    if (parsed.kind !== 'topic') {
-      throw new EventLogError(
-        'INVALID_CONFIG',
-        `On-failure destination ${destination} is not supported by this dispatcher; records stay in place`,
-      );
-    }
-    const now = this.clock.now();
-    const text = (value: string | number) => Buffer.from(String(value), 'utf8');
-    const records: ProduceRecord[] = items.map(({ record }) => ({
-      key: record.key,
-      value: record.value,
-      headers: [
-        ...record.headers,
-        { key: FAILURE_HEADERS.condition, value: text(why.condition) },
-        { key: FAILURE_HEADERS.reason, value: text(why.reason) },
-        ...(why.lastError === ''
-          ? []
-          : [{ key: FAILURE_HEADERS.error, value: text(why.lastError) }]),
-        { key: FAILURE_HEADERS.attempts, value: text(why.attempts) },
-        { key: FAILURE_HEADERS.topic, value: text(topic.name) },
-        { key: FAILURE_HEADERS.partition, value: text(partition) },
-        { key: FAILURE_HEADERS.offset, value: text(record.offset) },
-        { key: FAILURE_HEADERS.timestamp, value: text(record.timestamp) },
-        { key: FAILURE_HEADERS.subscription, value: text(config.name) },
-        { key: FAILURE_HEADERS.group, value: text(config.group) },
-        { key: FAILURE_HEADERS.function, value: text(config.functionName) },
-      ],
+    if (parsed.kind === 'topic') {
+      const text = (value: string | number) => Buffer.from(String(value), 'utf8');
       // The time of the failure: the original time is in a header, and the dead-letter
       // topic's own retention and age limits count from now.
-      timestamp: now,
-    }));
-    for (const chunk of chunks(records)) {
-      const result = await this.deps.produce.produce({ topic: parsed.topic, records: chunk });
-      const failed = result.records.find((r) => r.error !== undefined);
-      if (failed?.error !== undefined) {
-        throw new EventLogError(
-          'STORAGE_UNAVAILABLE',
-          `Writing to the on-failure topic ${parsed.topic} failed (${failed.error.message}); the records stay in place`,
-          { cause: failed.error, retriable: true },
-        );
+      const now = this.clock.now();
+      await this.produceToDeadLetterTopic(
+        parsed.topic,
+        items.map(({ record }) => ({
+          key: record.key,
+          value: record.value,
+          headers: [
+            ...record.headers,
+            ...this.failureHeaders(work, why),
+            { key: FAILURE_HEADERS.offset, value: text(record.offset) },
+            { key: FAILURE_HEADERS.timestamp, value: text(record.timestamp) },
+          ],
+          timestamp: now,
+        })),
+      );
+    } else {
+      const envelope = envelopeSize(this.options.bootstrapServers, topic.name, partition);
+      // One message per run of consecutive offsets: an invocation record describes a range.
+      for (const run of consecutiveRuns(items)) {
+        const head = run[0] as Item;
+        const tail = run[run.length - 1] as Item;
+        await this.sendToAwsDestination(work, parsed, why, {
+          firstOffset: head.record.offset,
+          lastOffset: tail.record.offset,
+          firstTimestamp: head.record.timestamp,
+          lastTimestamp: tail.record.timestamp,
+          payloadSize: run.reduce((n, i) => n + i.size + 1, envelope),
+        });
       }
     }
     report.deadLettered += items.length;
     this.log(
       `dispatcher: ${config.name} sent ${items.length} record(s) of ${topic.name}/${partition} (offsets ${first}-${last}) to ${destination}: ${why.condition}, ${why.reason}`,
     );
+  }
+
+  /**
+   * Records retention deleted before they were delivered (offsets `from` to `to`): the
+   * destination hears of the range, since nothing else can tell it. Without a destination,
+   * the log line is all there is.
+   */
+  private async reportLost(work: PartitionWork, from: number, to: number): Promise<void> {
+    const { config, topic, partition } = work;
+    const destination = config.destinationConfig?.onFailure.destination;
+    const what = `offsets ${from}-${to} of ${topic.name}/${partition} were deleted by retention before delivery`;
+    if (destination === undefined) {
+      this.log(`dispatcher: ${config.name} ${what}; going on from ${to + 1}`);
+      return;
+    }
+    const why: GiveUp = {
+      condition: 'RecordExpired',
+      reason: `${what} (retention.ms ${topic.config.retentionMs}, retention.bytes ${topic.config.retentionBytes})`,
+      attempts: 0,
+      lastError: '',
+    };
+    const parsed = parseDestination(destination);
+    if (parsed.kind === 'topic') {
+      const text = (value: string | number) => Buffer.from(String(value), 'utf8');
+      // No key and no value: the records are gone; the headers name the range.
+      await this.produceToDeadLetterTopic(parsed.topic, [
+        {
+          key: null,
+          value: null,
+          headers: [
+            ...this.failureHeaders(work, why),
+            { key: FAILURE_HEADERS.offset, value: text(from) },
+            { key: FAILURE_HEADERS.lastOffset, value: text(to) },
+          ],
+          timestamp: this.clock.now(),
+        },
+      ]);
+    } else {
+      await this.sendToAwsDestination(work, parsed, why, { firstOffset: from, lastOffset: to });
+    }
+    this.log(
+      `dispatcher: ${config.name} ${what}; told ${destination} (RecordExpired) and going on from ${to + 1}`,
+    );
+  }
+
+  /** The headers every record written to a dead-letter topic carries, after its own. */
+  private failureHeaders(work: PartitionWork, why: GiveUp): { key: string; value: Buffer }[] {
+    const { config, topic, partition } = work;
+    const text = (value: string | number) => Buffer.from(String(value), 'utf8');
+    return [
+      { key: FAILURE_HEADERS.condition, value: text(why.condition) },
+      { key: FAILURE_HEADERS.reason, value: text(why.reason) },
+      ...(why.lastError === '' ? [] : [{ key: FAILURE_HEADERS.error, value: text(why.lastError) }]),
+      { key: FAILURE_HEADERS.attempts, value: text(why.attempts) },
+      { key: FAILURE_HEADERS.topic, value: text(topic.name) },
+      { key: FAILURE_HEADERS.partition, value: text(partition) },
+      { key: FAILURE_HEADERS.subscription, value: text(config.name) },
+      { key: FAILURE_HEADERS.group, value: text(config.group) },
+      { key: FAILURE_HEADERS.function, value: text(config.functionName) },
+    ];
+  }
+
+  private async produceToDeadLetterTopic(topic: string, records: ProduceRecord[]): Promise<void> {
+    for (const chunk of chunks(records)) {
+      const result = await this.deps.produce.produce({ topic, records: chunk });
+      const failed = result.records.find((r) => r.error !== undefined);
+      if (failed?.error !== undefined) {
+        throw new EventLogError(
+          'STORAGE_UNAVAILABLE',
+          `Writing to the on-failure topic ${topic} failed (${failed.error.message}); the records stay in place`,
+          { cause: failed.error, retriable: true },
+        );
+      }
+    }
+  }
+
+  /** One invocation record to an SQS queue or SNS topic; throws (records stay) when not accepted. */
+  private async sendToAwsDestination(
+    work: PartitionWork,
+    destination: AwsDestination,
+    why: GiveUp,
+    range: {
+      firstOffset: number;
+      lastOffset: number;
+      firstTimestamp?: number;
+      lastTimestamp?: number;
+      payloadSize?: number;
+    },
+  ): Promise<void> {
+    const { config, topic, partition } = work;
+    const sender = this.deps.destinations;
+    if (sender === undefined) {
+      throw new EventLogError(
+        'INVALID_CONFIG',
+        `This dispatcher was built without SQS and SNS destinations, so it cannot send to ${destination.arn}; the records stay in place`,
+        { retriable: true },
+      );
+    }
+    const body = buildInvocationRecord({
+      condition: why.condition,
+      requestId: randomUUID(),
+      functionName: config.functionName,
+      approximateInvokeCount: why.attempts,
+      ...(why.response === undefined ? {} : { response: why.response }),
+      timestamp: this.clock.now(),
+      bootstrapServers: this.options.bootstrapServers,
+      subscription: config.name,
+      group: config.group,
+      topic: topic.name,
+      partition,
+      ...range,
+      reason: why.reason,
+      lastError: why.lastError,
+    });
+    await sender.send(destination, {
+      body,
+      groupId: fifoId(`${topic.name}-${partition}`),
+      // The same records given up on for the same reason: a resend after a lost answer.
+      deduplicationId: fifoId(
+        [
+          config.name,
+          topic.name,
+          partition,
+          range.firstOffset,
+          range.lastOffset,
+          why.condition,
+        ].join('\n'),
+        true,
+      ),
+    });
   }
 
   /**
@@ -941,17 +1151,14 @@ export class Dispatcher {
     await work.committing;
   }
 
-  private async saveRetryState(
-    work: PartitionWork,
-    items: Item[],
-    slice: { idx: number[]; attempts: number; lastError: string; since: number },
-  ): Promise<void> {
+  private async saveRetryState(work: PartitionWork, items: Item[], slice: Slice): Promise<void> {
     const first = items[slice.idx[0] as number] as Item;
     const state: RetryState = {
       offset: first.record.offset,
       attempts: slice.attempts,
       since: slice.since || this.clock.now(),
       lastError: slice.lastError.slice(0, 1000),
+      ...(slice.lastResponse === undefined ? {} : { lastResponse: slice.lastResponse }),
     };
     await this.deps.subscriptions.saveRetryState(work.config.name, work.partition, state);
     work.stored = state;
@@ -966,13 +1173,19 @@ export class Dispatcher {
     delete work.sub.retries[String(work.partition)];
   }
 
-  private async backoff(attempt: number, work: PartitionWork): Promise<void> {
+  /** Sleeps before the next attempt; never past `until` (clock time), when the records expire. */
+  private async backoff(
+    attempt: number,
+    work: PartitionWork,
+    until = Number.POSITIVE_INFINITY,
+  ): Promise<void> {
     const { baseMs, maxMs } = this.options.backoff;
     const full = Math.min(maxMs, baseMs * 2 ** Math.min(30, attempt - 1));
     // Half fixed, half random: retries of many partitions spread out, none retries at once.
     const delay = full / 2 + Math.random() * (full / 2);
     const left = work.run.softDeadline - Date.now();
-    await this.sleepFn(Math.max(0, Math.min(delay, left)), this.closing.signal);
+    const expiring = until - this.clock.now();
+    await this.sleepFn(Math.max(0, Math.min(delay, left, expiring)), this.closing.signal);
   }
 
   /**
@@ -1068,6 +1281,38 @@ function functionErrorOf(functionError: string, payload: string): string {
   } catch {
     return `${functionError}: ${payload}`.slice(0, 1000);
   }
+}
+
+/** How long a failing record goes on being retried, for the log line of each retry. */
+function retriesLeft(config: SubscriptionConfig, retentionMs: number): string {
+  if (config.maximumRetryAttempts >= 0) return '';
+  if (config.maximumRecordAgeInSeconds < 0 && retentionMs < 0) {
+    return ' (maximumRetryAttempts and maximumRecordAgeInSeconds are -1 and the topic keeps records forever: retried until the function succeeds, as Lambda does)';
+  }
+  return ' (maximumRetryAttempts -1: retried until the record expires)';
+}
+
+/** Items split where their offsets stop being consecutive. */
+function consecutiveRuns(items: Item[]): Item[][] {
+  const runs: Item[][] = [];
+  for (const item of items) {
+    const run = runs.at(-1);
+    const last = run?.at(-1);
+    if (run !== undefined && last !== undefined && item.record.offset === last.record.offset + 1) {
+      run.push(item);
+    } else {
+      runs.push([item]);
+    }
+  }
+  return runs;
+}
+
+/**
+ * A FIFO message group or deduplication id: SQS and SNS take at most 128 characters (the
+ * group's may be a topic-partition name; longer ones, and every deduplication id, are hashed).
+ */
+function fifoId(text: string, hash = false): string {
+  return hash || text.length > 128 ? createHash('sha256').update(text).digest('hex') : text;
 }
 
 function* chunks(records: ProduceRecord[]): Generator<ProduceRecord[]> {

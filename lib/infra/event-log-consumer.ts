@@ -1,7 +1,9 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { Names, Stack, Token } from 'aws-cdk-lib';
-import { Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import {
   AwsCustomResource,
   AwsCustomResourcePolicy,
@@ -15,6 +17,12 @@ import {
   type SubscriptionConfig,
 } from '../log/subscription-config.js';
 import { acknowledge, type EventLog } from './event-log.js';
+
+/** An on-failure destination of EventLogConsumer: exactly one of the three. */
+export type EventLogConsumerOnFailure =
+  | { readonly topic: string }
+  | { readonly queue: IQueue }
+  | { readonly snsTopic: ITopic };
 
 /**
  * A Lambda consumer's settings, named as on CDK's own Kafka and Kinesis event sources
@@ -49,8 +57,15 @@ export interface EventLogConsumerProps {
   readonly bisectBatchOnFunctionError?: boolean;
   /** The handler answers `{ batchItemFailures: [...] }`. @default false */
   readonly reportBatchItemFailures?: boolean;
-  /** A topic of this log that receives the records given up on. @default they are dropped */
-  readonly onFailure?: { topic: string };
+  /**
+   * Where records given up on go, with why (docs/lambda-consumers.md):
+   * - `{ topic }`: a topic of this log (`kafka://`), which receives the records themselves;
+   * - `{ queue }`: an SQS queue, `{ snsTopic }`: an SNS topic, which receive Lambda's invocation
+   *   record (metadata: offsets, condition, last error). The dispatcher is granted
+   *   sqs:SendMessage on that queue or sns:Publish on that topic (and the use of its KMS key).
+   * @default they are dropped (and logged)
+   */
+  readonly onFailure?: EventLogConsumerOnFailure;
   /** @default true */
   readonly enabled?: boolean;
 }
@@ -68,6 +83,8 @@ export class EventLogConsumer extends Construct {
   /** The subscription as the dispatcher will read it; the function ARN is a token until deploy. */
   readonly subscription: SubscriptionConfig;
   readonly invokeGrant: Grant;
+  /** The dispatcher's right to send to the SQS queue or SNS topic of `onFailure`, if one. */
+  readonly destinationGrant: Grant | undefined;
 
   constructor(scope: Construct, id: string, props: EventLogConsumerProps) {
     super(scope, id);
@@ -91,9 +108,7 @@ export class EventLogConsumer extends Construct {
         functionResponseTypes: props.reportBatchItemFailures ? ['ReportBatchItemFailures'] : [],
         ...(props.onFailure === undefined
           ? {}
-          : {
-              destinationConfig: { onFailure: { destination: `kafka://${props.onFailure.topic}` } },
-            }),
+          : { destinationConfig: { onFailure: { destination: destinationOf(props.onFailure) } } }),
       },
       { isUnresolved: (value) => Token.isUnresolved(value) },
     );
@@ -104,6 +119,7 @@ export class EventLogConsumer extends Construct {
       actions: ['lambda:InvokeFunction'],
       resourceArns: [props.function.functionArn],
     });
+    this.destinationGrant = grantDestination(props.eventLog.dispatcherRole, props.onFailure);
   }
 
   private storeAtDeploy(eventLog: EventLog, name: string): void {
@@ -165,4 +181,49 @@ export class EventLogConsumer extends Construct {
       );
     }
   }
+}
+
+function destinationOf(onFailure: EventLogConsumerOnFailure): string {
+  const given = ['topic', 'queue', 'snsTopic'].filter((key) => key in onFailure);
+  if (given.length !== 1) {
+    throw new Error(
+      `onFailure takes exactly one of topic (a topic of this log), queue (SQS) or snsTopic (SNS), got ${given.join(', ') || 'none'}`,
+    );
+  }
+  if ('queue' in onFailure) return onFailure.queue.queueArn;
+  if ('snsTopic' in onFailure) return onFailure.snsTopic.topicArn;
+  return `kafka://${onFailure.topic}`;
+}
+
+/**
+ * The dispatcher's right to send to an SQS or SNS destination: SendMessage or Publish on that
+ * resource alone, and with a customer key the two KMS actions sending needs (Decrypt and
+ * GenerateDataKey, as Lambda documents for its own destinations). Not grantSendMessages or
+ * grantPublish: they add GetQueueAttributes and GetQueueUrl, which the dispatcher does not
+ * call, and kms:ReEncrypt* / kms:GenerateDataKey*, wildcards cdk-nag (IAM5) refuses.
+ */
+function grantDestination(
+  grantee: IGrantable,
+  onFailure: EventLogConsumerOnFailure | undefined,
+): Grant | undefined {
+  if (onFailure === undefined) return undefined;
+  if ('queue' in onFailure) {
+    onFailure.queue.encryptionMasterKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    return Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [onFailure.queue.queueArn],
+      resource: onFailure.queue,
+    });
+  }
+  if ('snsTopic' in onFailure) {
+    onFailure.snsTopic.masterKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    return Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['sns:Publish'],
+      resourceArns: [onFailure.snsTopic.topicArn],
+      resource: onFailure.snsTopic,
+    });
+  }
+  return undefined;
 }

@@ -18,6 +18,11 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { type Broker, createBroker, createStores } from '../broker/broker.js';
 import { isEventLogError } from '../log/errors.js';
+import {
+  AwsFailureDestinationStore,
+  type ClosableFailureDestinationClients,
+  createFailureDestinationClients,
+} from '../store/failure-destination-store.js';
 import { findConfig, type LoadedConfig, loadConfig } from './consumer-config.js';
 import { type ConsumerLine, LocalConsumers } from './consumers.js';
 import { type LocalEnvironment, startLocalEnvironment } from './environment.js';
@@ -43,6 +48,7 @@ class StartupError extends Error {}
 /** What has been started so far, for the stop to take down (also halfway through startup). */
 const running: { server?: ApiServer; maintenance?: Maintenance; consumers?: LocalConsumers } = {};
 let environment: LocalEnvironment | undefined;
+let destinationClients: ClosableFailureDestinationClients | undefined;
 let stopping: Promise<void> | undefined;
 let firstSignalAt: number | undefined;
 /**
@@ -78,9 +84,14 @@ async function main(): Promise<void> {
   const clusterId = process.env['EVENTLOG_CLUSTER_ID'] || (await clusterIdOf(dataDir));
   const consumers = new LocalConsumers({ log, intervalMs: dispatchIntervalFromEnv() });
   running.consumers = consumers;
-  const broker = createBroker(createStores(environment.clients, environment.names), {
-    onProduced: consumers.onProduced,
-  });
+  // SQS and SNS on-failure destinations work once AWS_ENDPOINT_URL_SQS / _SNS point at an
+  // emulator (LocalStack); until then a send fails with a message saying so, records in place.
+  destinationClients = createFailureDestinationClients({ requireEndpoint: true });
+  const failureDestinations = new AwsFailureDestinationStore(destinationClients);
+  const broker = createBroker(
+    createStores(environment.clients, environment.names, { failureDestinations }),
+    { onProduced: consumers.onProduced },
+  );
   try {
     running.server = await startApiServer({
       broker,
@@ -250,6 +261,7 @@ async function stopAll(): Promise<void> {
   await running.maintenance?.stop();
   await running.consumers?.stop();
   await running.server?.close();
+  destinationClients?.destroy();
   await environment?.stop();
   const dataDir = resolve(process.env['EVENTLOG_DATA_DIR'] || DEFAULT_DATA_DIR);
   await removeInstance(dataDir);

@@ -4,7 +4,7 @@
  * and its tuning move between Lambda's Kafka trigger and this log unchanged.
  *
  * Pure rules: the API checks requests with them, the dispatcher reads stored subscriptions
- * through them, and the CDK construct (lib/infra/subscription.ts) validates at synth time
+ * through them, and the CDK construct (lib/infra/event-log-consumer.ts) validates at synth time
  * with them, skipping values that are still tokens.
  */
 import { EventLogError } from './errors.js';
@@ -28,11 +28,17 @@ export const SUBSCRIPTION_LIMITS = {
 } as const;
 
 /**
- * Lambda's Kafka mappings retry "infinitely" (-1) only without an on-failure destination; with
- * one, Lambda applies at most 10 retries (docs: "Configuring error handling controls for Kafka
- * event sources"). The dispatcher does the same.
+ * When a record that keeps failing "expires" (maximumRetryAttempts -1 retries until then):
+ * records are deleted by the topic's time retention once their batch's largest timestamp is
+ * older than retention.ms, so a record cannot go before `timestamp + retention.ms`. The
+ * dispatcher gives up on a failing record this long before that moment, so that the
+ * on-failure destination still receives it (retention runs every minute, and clocks of
+ * different machines disagree a little): 10% of retention.ms, at most an hour.
+ *
+ * retention.bytes may delete records earlier, at no time anyone can predict: those show up as
+ * a gap below the log start, and the destination gets a RecordExpired notice for the range.
  */
-export const RETRIES_WITH_DESTINATION = 10;
+export const RETENTION_SAFETY_MARGIN = { fraction: 0.1, maxMs: 3_600_000 } as const;
 
 /** The settings a subscription can be created with; everything but startingPosition has a default. */
 export interface SubscriptionSettings {
@@ -56,8 +62,9 @@ export interface SubscriptionSettings {
   /** `["ReportBatchItemFailures"]`: the handler answers `{ batchItemFailures: [...] }`. @default [] */
   functionResponseTypes?: readonly FunctionResponseType[];
   /**
-   * Where records given up on go, with why: `kafka://{topic}` (a topic of this log), or an SQS
-   * queue or SNS topic ARN (not supported yet: refused with INVALID_CONFIG).
+   * Where records given up on go, with why: `kafka://{topic}` (a topic of this log: the records
+   * themselves, with failure headers), or an SQS queue or SNS topic ARN (Lambda's invocation
+   * record: metadata only, see lib/log/on-failure-record.ts).
    * @default records given up on are dropped (and logged)
    */
   destinationConfig?: { onFailure?: { destination: string } };
@@ -117,13 +124,27 @@ export interface SettingProblem {
   limit?: { min?: number; max?: number; allowed?: readonly (string | number)[] };
 }
 
-export type OnFailureDestination =
-  | { kind: 'topic'; topic: string }
-  | { kind: 'sqs'; arn: string }
-  | { kind: 'sns'; arn: string };
+/** An SQS queue or SNS topic, with the parts of its ARN the sender needs. */
+export interface AwsDestination {
+  kind: 'sqs' | 'sns';
+  arn: string;
+  /** The client for it is made in this region. */
+  region: string;
+  account: string;
+  /** The queue's or topic's name. */
+  name: string;
+  /** A FIFO queue or topic (name ending in .fifo): messages need a group and a deduplication id. */
+  fifo: boolean;
+}
 
-/** Destinations this build can deliver to; the others are refused when a subscription is written. */
-export const SUPPORTED_DESTINATIONS = ['kafka://{topic}'] as const;
+export type OnFailureDestination = { kind: 'topic'; topic: string } | AwsDestination;
+
+/** The forms an on-failure destination may take. */
+export const SUPPORTED_DESTINATIONS = [
+  'kafka://{topic}',
+  'arn:aws:sqs:{region}:{account}:{queue}',
+  'arn:aws:sns:{region}:{account}:{topic}',
+] as const;
 
 const SUBSCRIPTION_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 /** Group ids travel in URL paths and sort keys: the topic name alphabet. */
@@ -134,17 +155,14 @@ const GROUP_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
  */
 const FUNCTION_NAME =
   /^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$/;
-const SQS_ARN = /^arn:aws[a-zA-Z-]*:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,80}(\.fifo)?$/;
-const SNS_ARN = /^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,256}(\.fifo)?$/;
+const AWS_DESTINATION_ARN =
+  /^arn:aws[a-zA-Z-]*:(sqs|sns):([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([a-zA-Z0-9_-]+(?:\.fifo)?)$/;
+/** SQS queue names are at most 80 characters, SNS topic names 256, `.fifo` included. */
+const NAME_LIMITS = { sqs: 80, sns: 256 } as const;
 
 export interface NormalizeOptions {
   /** Values that are not known yet (CDK tokens) are not checked. */
   isUnresolved?: (value: unknown) => boolean;
-  /**
-   * Accept destinations this build cannot deliver to (SQS, SNS): the CDK may declare them for a
-   * later dispatcher; the API and the dispatcher refuse them.
-   */
-  allowUnsupportedDestinations?: boolean;
 }
 
 /**
@@ -325,7 +343,7 @@ export function normalizeSettings(
 
   const destination = input.destinationConfig?.onFailure?.destination;
   if (known(destination)) {
-    const problem = destinationProblem(destination, options.allowUnsupportedDestinations === true);
+    const problem = destinationProblem(destination);
     if (problem !== undefined) problems.push(problem);
   }
 
@@ -381,27 +399,58 @@ export function parseDestination(destination: string): OnFailureDestination {
   return parsed;
 }
 
-/** The retries the dispatcher makes after the first attempt; Infinity until the record expires. */
+/**
+ * The retries the dispatcher makes after the first attempt: Infinity for -1, whether or not
+ * there is a destination, until the record expires (maximumRecordAgeInSeconds, or the topic's
+ * retention: see retentionGiveUpAgeMs). Lambda's Kafka mappings cap -1 at 10 retries when a
+ * destination is set; this log keeps the issue's definition instead (docs/lambda-consumers.md).
+ */
 export function effectiveRetries(config: SubscriptionConfig): number {
-  if (config.maximumRetryAttempts >= 0) return config.maximumRetryAttempts;
-  return config.destinationConfig === undefined
-    ? Number.POSITIVE_INFINITY
-    : RETRIES_WITH_DESTINATION;
+  return config.maximumRetryAttempts >= 0 ? config.maximumRetryAttempts : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * How old (by its timestamp) a failing record may get before the dispatcher gives up on it
+ * because the topic's retention would soon delete it; undefined when the topic keeps records
+ * forever (retention.ms -1). See RETENTION_SAFETY_MARGIN.
+ */
+export function retentionGiveUpAgeMs(retentionMs: number): number | undefined {
+  if (retentionMs < 0) return undefined;
+  return retentionMs - retentionSafetyMarginMs(retentionMs);
+}
+
+export function retentionSafetyMarginMs(retentionMs: number): number {
+  return Math.min(
+    Math.floor(retentionMs * RETENTION_SAFETY_MARGIN.fraction),
+    RETENTION_SAFETY_MARGIN.maxMs,
+  );
 }
 
 function parseDestinationQuietly(destination: string): OnFailureDestination | undefined {
   if (destination.startsWith('kafka://')) {
     return { kind: 'topic', topic: destination.slice('kafka://'.length) };
   }
-  if (SQS_ARN.test(destination)) return { kind: 'sqs', arn: destination };
-  if (SNS_ARN.test(destination)) return { kind: 'sns', arn: destination };
-  return undefined;
+  const match = AWS_DESTINATION_ARN.exec(destination);
+  if (match === null) return undefined;
+  const [, service, region, account, name] = match as unknown as [
+    string,
+    'sqs' | 'sns',
+    string,
+    string,
+    string,
+  ];
+  if (name.length > NAME_LIMITS[service]) return undefined;
+  return {
+    kind: service,
+    arn: destination,
+    region,
+    account,
+    name,
+    fifo: name.endsWith('.fifo'),
+  };
 }
 
-function destinationProblem(
-  destination: unknown,
-  allowUnsupported: boolean,
-): SettingProblem | undefined {
+function destinationProblem(destination: unknown): SettingProblem | undefined {
   const field = 'destinationConfig.onFailure.destination';
   if (typeof destination !== 'string') {
     return { field, message: 'destinationConfig.onFailure.destination must be a string' };
@@ -410,24 +459,17 @@ function destinationProblem(
   if (parsed === undefined) {
     return {
       field,
-      message: `destinationConfig.onFailure.destination must be kafka://{topic} (a topic of this log), or an SQS queue or SNS topic ARN; got ${JSON.stringify(destination)}`,
+      message: `destinationConfig.onFailure.destination must be kafka://{topic} (a topic of this log), or an SQS queue or SNS topic ARN (arn:aws:sqs:{region}:{account}:{queue}, arn:aws:sns:{region}:{account}:{topic}); got ${JSON.stringify(destination)}`,
       limit: { allowed: SUPPORTED_DESTINATIONS },
     };
   }
-  if (parsed.kind === 'topic') {
-    try {
-      validateTopicName(parsed.topic);
-    } catch (error) {
-      return { field, message: `${field}: ${(error as Error).message}` };
-    }
-    return undefined;
+  if (parsed.kind !== 'topic') return undefined;
+  try {
+    validateTopicName(parsed.topic);
+  } catch (error) {
+    return { field, message: `${field}: ${(error as Error).message}` };
   }
-  if (allowUnsupported) return undefined;
-  return {
-    field,
-    message: `${parsed.kind.toUpperCase()} on-failure destinations are not supported yet (this build has no @aws-sdk/client-${parsed.kind}); use kafka://{topic}, a dead-letter topic of this log`,
-    limit: { allowed: SUPPORTED_DESTINATIONS },
-  };
+  return undefined;
 }
 
 function checkTopic(

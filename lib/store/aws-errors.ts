@@ -15,6 +15,34 @@ const THROTTLING = new Set([
   'TooManyRequestsException',
   'RequestThrottled',
   'TransactionInProgressException',
+  // SQS and SNS (on-failure destinations).
+  'ThrottledException',
+  'KMSThrottlingException',
+]);
+
+/** Requests AWS refuses as they are: sending them again unchanged cannot help. */
+const REJECTED = new Set([
+  'ValidationException',
+  'InvalidRange',
+  // SQS and SNS: a malformed message, no permission to send or publish, a KMS key unusable.
+  'InvalidParameterException',
+  'InvalidParameterValueException',
+  'InvalidMessageContents',
+  'AuthorizationErrorException',
+  'KMSAccessDeniedException',
+  'KMSDisabledException',
+  'KMSInvalidStateException',
+  'KMSNotFoundException',
+]);
+
+/** Resources that are not there: a deployment (or subscription) fault, not a passing one. */
+const NOT_FOUND = new Set([
+  'ResourceNotFoundException',
+  'NoSuchBucket',
+  'QueueDoesNotExist',
+  'AWS.SimpleQueueService.NonExistentQueue',
+  'NotFoundException',
+  'NotFound',
 ]);
 
 interface AwsErrorShape {
@@ -41,11 +69,11 @@ export function mapAwsError(error: unknown, action: string): EventLogError {
   if (THROTTLING.has(name) || shape.$retryable?.throttling === true || status === 429) {
     return new EventLogError('THROTTLED', `${action} was throttled (${reason})`, { cause: error });
   }
-  if (name === 'ResourceNotFoundException' || name === 'NoSuchBucket') {
-    // A missing table or bucket is a deployment fault, not the caller's: say which.
+  if (NOT_FOUND.has(name)) {
+    // A missing table, bucket, queue or topic is a deployment fault, not the caller's: say which.
     return new EventLogError('INTERNAL', `${action} failed: ${reason}`, { cause: error });
   }
-  if (name === 'ValidationException' || name === 'InvalidRange') {
+  if (REJECTED.has(name)) {
     return new EventLogError('INTERNAL', `${action} was rejected by AWS: ${reason}`, {
       cause: error,
     });

@@ -14,6 +14,10 @@ export interface InvokeResult {
   payload: Uint8Array;
   /** Lambda's X-Amz-Function-Error: the function threw, timed out or ran out of memory. */
   functionError?: string;
+  /** The HTTP status of the answer (200 for RequestResponse), the version that ran, the request id. */
+  statusCode?: number;
+  executedVersion?: string;
+  requestId?: string;
 }
 
 export interface FunctionInvoker {
@@ -47,6 +51,13 @@ export class LambdaFunctionInvoker implements FunctionInvoker {
       return {
         payload: response.Payload ?? new Uint8Array(0),
         ...(response.FunctionError === undefined ? {} : { functionError: response.FunctionError }),
+        ...(response.StatusCode === undefined ? {} : { statusCode: response.StatusCode }),
+        ...(response.ExecutedVersion === undefined
+          ? {}
+          : { executedVersion: response.ExecutedVersion }),
+        ...(response.$metadata.requestId === undefined
+          ? {}
+          : { requestId: response.$metadata.requestId }),
       };
     } catch (error) {
       if (signal?.aborted === true || awsErrorName(error) === 'AbortError') {

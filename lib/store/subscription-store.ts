@@ -6,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { EventLogError } from '../log/errors.js';
+import type { InvocationResponse } from '../log/on-failure-record.js';
 import type { SubscriptionConfig } from '../log/subscription-config.js';
 import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
 import { queryItems } from './query-items.js';
@@ -32,6 +33,11 @@ export interface RetryState {
   since: number;
   /** The last failure, for describe. */
   lastError: string;
+  /**
+   * The function's answer to the last failed attempt, when it answered: the responseContext of
+   * the invocation record an SQS or SNS on-failure destination gets.
+   */
+  lastResponse?: InvocationResponse;
 }
 
 export interface StoredSubscription {

@@ -1,13 +1,16 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventLog } from '../../lib/infra/event-log.js';
 import {
   EventLogConsumer,
   type EventLogConsumerProps,
 } from '../../lib/infra/event-log-consumer.js';
-import { testContext } from './synth.js';
+import { runNag, testContext } from './synth.js';
 
 describe('EventLogConsumer', () => {
   let stack: Stack;
@@ -152,6 +155,133 @@ describe('EventLogConsumer', () => {
     [{ onFailure: { topic: 'orders' } }, /must differ from the subscribed topic/],
   ])('rejects %j at synth time', (settings, message) => {
     expect(() => attach(`Bad${Math.random()}`, settings)).toThrow(message);
+  });
+
+  describe('SQS and SNS on-failure destinations', () => {
+    interface Statement {
+      Effect: string;
+      Action: string | string[];
+      Resource: unknown;
+    }
+    let own: Stack;
+    let template: Template;
+    let queue: Queue;
+    let snsTopic: Topic;
+    let key: Key;
+    let toQueue: EventLogConsumer;
+    let toTopic: EventLogConsumer;
+
+    beforeAll(() => {
+      own = new Stack(new App({ context: testContext() }), 'Destinations');
+      const log = new EventLog(own, 'EventLog');
+      const fn = new LambdaFunction(own, 'Handler', {
+        runtime: Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async () => ({})'),
+      });
+      key = new Key(own, 'Key', { enableKeyRotation: true });
+      queue = new Queue(own, 'Failures', {
+        encryption: QueueEncryption.KMS,
+        encryptionMasterKey: key,
+        enforceSSL: true,
+      });
+      snsTopic = new Topic(own, 'FailureTopic', { masterKey: key, enforceSSL: true });
+      const props = { eventLog: log, topic: 'orders', function: fn } as const;
+      toQueue = new EventLogConsumer(own, 'ToQueue', {
+        ...props,
+        startingPosition: 'LATEST',
+        onFailure: { queue },
+      });
+      toTopic = new EventLogConsumer(own, 'ToTopic', {
+        ...props,
+        startingPosition: 'LATEST',
+        onFailure: { snsTopic },
+      });
+      template = Template.fromStack(own);
+    });
+
+    /** The dispatcher role's statements about SQS, SNS and KMS. */
+    const destinationStatements = (): Statement[] =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes('DispatcherRole'))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => /"(sqs|sns|kms):/.test(JSON.stringify(s.Action)));
+
+    it('grants the dispatcher sqs:SendMessage on that queue and sns:Publish on that topic, nothing more', () => {
+      const id = (construct: { node: { defaultChild?: unknown } }) =>
+        own.getLogicalId(construct.node.defaultChild as never);
+      const statements = destinationStatements();
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [id(queue), 'Arn'] },
+      });
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Resource: { Ref: id(snsTopic) },
+      });
+      // The customer key: what sending to an encrypted queue or topic needs, no wildcard.
+      const kms = statements.filter((s) => JSON.stringify(s.Action).includes('kms:'));
+      expect(kms.length).toBeGreaterThan(0);
+      for (const statement of kms) {
+        expect(statement.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+        expect(statement.Resource).toEqual({ 'Fn::GetAtt': [id(key), 'Arn'] });
+      }
+      expect(statements.flatMap((s) => s.Action)).not.toContain('sqs:GetQueueUrl');
+      expect(JSON.stringify(statements)).not.toContain('*');
+      expect(toQueue.destinationGrant?.success).toBe(true);
+      expect(toTopic.destinationGrant?.success).toBe(true);
+    });
+
+    it('writes the queue or topic ARN into the stored subscription', () => {
+      const stored = (name: string) =>
+        JSON.stringify(
+          (
+            Object.values(template.findResources('Custom::AWS')) as {
+              Properties: { Create: unknown };
+            }[]
+          ).find((r) => JSON.stringify(r.Properties.Create).includes(name))?.Properties.Create,
+        );
+      const queueId = own.getLogicalId(queue.node.defaultChild as never);
+      const topicId = own.getLogicalId(snsTopic.node.defaultChild as never);
+      expect(stored(toQueue.subscription.name)).toContain(queueId);
+      expect(stored(toQueue.subscription.name)).toContain('destinationConfig');
+      expect(stored(toTopic.subscription.name)).toContain(topicId);
+      expect(toQueue.subscription.destinationConfig?.onFailure.destination).toBe(queue.queueArn);
+      expect(toTopic.subscription.destinationConfig?.onFailure.destination).toBe(snsTopic.topicArn);
+    });
+
+    it('leaves cdk-nag nothing to report on the event log and the consumers', () => {
+      const ours = runNag(own).violations.filter((v) =>
+        v.paths.some((path) => /^Destinations\/(EventLog|ToQueue|ToTopic)\//.test(path)),
+      );
+      expect(ours).toEqual([]);
+    });
+
+    it('validates an imported queue ARN at synth time and grants nothing for a topic of the log', () => {
+      const imported = Queue.fromQueueArn(
+        own,
+        'Imported',
+        'arn:aws:sqs:eu-west-1:123456789012:billing-failures',
+      );
+      const consumer = new EventLogConsumer(own, 'ToImported', {
+        eventLog: new EventLog(own, 'OtherLog'),
+        topic: 'orders',
+        function: handler,
+        startingPosition: 'LATEST',
+        onFailure: { queue: imported },
+      });
+      expect(consumer.subscription.destinationConfig?.onFailure.destination).toBe(
+        'arn:aws:sqs:eu-west-1:123456789012:billing-failures',
+      );
+      expect(attach('ToDlqTopic', { onFailure: { topic: 'orders.dlq' } }).destinationGrant).toBe(
+        undefined,
+      );
+      expect(() => attach('Both', { onFailure: { topic: 'orders.dlq', queue } as never })).toThrow(
+        /exactly one of topic/,
+      );
+    });
   });
 
   it('names every problem at once', () => {

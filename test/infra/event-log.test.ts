@@ -464,6 +464,9 @@ describe('store commands are covered by the functions’ IAM actions', () => {
     BatchWriteCommand: ['dynamodb:BatchWriteItem'],
     // The dispatcher invoking consumers: granted per consumer function by EventLogConsumer.
     InvokeCommand: ['lambda:InvokeFunction'],
+    // SQS and SNS on-failure destinations: granted per queue or topic by EventLogConsumer.
+    SendMessageCommand: ['sqs:SendMessage'],
+    PublishCommand: ['sns:Publish'],
     PutObjectCommand: ['s3:PutObject'],
     GetObjectCommand: ['s3:GetObject'],
     ListObjectsV2Command: ['s3:ListBucket'],
@@ -497,8 +500,10 @@ describe('store commands are covered by the functions’ IAM actions', () => {
         ...fn.tableActions,
         ...(fn.listsSegments ? ['s3:ListBucket'] : []),
       ]),
-      // EventLogConsumer's grant to the dispatcher role (event-log-consumer.test.ts).
+      // EventLogConsumer's grants to the dispatcher role (event-log-consumer.test.ts).
       'lambda:InvokeFunction',
+      'sqs:SendMessage',
+      'sns:Publish',
     ]);
     for (const action of required ?? []) expect(granted).toContain(action);
   });

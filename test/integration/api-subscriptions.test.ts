@@ -100,17 +100,32 @@ describe('subscriptions API', () => {
     expect(extra.json.code).toBe('INVALID_REQUEST');
   });
 
-  it('refuses SQS and SNS destinations as not supported yet, and a dead-letter topic that does not exist', async () => {
+  it('accepts SQS and SNS destinations, and refuses a malformed ARN and a dead-letter topic that does not exist', async () => {
     const topic = await api.topic();
-    const sqs = await create({
+    for (const destination of [
+      'arn:aws:sqs:us-east-1:123456789012:dlq',
+      'arn:aws:sns:eu-west-1:123456789012:failures.fifo',
+    ]) {
+      const accepted = await create({
+        name: uniqueName('sub'),
+        topic,
+        functionName: 'f',
+        startingPosition: 'LATEST',
+        destinationConfig: { onFailure: { destination } },
+      });
+      expect(accepted.status, JSON.stringify(accepted.json)).toBe(201);
+      expect(accepted.json.destinationConfig).toEqual({ onFailure: { destination } });
+    }
+    const malformed = await create({
       name: uniqueName('sub'),
       topic,
       functionName: 'f',
       startingPosition: 'LATEST',
-      destinationConfig: { onFailure: { destination: 'arn:aws:sqs:us-east-1:123456789012:dlq' } },
+      destinationConfig: { onFailure: { destination: 'arn:aws:sqs:us-east-1:12345:dlq' } },
     });
-    expect(sqs.json.code).toBe('INVALID_CONFIG');
-    expect(sqs.json.message).toMatch(/SQS on-failure destinations are not supported yet/);
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.code).toBe('INVALID_CONFIG');
+    expect(malformed.json.message).toMatch(/SQS queue or SNS topic ARN/);
     const missing = await create({
       name: uniqueName('sub'),
       topic,

@@ -64,6 +64,33 @@ describe('eventlog subscriptions', () => {
     expect(gone.stderr).toContain('(UNKNOWN_SUBSCRIPTION)');
   });
 
+  it('creates a subscription whose on-failure destination is an SQS queue ARN', async () => {
+    const topic = uniqueName('cli');
+    await broker.topics.create({ name: topic, partitions: 1 });
+    const name = uniqueName('cli-sub');
+    const arn = 'arn:aws:sqs:eu-west-1:123456789012:billing-failures';
+    const created = await cli(
+      'subscriptions',
+      'create',
+      name,
+      '--topic',
+      topic,
+      '--function-name',
+      'billing',
+      '--starting-position',
+      'LATEST',
+      '--on-failure-destination',
+      arn,
+      '--json',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout).destinationConfig).toEqual({
+      onFailure: { destination: arn },
+    });
+    const described = await cli('subscriptions', 'describe', name);
+    expect(described.stdout).toContain(`-> ${arn}`);
+  });
+
   it('reports a setting beyond the limit with the limit, and a missing option as a usage error', async () => {
     const topic = uniqueName('cli');
     await broker.topics.create({ name: topic, partitions: 1 });

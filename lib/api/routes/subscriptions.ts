@@ -39,7 +39,7 @@ const settings = {
     .number()
     .optional()
     .openapi({
-      description: `Retries after the first attempt, 0-${L.maximumRetryAttempts.max}, or -1 until the record expires (at most 10 with an on-failure destination, as Lambda's Kafka mappings); default -1`,
+      description: `Retries after the first attempt, 0-${L.maximumRetryAttempts.max}, or -1 until the record expires (maximumRecordAgeInSeconds, or shortly before the topic's retention deletes it); default -1`,
     }),
   maximumRecordAgeInSeconds: z
     .number()
@@ -63,7 +63,7 @@ const settings = {
         .object({
           destination: z.string().openapi({
             description:
-              'kafka://{topic} (a topic of this log); SQS and SNS ARNs are not supported yet',
+              "kafka://{topic} (a topic of this log: the records, with failure headers), or an SQS queue or SNS topic ARN (Lambda's invocation record: metadata only)",
             example: 'kafka://orders.dlq',
           }),
         })

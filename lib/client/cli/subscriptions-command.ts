@@ -65,7 +65,7 @@ function settingOptions(command: Command): Command {
     )
     .option(
       '--on-failure-destination <destination>',
-      'kafka://<topic>: where records given up on go, with why',
+      'where records given up on go, with why: kafka://<topic>, or an SQS queue or SNS topic ARN',
     )
     .option('--enabled', 'dispatch to the function (the default)')
     .option('--no-enabled', 'keep the subscription, but dispatch nothing')

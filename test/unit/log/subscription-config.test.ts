@@ -5,6 +5,9 @@ import {
   effectiveRetries,
   normalizeSubscription,
   parseDestination,
+  RETENTION_SAFETY_MARGIN,
+  retentionGiveUpAgeMs,
+  retentionSafetyMarginMs,
   type SubscriptionInput,
 } from '../../../lib/log/subscription-config.js';
 
@@ -127,18 +130,25 @@ describe('normalizeSubscription', () => {
       /must differ/,
     ],
     [
-      {
-        destinationConfig: { onFailure: { destination: 'arn:aws:sqs:us-east-1:123456789012:dlq' } },
-      },
+      // Not an account id.
+      { destinationConfig: { onFailure: { destination: 'arn:aws:sqs:us-east-1:1234:dlq' } } },
       'destinationConfig.onFailure.destination',
-      /SQS on-failure destinations are not supported yet/,
+      /SQS queue or SNS topic ARN/,
     ],
     [
+      // SQS queue names stop at 80 characters.
       {
-        destinationConfig: { onFailure: { destination: 'arn:aws:sns:us-east-1:123456789012:dlq' } },
+        destinationConfig: {
+          onFailure: { destination: `arn:aws:sqs:us-east-1:123456789012:${'q'.repeat(81)}` },
+        },
       },
       'destinationConfig.onFailure.destination',
-      /SNS on-failure destinations are not supported yet/,
+      /arn:aws:sqs:\{region\}/,
+    ],
+    [
+      { destinationConfig: { onFailure: { destination: 'arn:aws:s3:::bucket' } } },
+      'destinationConfig.onFailure.destination',
+      /kafka:\/\/\{topic\}/,
     ],
   ])('rejects %j', (settings, field, message) => {
     const problems = problemsOf(settings as Record<string, unknown>);
@@ -151,7 +161,22 @@ describe('normalizeSubscription', () => {
     expect(problems.map((p) => p.field)).toEqual(['batchSize', 'maximumRecordAgeInSeconds']);
   });
 
-  it('lets the CDK declare SQS and SNS destinations and skip tokens', () => {
+  it('accepts SQS and SNS destinations, standard and FIFO', () => {
+    for (const destination of [
+      'arn:aws:sqs:us-east-1:123456789012:dlq',
+      'arn:aws:sqs:eu-west-1:123456789012:orders-dlq.fifo',
+      'arn:aws:sns:ap-southeast-2:123456789012:failures',
+      'arn:aws-us-gov:sns:us-gov-west-1:123456789012:failures.fifo',
+    ]) {
+      const config = normalizeSubscription({
+        ...base,
+        destinationConfig: { onFailure: { destination } },
+      });
+      expect(config.destinationConfig?.onFailure.destination).toBe(destination);
+    }
+  });
+
+  it('lets the CDK skip tokens, an SQS queue ARN among them', () => {
     // How a CDK token looks inside a string.
     const token = '$' + '{Token[TOKEN.1]}';
     const config = normalizeSubscription(
@@ -159,14 +184,12 @@ describe('normalizeSubscription', () => {
         ...base,
         functionName: token,
         batchSize: token as unknown as number,
-        destinationConfig: { onFailure: { destination: 'arn:aws:sqs:us-east-1:123456789012:dlq' } },
+        destinationConfig: { onFailure: { destination: token } },
       },
-      {
-        isUnresolved: (v) => typeof v === 'string' && v.includes('${Token'),
-        allowUnsupportedDestinations: true,
-      },
+      { isUnresolved: (v) => typeof v === 'string' && v.includes('${Token') },
     );
     expect(config.functionName).toBe(token);
+    expect(config.destinationConfig?.onFailure.destination).toBe(token);
   });
 });
 
@@ -210,23 +233,48 @@ describe('applyUpdate', () => {
 });
 
 describe('destinations and retries', () => {
-  it('parses kafka://, SQS and SNS destinations', () => {
+  it('parses kafka://, SQS and SNS destinations, with the region the client is made in', () => {
     expect(parseDestination('kafka://orders.dlq')).toEqual({ kind: 'topic', topic: 'orders.dlq' });
-    expect(parseDestination('arn:aws:sqs:us-east-1:123456789012:q').kind).toBe('sqs');
-    expect(parseDestination('arn:aws:sns:us-east-1:123456789012:t').kind).toBe('sns');
+    expect(parseDestination('arn:aws:sqs:eu-central-1:123456789012:q')).toEqual({
+      kind: 'sqs',
+      arn: 'arn:aws:sqs:eu-central-1:123456789012:q',
+      region: 'eu-central-1',
+      account: '123456789012',
+      name: 'q',
+      fifo: false,
+    });
+    expect(parseDestination('arn:aws:sns:us-east-2:210987654321:t.fifo')).toMatchObject({
+      kind: 'sns',
+      region: 'us-east-2',
+      account: '210987654321',
+      name: 't.fifo',
+      fifo: true,
+    });
     expect(() => parseDestination('s3://bucket')).toThrow(/Unknown on-failure destination/);
   });
 
-  it('retries until expiry without a destination, at most 10 times with one (as Lambda for Kafka)', () => {
+  it('retries -1 without bound, with or without a destination (until the record expires)', () => {
     expect(effectiveRetries(normalizeSubscription(base))).toBe(Number.POSITIVE_INFINITY);
-    expect(
-      effectiveRetries(
-        normalizeSubscription({
-          ...base,
-          destinationConfig: { onFailure: { destination: 'kafka://d' } },
-        }),
-      ),
-    ).toBe(10);
+    for (const destination of ['kafka://d', 'arn:aws:sqs:us-east-1:123456789012:q']) {
+      expect(
+        effectiveRetries(
+          normalizeSubscription({ ...base, destinationConfig: { onFailure: { destination } } }),
+        ),
+      ).toBe(Number.POSITIVE_INFINITY);
+    }
     expect(effectiveRetries(normalizeSubscription({ ...base, maximumRetryAttempts: 2 }))).toBe(2);
+    expect(effectiveRetries(normalizeSubscription({ ...base, maximumRetryAttempts: 0 }))).toBe(0);
+  });
+
+  it('gives up on failing records 10% of retention.ms, at most an hour, before retention may delete them', () => {
+    expect(RETENTION_SAFETY_MARGIN).toEqual({ fraction: 0.1, maxMs: 3_600_000 });
+    // An hour's retention: 6 minutes early.
+    expect(retentionSafetyMarginMs(3_600_000)).toBe(360_000);
+    expect(retentionGiveUpAgeMs(3_600_000)).toBe(3_240_000);
+    // Seven days: the hour cap.
+    expect(retentionSafetyMarginMs(604_800_000)).toBe(3_600_000);
+    expect(retentionGiveUpAgeMs(604_800_000)).toBe(601_200_000);
+    // Kept forever: never.
+    expect(retentionGiveUpAgeMs(-1)).toBeUndefined();
   });
 });

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildInvocationRecord,
+  type FailureRecordInput,
+  ON_FAILURE_MESSAGE_LIMIT,
+} from '../../../lib/log/on-failure-record.js';
+
+const input: FailureRecordInput = {
+  condition: 'RetryAttemptsExhausted',
+  requestId: 'fallback-id',
+  functionName: 'arn:aws:lambda:us-east-1:123456789012:function:billing',
+  approximateInvokeCount: 3,
+  response: {
+    statusCode: 200,
+    executedVersion: '$LATEST',
+    functionError: 'Unhandled',
+    requestId: '316aa6d0-8154-4d5c-9af7-85d5f4a6bc81',
+  },
+  timestamp: Date.UTC(2026, 10, 14, 0, 38, 6, 21),
+  bootstrapServers: 'eventlog.example:443',
+  payloadSize: 1162,
+  subscription: 'orders-to-billing',
+  group: 'billing',
+  topic: 'orders',
+  partition: 2,
+  firstOffset: 41,
+  lastOffset: 42,
+  firstTimestamp: Date.UTC(2026, 10, 14, 0, 38, 4, 835),
+  lastTimestamp: Date.UTC(2026, 10, 14, 0, 38, 5, 580),
+  reason: 'failed 3 time(s); maximumRetryAttempts is 2',
+  lastError: 'Unhandled: Error: cannot parse',
+};
+
+describe('buildInvocationRecord', () => {
+  it("writes Lambda's SQS/SNS invocation record for Kafka, with our own fields apart", () => {
+    expect(JSON.parse(buildInvocationRecord(input))).toEqual({
+      requestContext: {
+        requestId: '316aa6d0-8154-4d5c-9af7-85d5f4a6bc81',
+        functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:billing',
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 3,
+      },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      version: '1.0',
+      timestamp: '2026-11-14T00:38:06.021Z',
+      KafkaBatchInfo: {
+        batchSize: 2,
+        bootstrapServers: 'eventlog.example:443',
+        payloadSize: 1162,
+        recordsInfo: {
+          'orders-2': {
+            firstRecordOffset: '41',
+            lastRecordOffset: '42',
+            firstRecordTimestamp: '2026-11-14T00:38:04.835Z',
+            lastRecordTimestamp: '2026-11-14T00:38:05.580Z',
+          },
+        },
+      },
+      eventlog: {
+        subscription: 'orders-to-billing',
+        consumerGroupId: 'billing',
+        topic: 'orders',
+        partition: 2,
+        firstOffset: 41,
+        lastOffset: 42,
+        reason: 'failed 3 time(s); maximumRetryAttempts is 2',
+        lastError: 'Unhandled: Error: cannot parse',
+      },
+    });
+  });
+
+  it('has a null responseContext and its own request id when the function never answered, and no timestamps for deleted records', () => {
+    const {
+      response: _,
+      firstTimestamp: __,
+      lastTimestamp: ___,
+      payloadSize: ____,
+      ...rest
+    } = input;
+    const record = JSON.parse(buildInvocationRecord({ ...rest, condition: 'RecordExpired' }));
+    expect(record.responseContext).toBeNull();
+    expect(record.requestContext.requestId).toBe('fallback-id');
+    expect(record.requestContext.condition).toBe('RecordExpired');
+    expect(record.KafkaBatchInfo.recordsInfo['orders-2']).toEqual({
+      firstRecordOffset: '41',
+      lastRecordOffset: '42',
+    });
+    expect(record.KafkaBatchInfo).not.toHaveProperty('payloadSize');
+  });
+
+  it('cuts the last error so the message fits in 256 KiB, and says so', () => {
+    // Multi-byte characters and characters JSON escapes: the limit is on UTF-8 bytes.
+    const huge = `${'é"\n'.repeat(60_000)}😀${'x'.repeat(200_000)}`;
+    const text = buildInvocationRecord({ ...input, lastError: huge });
+    expect(Buffer.byteLength(text, 'utf8')).toBeLessThanOrEqual(ON_FAILURE_MESSAGE_LIMIT);
+    // Close to the limit: it keeps as much of the error as fits.
+    expect(Buffer.byteLength(text, 'utf8')).toBeGreaterThan(ON_FAILURE_MESSAGE_LIMIT - 1000);
+    const record = JSON.parse(text);
+    expect(record.eventlog.truncated).toBe(true);
+    expect(record.eventlog.lastError).toMatch(/^é"\n/);
+    expect(record.eventlog.lastError).toMatch(/… \(truncated\)$/);
+    expect(record.requestContext.condition).toBe('RetryAttemptsExhausted');
+  });
+
+  it('leaves a small record whole', () => {
+    const record = JSON.parse(buildInvocationRecord(input));
+    expect(record.eventlog).not.toHaveProperty('truncated');
+    expect(record.eventlog.lastError).toBe(input.lastError);
+  });
+
+  it('cuts the reason too when the error alone is not enough', () => {
+    const text = buildInvocationRecord(
+      { ...input, lastError: 'e'.repeat(2000), reason: 'r'.repeat(5000) },
+      3000,
+    );
+    expect(Buffer.byteLength(text, 'utf8')).toBeLessThanOrEqual(3000);
+    const record = JSON.parse(text);
+    expect(record.eventlog.lastError).toBe('');
+    expect(record.eventlog.reason).toMatch(/^r+… \(truncated\)$/);
+  });
+});
