@@ -155,8 +155,9 @@ function printBanner(info: {
     `  S3          ${env.endpoints.s3}  (bucket ${names.bucket})`,
     `  DynamoDB    ${env.endpoints.dynamodb}  (tables ${names.topicsTable}, ${names.logTable}, ${names.groupsTable})`,
     `  cluster id  ${info.clusterId}  (Confluent v3: ${api}/v3/clusters/${info.clusterId})`,
-    `  maintenance every ${Math.round(info.intervalMs / 1000)} s (retention, healing)`,
+    `  maintenance every ${Math.round(info.intervalMs / 1000)} s (retention, healing, orphan sweep)`,
     `  Lambda      ${api}/2015-03-31/functions/{name}/invocations  (AWS_ENDPOINT_URL_LAMBDA=${api})`,
+    `  SQS, SNS    ${destinationEndpoints()}`,
     ...(info.configPath === undefined
       ? ['  consumers   none (add eventlog.config.ts: see docs/lambda-consumers.md)']
       : [
@@ -356,3 +357,14 @@ startup.catch(async (error: unknown) => {
   await environment?.stop().catch(() => {});
   process.exit(1);
 });
+
+/** Where SQS and SNS on-failure destinations are sent from this server, as the banner says it. */
+function destinationEndpoints(): string {
+  const env = process.env;
+  const sqs = env['AWS_ENDPOINT_URL_SQS'] || env['AWS_ENDPOINT_URL'];
+  const sns = env['AWS_ENDPOINT_URL_SNS'] || env['AWS_ENDPOINT_URL'];
+  if (!sqs && !sns) {
+    return 'on-failure destinations off (set AWS_ENDPOINT_URL_SQS / _SNS, e.g. LocalStack)';
+  }
+  return `on-failure destinations via ${sqs || '(SQS not set)'}, ${sns || '(SNS not set)'}`;
+}
