@@ -4,25 +4,14 @@ import { ManualClock } from '../../../lib/broker/clock.js';
 import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
 import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
 import { FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
-import { brokerForTest, countSegmentObjects, readAll, text } from './helpers.js';
-
-/**
- * A writer "dies" at a chosen step: the fault injector's crash makes that SDK call and every
- * later one of the same clients throw, as if the process were gone.
- */
-function crashingBroker(
-  clock: ManualClock,
-  command: string,
-  when?: (input: Record<string, unknown>) => boolean,
-) {
-  const clients = newTestClients({ maxAttempts: 1 });
-  const faults = new FaultInjector();
-  faults.attach(clients.s3);
-  faults.attach(clients.dynamo);
-  faults.add({ command, action: 'crash', ...(when === undefined ? {} : { when }) });
-  const broker = createBroker(createStores(clients, testNames()), { clock });
-  return { broker, faults, close: () => destroyAwsClients(clients) };
-}
+import {
+  brokerForTest,
+  countSegmentObjects,
+  crashingBroker,
+  isIndexPut,
+  readAll,
+  text,
+} from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -37,9 +26,7 @@ describe('a writer that dies mid-produce', () => {
     const topic = await healthy.topics.create({ name, partitions: 2 });
     await healthy.produce.produce({ topic: name, records: [{ partition: 0, value: text('a') }] });
 
-    const isIndexPut = (input: Record<string, unknown>) =>
-      input['TableName'] === testNames().logTable;
-    const dying = crashingBroker(clock, 'PutItem', isIndexPut);
+    const dying = crashingBroker('PutItem', { clock, when: isIndexPut });
     cleanups.push(dying.close);
     const died = await dying.broker.produce.produce({
       topic: name,
@@ -85,7 +72,7 @@ describe('a writer that dies mid-produce', () => {
       partitions: 1,
       configs: { 'retention.ms': '60000' },
     });
-    const dying = crashingBroker(clock, 'UpdateItem');
+    const dying = crashingBroker('UpdateItem', { clock });
     cleanups.push(dying.close);
     const died = await dying.broker.produce.produce({
       topic: name,

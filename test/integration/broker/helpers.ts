@@ -5,15 +5,47 @@ import {
   createBroker,
   createStores,
 } from '../../../lib/broker/broker.js';
+import type { Clock } from '../../../lib/broker/clock.js';
 import type { FetchedRecord } from '../../../lib/broker/fetch.js';
 import { SEGMENT_PREFIX } from '../../../lib/infra/resources.js';
-import { testClients, testNames } from '../../helpers/aws.js';
+import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
+import { newTestClients, testClients, testNames } from '../../helpers/aws.js';
+import { FaultInjector } from '../../helpers/faults.js';
 
 export function brokerForTest(options: BrokerOptions = {}): Broker {
   return createBroker(createStores(testClients(), testNames()), options);
 }
 
 export const text = (value: string): Buffer => Buffer.from(value, 'utf8');
+
+/** A put into the log table: a batch's (or a marker's) index entry. */
+export const isIndexPut = (input: Record<string, unknown>): boolean =>
+  input['TableName'] === testNames().logTable;
+
+/**
+ * A writer that "dies" at a chosen step: the fault injector's crash makes that SDK call and
+ * every later one of the same clients throw, as if the process were gone. Its clients are its
+ * own (no retries); close() when the test is done.
+ */
+export function crashingBroker(
+  command: string,
+  options: { clock?: Clock; when?: (input: Record<string, unknown>) => boolean } = {},
+): { broker: Broker; faults: FaultInjector; close: () => void } {
+  const clients = newTestClients({ maxAttempts: 1 });
+  const faults = new FaultInjector();
+  faults.attach(clients.s3);
+  faults.attach(clients.dynamo);
+  faults.add({
+    command,
+    action: 'crash',
+    ...(options.when === undefined ? {} : { when: options.when }),
+  });
+  const broker = createBroker(
+    createStores(clients, testNames()),
+    options.clock === undefined ? {} : { clock: options.clock },
+  );
+  return { broker, faults, close: () => destroyAwsClients(clients) };
+}
 
 /** Every record of a partition from `from` up to the high watermark, fetched page by page. */
 export async function readAll(

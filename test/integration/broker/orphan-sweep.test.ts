@@ -4,7 +4,14 @@ import { ManualClock } from '../../../lib/broker/clock.js';
 import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
 import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
 import { type ClientWithMiddleware, FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
-import { brokerForTest, countSegmentObjects, readAll, text } from './helpers.js';
+import {
+  brokerForTest,
+  countSegmentObjects,
+  crashingBroker,
+  isIndexPut,
+  readAll,
+  text,
+} from './helpers.js';
 
 // The broker's defaults: maxProduceMs 30 s, clock skew 60 s. A sweep takes objects older than
 // maxProduceMs + 2 * skew.
@@ -21,16 +28,10 @@ function dyingWriter(
   command: string,
   when?: (input: Record<string, unknown>) => boolean,
 ): Broker {
-  const clients = newTestClients({ maxAttempts: 1 });
-  cleanups.push(() => destroyAwsClients(clients));
-  const faults = new FaultInjector();
-  faults.attach(clients.s3);
-  faults.attach(clients.dynamo);
-  faults.add({ command, action: 'crash', ...(when === undefined ? {} : { when }) });
-  return createBroker(createStores(clients, testNames()), { clock });
+  const dying = crashingBroker(command, { clock, ...(when === undefined ? {} : { when }) });
+  cleanups.push(dying.close);
+  return dying.broker;
 }
-
-const isIndexPut = (input: Record<string, unknown>) => input['TableName'] === testNames().logTable;
 
 async function values(broker: Broker, topic: string, partition: number): Promise<string[]> {
   return (await readAll(broker, topic, partition)).map((r) => r.value?.toString() ?? '');

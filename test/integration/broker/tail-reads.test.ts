@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, createStores } from '../../../lib/broker/broker.js';
-import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
-import { newTestClients, testClients, testNames, uniqueName } from '../../helpers/aws.js';
-import { FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
-import { text } from './helpers.js';
+import { testClients, testNames, uniqueName } from '../../helpers/aws.js';
+import { isInjectedCrash } from '../../helpers/faults.js';
+import { crashingBroker, isIndexPut, text } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -57,16 +56,9 @@ describe('reads at the tail', () => {
 
     // A writer dies between reserving and publishing: the remembered prefix ends before its
     // hole, and reads still stop there.
-    const clients = newTestClients({ maxAttempts: 1 });
-    cleanups.push(() => destroyAwsClients(clients));
-    const faults = new FaultInjector();
-    faults.attach(clients.dynamo);
-    faults.add({
-      command: 'PutItem',
-      action: 'crash',
-      when: (input) => input['TableName'] === testNames().logTable,
-    });
-    const died = await createBroker(createStores(clients, testNames())).produce.produce({
+    const dying = crashingBroker('PutItem', { when: isIndexPut });
+    cleanups.push(dying.close);
+    const died = await dying.broker.produce.produce({
       topic: name,
       records: [{ value: text('lost') }],
     });
