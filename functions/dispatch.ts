@@ -31,7 +31,7 @@ const dispatcher = createDispatcher(
 
 export const handler = async (
   event: unknown,
-  context: { getRemainingTimeInMillis(): number },
+  context: { getRemainingTimeInMillis(): number; invokedFunctionArn?: string },
 ): Promise<Pick<DispatchReport, 'ms' | 'errors'> & { partitions: number; invocations: number }> => {
   const notice = event as { topic?: unknown; partitions?: unknown };
   const report = await dispatcher.run({
@@ -40,6 +40,7 @@ export const handler = async (
       ? { partitions: notice.partitions.filter((p): p is number => Number.isInteger(p)) }
       : {}),
     deadline: Date.now() + context.getRemainingTimeInMillis(),
+    ...(context.invokedFunctionArn === undefined ? {} : { ownArn: context.invokedFunctionArn }),
   });
   const busy = report.partitions.filter((p) => p.invocations > 0 || p.outcome === 'stopped');
   if (busy.length > 0) console.log(JSON.stringify({ dispatch: busy }));

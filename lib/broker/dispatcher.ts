@@ -13,6 +13,7 @@ import {
   buildInvocationRecord,
   type FailureCondition,
   type InvocationResponse,
+  qualifiedFunctionArn,
 } from '../log/on-failure-record.js';
 import {
   type AwsDestination,
@@ -106,6 +107,11 @@ export interface DispatchRequest {
   subscription?: string;
   /** Epoch ms after which nothing may run any more (the Lambda's own timeout). */
   deadline?: number;
+  /**
+   * The dispatcher's own function ARN (the Lambda context's invokedFunctionArn): completes
+   * the ARN of a consumer function configured by name in on-failure records.
+   */
+  ownArn?: string;
 }
 
 export type PartitionOutcome =
@@ -254,6 +260,8 @@ interface RunContext {
   softDeadline: number;
   /** Nothing at all after this (invocations are aborted). */
   hardDeadline: number;
+  /** The dispatcher's own function ARN, when it runs on Lambda. */
+  ownArn?: string;
 }
 
 type Attempt =
@@ -339,6 +347,7 @@ export class Dispatcher {
         hardDeadline - DEADLINE_MARGIN_MS,
       ),
       hardDeadline,
+      ...(request.ownArn === undefined ? {} : { ownArn: request.ownArn }),
     };
     const errors: DispatchReport['errors'] = [];
     const subscriptions = (await this.subscriptionList()).filter(
@@ -1088,6 +1097,7 @@ export class Dispatcher {
       condition: why.condition,
       requestId: randomUUID(),
       functionName: config.functionName,
+      ...withArn(qualifiedFunctionArn(config.functionName, work.run.ownArn)),
       approximateInvokeCount: why.attempts,
       ...(why.response === undefined ? {} : { response: why.response }),
       timestamp: this.clock.now(),
@@ -1345,4 +1355,8 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+function withArn(functionArn: string | undefined): { functionArn?: string } {
+  return functionArn === undefined ? {} : { functionArn };
 }

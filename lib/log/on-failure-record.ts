@@ -7,7 +7,8 @@
  *   {
  *     "requestContext": {
  *       "requestId": the last invocation's request id (a fresh UUID when none ran),
- *       "functionArn": the subscription's function (name or ARN, as configured),
+ *       "functionArn": the subscription's function as an ARN (on AWS; completed from the
+ *                      dispatcher's own ARN when configured by name), or as configured,
  *       "condition": "RetryAttemptsExhausted" | "RecordAgeExceeded"
  *                  | "MaximumPayloadSizeExceeded" | "RecordExpired",
  *       "approximateInvokeCount": failed invocations of these records
@@ -71,6 +72,8 @@ export interface FailureRecordInput {
   /** Used when `response` carries no request id. */
   requestId: string;
   functionName: string;
+  /** The function's full ARN when known (qualifiedFunctionArn); else functionName is used. */
+  functionArn?: string;
   approximateInvokeCount: number;
   response?: InvocationResponse;
   /** When the dispatcher gave up, epoch ms. */
@@ -160,7 +163,7 @@ export function invocationRecord(
   return {
     requestContext: {
       requestId: response?.requestId ?? input.requestId,
-      functionArn: input.functionName,
+      functionArn: input.functionArn ?? input.functionName,
       condition: input.condition,
       approximateInvokeCount: input.approximateInvokeCount,
     },
@@ -240,4 +243,22 @@ function prefix(text: string, keep: number): string {
 
 function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * A function's ARN from the way a subscription names it (as Lambda's Invoke accepts: a name,
+ * `name:alias`, `123456789012:function:name`, or an ARN), completed with the partition,
+ * region and account of `own`, an ARN of the caller's (the dispatcher's own function).
+ * Undefined when there is nothing to complete it with (the local server).
+ */
+export function qualifiedFunctionArn(functionName: string, own?: string): string | undefined {
+  if (functionName.startsWith('arn:')) return functionName;
+  const parts = own?.split(':');
+  if (parts === undefined || parts.length < 6 || parts[0] !== 'arn') return undefined;
+  const [, partition, , region, account] = parts;
+  const partial = /^(\d{12}):function:(.+)$/.exec(functionName);
+  if (partial !== null) {
+    return `arn:${partition}:lambda:${region}:${partial[1]}:function:${partial[2]}`;
+  }
+  return `arn:${partition}:lambda:${region}:${account}:function:${functionName}`;
 }

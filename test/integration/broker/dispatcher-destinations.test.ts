@@ -148,9 +148,9 @@ async function subscribe(
   return name;
 }
 
-async function drain(d: Dispatcher, subscription: string): Promise<void> {
+async function drain(d: Dispatcher, subscription: string, ownArn?: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
-    const report = await d.run({ subscription });
+    const report = await d.run({ subscription, ...(ownArn === undefined ? {} : { ownArn }) });
     if (report.partitions.every((p) => p.invocations === 0 && p.outcome !== 'stopped')) return;
   }
   throw new Error('the dispatcher did not catch up');
@@ -303,7 +303,12 @@ describe('SQS and SNS on-failure destinations', () => {
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: 0,
     });
-    await drain(dispatcher(), sub);
+    // As on AWS: the dispatcher's own ARN completes the consumer's, named without one.
+    await drain(
+      dispatcher(),
+      sub,
+      'arn:aws:lambda:eu-west-1:123456789012:function:eventlog-dispatch',
+    );
 
     expect(fn.calls.filter((c) => !c.includes('poison')).flat()).toEqual(['a', 'b']);
     const messages = await receiveAll(inbox);
@@ -318,7 +323,7 @@ describe('SQS and SNS on-failure destinations', () => {
     expect(envelope.TopicArn).toBe(snsTopic.TopicArn);
     const record = JSON.parse(envelope.Message) as InvocationRecord;
     expect(record.requestContext).toMatchObject({
-      functionArn: fn.name,
+      functionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${fn.name}`,
       condition: 'RetryAttemptsExhausted',
       approximateInvokeCount: 1,
     });

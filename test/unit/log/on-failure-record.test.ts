@@ -3,6 +3,7 @@ import {
   buildInvocationRecord,
   type FailureRecordInput,
   ON_FAILURE_MESSAGE_LIMIT,
+  qualifiedFunctionArn,
 } from '../../../lib/log/on-failure-record.js';
 
 const input: FailureRecordInput = {
@@ -117,5 +118,41 @@ describe('buildInvocationRecord', () => {
     const record = JSON.parse(text);
     expect(record.eventlog.lastError).toBe('');
     expect(record.eventlog.reason).toMatch(/^r+… \(truncated\)$/);
+  });
+});
+
+describe('qualifiedFunctionArn', () => {
+  const own = 'arn:aws-cn:lambda:cn-north-1:111122223333:function:eventlog-dispatch';
+  it("completes a name, an alias and a partial ARN from the dispatcher's own ARN", () => {
+    expect(qualifiedFunctionArn('orders-consumer', own)).toBe(
+      'arn:aws-cn:lambda:cn-north-1:111122223333:function:orders-consumer',
+    );
+    expect(qualifiedFunctionArn('orders-consumer:live', own)).toBe(
+      'arn:aws-cn:lambda:cn-north-1:111122223333:function:orders-consumer:live',
+    );
+    expect(qualifiedFunctionArn('444455556666:function:other', own)).toBe(
+      'arn:aws-cn:lambda:cn-north-1:444455556666:function:other',
+    );
+  });
+
+  it('keeps a full ARN, and gives up without an own ARN to complete from', () => {
+    const arn = 'arn:aws:lambda:us-east-1:444455556666:function:x';
+    expect(qualifiedFunctionArn(arn, own)).toBe(arn);
+    expect(qualifiedFunctionArn(arn)).toBe(arn);
+    expect(qualifiedFunctionArn('orders-consumer')).toBeUndefined();
+    expect(qualifiedFunctionArn('orders-consumer', 'not-an-arn')).toBeUndefined();
+  });
+
+  it('is what the record carries when known, else the configured name', () => {
+    const named = buildInvocationRecord({ ...input, functionName: 'orders-consumer' });
+    expect(JSON.parse(named).requestContext.functionArn).toBe('orders-consumer');
+    const qualified = buildInvocationRecord({
+      ...input,
+      functionName: 'orders-consumer',
+      functionArn: 'arn:aws:lambda:us-east-1:111122223333:function:orders-consumer',
+    });
+    expect(JSON.parse(qualified).requestContext.functionArn).toBe(
+      'arn:aws:lambda:us-east-1:111122223333:function:orders-consumer',
+    );
   });
 });
