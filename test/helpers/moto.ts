@@ -83,7 +83,7 @@ export async function startMoto(): Promise<MotoServer> {
   const command = motoCommand();
   if (command === undefined) {
     throw new Error(
-      "moto's server is needed by this test (the SQS and SNS emulator) and neither `moto_server` nor `python3 -m moto.server` runs here. Install it with `pip install 'moto[server]'` (or Debian's `apt-get install python3-moto`), then run the tests again.",
+      "moto's server is needed by this test (the SQS and SNS emulator) and neither `moto_server` nor `python3 -m moto.server` runs here. Install it with `pip install 'moto[server]'` (Debian 12 has no package of it), then run the tests again.",
     );
   }
   const port = await freePort();
