@@ -178,8 +178,7 @@ export class ProduceService {
 
     const results = new Array<RecordResult>(request.records.length);
     const positions = positionsOf(encoded);
-    let publishesSent = 0;
-    await Promise.all(
+    const sent = await Promise.all(
       batches.map(async (batch, i) => {
         const entry = indexEntryFor(
           batch,
@@ -188,44 +187,61 @@ export class ProduceService {
           encoded[i],
           appendTime,
         );
-        let baseOffset: number | undefined;
-        let publishSent = false;
-        try {
-          baseOffset = await this.index.reserve(
-            topic.topicId,
-            batch.partition,
-            entry.count,
-            entry.bytes,
-          );
-          this.checkDeadline(now, batch.partition);
-          publishesSent++;
-          publishSent = true;
-          await this.index.publish(topic.topicId, batch.partition, { ...entry, baseOffset });
-        } catch (error) {
-          const settled =
-            baseOffset === undefined
-              ? 'aborted'
-              : await this.abortOwnRange(topic.topicId, batch.partition, baseOffset, entry.count);
-          if (settled !== 'published') {
-            const failure = toEventLogError(error);
-            // Sending this request again could write the batch twice: not retriable as such.
-            failBatch(
-              results,
-              batch,
-              settled === 'unknown' && publishSent ? outcomeUnknown(failure, false) : failure,
-            );
-            return;
-          }
+        const outcome = await this.reserveAndPublish(topic, batch.partition, entry, now, (base) =>
+          this.index.publish(topic.topicId, batch.partition, { ...entry, baseOffset: base }),
+        );
+        if (outcome.kind === 'written') {
+          this.answerWritten(results, batch, outcome.baseOffset, topic, appendTime);
+        } else {
+          // Sending this request again could write the batch twice: not retriable as such.
+          failBatch(results, batch, failureOf(outcome, false));
         }
-        this.answerWritten(results, batch, baseOffset as number, topic, appendTime);
+        return outcome.publishSent;
       }),
     );
-    if (publishesSent === 0) {
-      // No index entry can refer to the object: remove it now rather than leave it to
-      // retention. (Once a publish was sent, its outcome may be unknown: keep the object.)
-      await this.segments.delete([objectKey]).catch(() => {});
-    }
+    await this.dropIfNeverPublished(objectKey, sent);
     return { topic: topic.name, records: results };
+  }
+
+  /**
+   * Reserves a partition's offsets and publishes the batch there with `publish`. When anything
+   * fails after the reservation, settles the range at once (abortOwnRange), so that no hole
+   * waits for the healer; a range found published after all is a success.
+   */
+  private async reserveAndPublish(
+    topic: TopicRecord,
+    partition: number,
+    entry: Omit<IndexEntry, 'baseOffset'>,
+    start: number,
+    publish: (baseOffset: number) => Promise<void>,
+  ): Promise<PublishOutcome> {
+    let baseOffset: number | undefined;
+    let publishSent = false;
+    try {
+      baseOffset = await this.index.reserve(topic.topicId, partition, entry.count, entry.bytes);
+      this.checkDeadline(start, partition);
+      publishSent = true;
+      await publish(baseOffset);
+      return { kind: 'written', baseOffset, publishSent };
+    } catch (error) {
+      const settled =
+        baseOffset === undefined
+          ? 'aborted'
+          : await this.abortOwnRange(topic.topicId, partition, baseOffset, entry.count);
+      if (settled === 'published') {
+        return { kind: 'written', baseOffset: baseOffset as number, publishSent };
+      }
+      return { kind: 'failed', error, settled, publishSent };
+    }
+  }
+
+  /**
+   * No index entry can refer to the object when no publish was sent: remove it now rather than
+   * leave it to the orphan sweep. (Once a publish was sent, its outcome may be unknown: keep it.)
+   */
+  private async dropIfNeverPublished(objectKey: string, publishSent: boolean[]): Promise<void> {
+    if (publishSent.includes(true)) return;
+    await this.segments.delete([objectKey]).catch(() => {});
   }
 
   /** One S3 object for the request: its partitions' batches back to back. */
@@ -354,8 +370,7 @@ export class ProduceService {
     const expiresAt =
       ticket?.expiresAt ?? nowSeconds + Math.ceil(this.idempotence.producerIdExpirationMs / 1000);
     const positions = positionsOf(encoded);
-    let publishesSent = 0;
-    await Promise.all(
+    const sent = await Promise.all(
       writes.map(async ({ batch, identity, stored }, i) => {
         const entry: Omit<IndexEntry, 'baseOffset'> = {
           ...indexEntryFor(batch, objectKey, positions[i] as number, encoded[i], appendTime),
@@ -367,80 +382,62 @@ export class ProduceService {
                 baseSequence: identity.baseSequence,
               }),
         };
-        let baseOffset: number | undefined;
-        let publishSent = false;
-        try {
-          baseOffset = await this.index.reserve(
-            topic.topicId,
+        const outcome = await this.reserveAndPublish(
+          topic,
+          batch.partition,
+          entry,
+          now,
+          (baseOffset) =>
+            producers.publishWithState(
+              topic.topicId,
+              batch.partition,
+              { ...entry, baseOffset },
+              owner,
+              appendBatch(
+                stored,
+                liveState(stored, now),
+                { ...identity, baseOffset, appendTime },
+                expiresAt,
+              ),
+              // Unread (a fresh key) or not there: only "none, or expired" may be replaced.
+              stored === undefined ? { absent: true, nowSeconds } : { version: stored.version },
+            ),
+        );
+        if (outcome.kind === 'written') {
+          this.answerWritten(results, batch, outcome.baseOffset, topic, appendTime);
+          return outcome.publishSent;
+        }
+        const { error } = outcome;
+        if (error instanceof ProducerStateChanged) {
+          // A concurrent duplicate (or a newer epoch) won; our range is now an aborted marker,
+          // so no hole is left. Decide again against the state that won.
+          const current =
+            error.current ??
+            (await producers.state(topic.topicId, batch.partition, owner).catch(() => undefined));
+          const again = checkAppend(
+            liveState(current, this.clock.now()),
+            identity,
             batch.partition,
-            entry.count,
-            entry.bytes,
           );
-          this.checkDeadline(now, batch.partition);
-          const live = liveState(stored, now);
-          const next = appendBatch(
-            stored,
-            live,
-            { ...identity, baseOffset, appendTime },
-            expiresAt,
-          );
-          publishesSent++;
-          publishSent = true;
-          await producers.publishWithState(
-            topic.topicId,
-            batch.partition,
-            { ...entry, baseOffset },
-            owner,
-            next,
-            // Unread (a fresh key) or not there: only "none, or expired" may be replaced.
-            stored === undefined ? { absent: true, nowSeconds } : { version: stored.version },
-          );
-        } catch (error) {
-          const settled =
-            baseOffset === undefined
-              ? 'aborted'
-              : await this.abortOwnRange(topic.topicId, batch.partition, baseOffset, entry.count);
-          if (settled !== 'published') {
-            if (error instanceof ProducerStateChanged) {
-              // A concurrent duplicate (or a newer epoch) won; our range is now an aborted
-              // marker, so no hole is left. Decide again against the state that won.
-              const current =
-                error.current ??
-                (await producers
-                  .state(topic.topicId, batch.partition, owner)
-                  .catch(() => undefined));
-              const again = checkAppend(
-                liveState(current, this.clock.now()),
-                identity,
-                batch.partition,
-              );
-              if (again.kind === 'duplicate') {
-                this.answerFromState(results, batch, again.batch, topic, request);
-              } else {
-                failBatch(
-                  results,
-                  batch,
-                  again.kind === 'error'
-                    ? again.error
-                    : new EventLogError('CONFLICT', error.message, { retriable: true }),
-                );
-              }
-              return;
-            }
-            const failure = toEventLogError(error);
-            // A retry is safe here (the state answers it), so the error stays retriable.
+          if (again.kind === 'duplicate') {
+            this.answerFromState(results, batch, again.batch, topic, request);
+          } else {
             failBatch(
               results,
               batch,
-              settled === 'unknown' && publishSent ? outcomeUnknown(failure, true) : failure,
+              again.kind === 'error'
+                ? again.error
+                : new EventLogError('CONFLICT', error.message, { retriable: true }),
             );
-            return;
           }
+        } else {
+          // A retry is safe here (the state answers it), so the error stays retriable.
+          failBatch(results, batch, failureOf(outcome, true));
         }
-        this.answerWritten(results, batch, baseOffset as number, topic, appendTime);
+        return outcome.publishSent;
       }),
     );
-    if (publishesSent === 0) await this.segments.delete([objectKey]).catch(() => {});
+    await this.dropIfNeverPublished(objectKey, sent);
     return { topic: topic.name, records: results };
   }
 
@@ -709,6 +706,22 @@ function seededRandom(hex: string): () => number {
 }
 
 /** A failure after which the batch may or may not be in the log. */
+/** How reserveAndPublish ended for one partition. */
+type PublishOutcome =
+  | { kind: 'written'; baseOffset: number; publishSent: boolean }
+  | { kind: 'failed'; error: unknown; settled: 'aborted' | 'unknown'; publishSent: boolean };
+
+/** The error a failed partition answers: "outcome unknown" once a publish went out unsettled. */
+function failureOf(
+  outcome: Extract<PublishOutcome, { kind: 'failed' }>,
+  retriable: boolean,
+): EventLogError {
+  const failure = toEventLogError(outcome.error);
+  return outcome.settled === 'unknown' && outcome.publishSent
+    ? outcomeUnknown(failure, retriable)
+    : failure;
+}
+
 function outcomeUnknown(failure: EventLogError, retriable: boolean): EventLogError {
   return new EventLogError(
     failure.code,
