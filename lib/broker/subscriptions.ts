@@ -6,6 +6,7 @@ import {
   type SubscriptionConfig,
   type SubscriptionInput,
   type SubscriptionUpdate,
+  type SubscriptionView,
 } from '../log/subscription-config.js';
 import {
   type RetryState,
@@ -28,22 +29,6 @@ import type { TopicService } from './topics.js';
  * subscription is created, not at the first dispatch, or the records written in between
  * (among them the very produce that triggered that dispatch) would be skipped.
  */
-
-export interface SubscriptionView extends SubscriptionConfig {
-  /** Lambda's State of an event source mapping. */
-  state: 'Enabled' | 'Disabled';
-  version: number;
-  createdAt: number;
-  updatedAt: number;
-  /** Partitions whose records are failing right now and being retried. */
-  failing: {
-    partition: number;
-    offset: number;
-    attempts: number;
-    since: number;
-    lastError: string;
-  }[];
-}
 
 export class SubscriptionService {
   private readonly clock: Clock;

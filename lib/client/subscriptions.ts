@@ -1,8 +1,4 @@
-import type {
-  FunctionResponseType,
-  StartingPosition,
-  SubscriptionSettings,
-} from '../log/subscription-config.js';
+import type { SubscriptionSettings, SubscriptionView } from '../log/subscription-config.js';
 import { HttpClient, type HttpClientOptions } from './http.js';
 
 /**
@@ -27,34 +23,8 @@ export type UpdateSubscriptionRequest = Partial<
   destinationConfig?: { onFailure?: { destination: string } | null };
 };
 
-export interface Subscription {
-  name: string;
-  topic: string;
-  group: string;
-  functionName: string;
-  state: 'Enabled' | 'Disabled';
-  batchSize: number;
-  maximumBatchingWindowInSeconds: number;
-  startingPosition: StartingPosition;
-  startingPositionTimestamp?: number;
-  maximumRetryAttempts: number;
-  maximumRecordAgeInSeconds: number;
-  bisectBatchOnFunctionError: boolean;
-  functionResponseTypes: FunctionResponseType[];
-  destinationConfig?: { onFailure: { destination: string } };
-  enabled: boolean;
-  version: number;
-  createdAt: number;
-  updatedAt: number;
-  /** Partitions whose records are failing and being retried. */
-  failing: {
-    partition: number;
-    offset: number;
-    attempts: number;
-    since: number;
-    lastError: string;
-  }[];
-}
+/** A subscription as the API answers it. */
+export type Subscription = SubscriptionView;
 
 export class Subscriptions {
   readonly http: HttpClient;

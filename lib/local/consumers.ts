@@ -6,8 +6,8 @@ import {
   type DispatchReport,
 } from '../broker/dispatcher.js';
 import type { ProducedEvent } from '../broker/produce-notifier.js';
-import type { SubscriptionView } from '../broker/subscriptions.js';
 import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
+import type { SubscriptionView } from '../log/subscription-config.js';
 import { MUTABLE_SETTINGS, type SubscriptionConfig } from '../log/subscription-config.js';
 import { LambdaFunctionInvoker } from '../store/function-invoker.js';
 import type { LoadedConfig } from './consumer-config.js';

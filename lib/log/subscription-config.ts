@@ -100,6 +100,23 @@ export interface SubscriptionConfig {
   enabled: boolean;
 }
 
+/** A subscription as the API answers it (and the SDK returns it): its settings and its state. */
+export interface SubscriptionView extends SubscriptionConfig {
+  /** Lambda's State of an event source mapping. */
+  state: 'Enabled' | 'Disabled';
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  /** Partitions whose records are failing right now and being retried. */
+  failing: {
+    partition: number;
+    offset: number;
+    attempts: number;
+    since: number;
+    lastError: string;
+  }[];
+}
+
 /** What an update may change: the rest (topic, group, starting position) is fixed, as in Lambda. */
 export const MUTABLE_SETTINGS = [
   'functionName',
