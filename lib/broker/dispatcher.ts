@@ -958,7 +958,6 @@ export class Dispatcher {
     }
     const parsed = parseDestination(destination);
     if (parsed.kind === 'topic') {
-      const text = (value: string | number) => Buffer.from(String(value), 'utf8');
       // The time of the failure: the original time is in a header, and the dead-letter
       // topic's own retention and age limits count from now.
       const now = this.clock.now();
@@ -970,8 +969,8 @@ export class Dispatcher {
           headers: [
             ...record.headers,
             ...this.failureHeaders(work, why),
-            { key: FAILURE_HEADERS.offset, value: text(record.offset) },
-            { key: FAILURE_HEADERS.timestamp, value: text(record.timestamp) },
+            { key: FAILURE_HEADERS.offset, value: headerText(record.offset) },
+            { key: FAILURE_HEADERS.timestamp, value: headerText(record.timestamp) },
           ],
           timestamp: now,
         })),
@@ -1018,7 +1017,6 @@ export class Dispatcher {
     };
     const parsed = parseDestination(destination);
     if (parsed.kind === 'topic') {
-      const text = (value: string | number) => Buffer.from(String(value), 'utf8');
       // No key and no value: the records are gone; the headers name the range.
       await this.produceToDeadLetterTopic(parsed.topic, [
         {
@@ -1026,8 +1024,8 @@ export class Dispatcher {
           value: null,
           headers: [
             ...this.failureHeaders(work, why),
-            { key: FAILURE_HEADERS.offset, value: text(from) },
-            { key: FAILURE_HEADERS.lastOffset, value: text(to) },
+            { key: FAILURE_HEADERS.offset, value: headerText(from) },
+            { key: FAILURE_HEADERS.lastOffset, value: headerText(to) },
           ],
           timestamp: this.clock.now(),
         },
@@ -1043,17 +1041,18 @@ export class Dispatcher {
   /** The headers every record written to a dead-letter topic carries, after its own. */
   private failureHeaders(work: PartitionWork, why: GiveUp): { key: string; value: Buffer }[] {
     const { config, topic, partition } = work;
-    const text = (value: string | number) => Buffer.from(String(value), 'utf8');
     return [
-      { key: FAILURE_HEADERS.condition, value: text(why.condition) },
-      { key: FAILURE_HEADERS.reason, value: text(why.reason) },
-      ...(why.lastError === '' ? [] : [{ key: FAILURE_HEADERS.error, value: text(why.lastError) }]),
-      { key: FAILURE_HEADERS.attempts, value: text(why.attempts) },
-      { key: FAILURE_HEADERS.topic, value: text(topic.name) },
-      { key: FAILURE_HEADERS.partition, value: text(partition) },
-      { key: FAILURE_HEADERS.subscription, value: text(config.name) },
-      { key: FAILURE_HEADERS.group, value: text(config.group) },
-      { key: FAILURE_HEADERS.function, value: text(config.functionName) },
+      { key: FAILURE_HEADERS.condition, value: headerText(why.condition) },
+      { key: FAILURE_HEADERS.reason, value: headerText(why.reason) },
+      ...(why.lastError === ''
+        ? []
+        : [{ key: FAILURE_HEADERS.error, value: headerText(why.lastError) }]),
+      { key: FAILURE_HEADERS.attempts, value: headerText(why.attempts) },
+      { key: FAILURE_HEADERS.topic, value: headerText(topic.name) },
+      { key: FAILURE_HEADERS.partition, value: headerText(partition) },
+      { key: FAILURE_HEADERS.subscription, value: headerText(config.name) },
+      { key: FAILURE_HEADERS.group, value: headerText(config.group) },
+      { key: FAILURE_HEADERS.function, value: headerText(config.functionName) },
     ];
   }
 
@@ -1093,11 +1092,12 @@ export class Dispatcher {
         { retriable: true },
       );
     }
+    const functionArn = qualifiedFunctionArn(config.functionName, work.run.ownArn);
     const body = buildInvocationRecord({
       condition: why.condition,
       requestId: randomUUID(),
       functionName: config.functionName,
-      ...withArn(qualifiedFunctionArn(config.functionName, work.run.ownArn)),
+      ...(functionArn === undefined ? {} : { functionArn }),
       approximateInvokeCount: why.attempts,
       ...(why.response === undefined ? {} : { response: why.response }),
       timestamp: this.clock.now(),
@@ -1357,6 +1357,7 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function withArn(functionArn: string | undefined): { functionArn?: string } {
-  return functionArn === undefined ? {} : { functionArn };
+/** A dead-letter header's value: the text of a string or number, UTF-8. */
+function headerText(value: string | number): Buffer {
+  return Buffer.from(String(value), 'utf8');
 }
