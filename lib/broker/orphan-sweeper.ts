@@ -12,6 +12,7 @@ import type { LogIndexStore } from '../store/log-index-store.js';
 import type { SegmentStore } from '../store/segment-store.js';
 import type { TopicRecord, TopicStore } from '../store/topic-store.js';
 import type { Clock } from './clock.js';
+import { mapLimited } from './map-limited.js';
 
 export interface OrphanSweepOptions extends SweepBounds {
   clock: Clock;
@@ -31,6 +32,8 @@ export interface OrphanSweepResult {
 }
 
 const PAGE = 200;
+/** Partition heads read at once. */
+const HEAD_READS = 16;
 
 /**
  * Deletes objects that no index entry refers to and none ever will: uploads of writers that
@@ -59,10 +62,11 @@ export class OrphanSweeper {
     };
     const state = (await this.topics.sweepState(topicId)) ?? EMPTY_SWEEP_STATE;
     const before = this.options.clock.now();
-    const heads = [];
-    for (let partition = 0; partition < topic.partitions; partition++) {
-      heads.push(await this.index.head(topicId, partition));
-    }
+    const heads = await mapLimited(
+      Array.from({ length: topic.partitions }, (_, partition) => partition),
+      HEAD_READS,
+      (partition) => this.index.head(topicId, partition),
+    );
     const checkpoint = {
       at: this.options.clock.now(),
       offsets: heads.map((head) => head.nextOffset),
