@@ -51,6 +51,7 @@ export interface RetentionReport {
 }
 
 const PAGE = 100;
+const FIRST_PAGE = 8;
 
 /**
  * The scheduled maintenance of the log (functions/retention.ts, and a timer locally):
@@ -183,8 +184,15 @@ export class RetentionService {
     const doomed: IndexEntry[] = [];
     let firstKept: IndexEntry | undefined;
     let from = head.logStartOffset;
-    scan: while (from < highWatermark) {
-      const page = await this.index.entriesFrom(topicId, partition, from, PAGE);
+    // Usually the first batch stays (nothing has expired since the last run): small pages
+    // first, as reads are billed by the bytes they return.
+    scan: for (let pages = 0; from < highWatermark; pages++) {
+      const page = await this.index.entriesFrom(
+        topicId,
+        partition,
+        from,
+        Math.min(PAGE, FIRST_PAGE * 4 ** pages),
+      );
       if (page.length === 0) break;
       for (const entry of page) {
         const end = entry.baseOffset + entry.count;
