@@ -33,6 +33,8 @@
  * rule's predicate sees is the marshalled, low-level one (`{ Item: { pk: { S: ... } } }`).
  */
 
+import { seededRandom } from './random.js';
+
 /** What a rule does to a matching attempt. */
 export type FaultAction =
   /** Fabricated throttling answer (DynamoDB ProvisionedThroughputExceededException, S3 SlowDown 503, Lambda 429). Not sent. */
@@ -144,7 +146,7 @@ export class FaultInjector {
 
   constructor(options: { seed?: number } = {}) {
     this.seed = options.seed ?? 1;
-    this.random = mulberry32(this.seed);
+    this.random = seededRandom(this.seed);
   }
 
   /** Adds a rule; returns a function that removes it. Earlier rules win when several match. */
@@ -207,7 +209,7 @@ export class FaultInjector {
     this.rules.length = 0;
     this.log.length = 0;
     this.deadAt = undefined;
-    this.random = mulberry32(this.seed);
+    this.random = seededRandom(this.seed);
   }
 
   private middleware() {
@@ -349,17 +351,5 @@ function errorResponse(
       'x-amzn-requestid': requestId,
     },
     body: Buffer.from(JSON.stringify({ message, Type: kind === 'throttle' ? 'User' : 'Service' })),
-  };
-}
-
-/** A small seeded PRNG, so probabilistic faults replay identically for the same seed. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

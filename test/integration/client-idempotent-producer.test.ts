@@ -5,19 +5,8 @@ import { HttpClient } from '../../lib/client/http.js';
 import { Producer } from '../../lib/client/producer.js';
 import { CLUSTER_ID } from '../helpers/api.js';
 import { testClients, testNames, uniqueName } from '../helpers/aws.js';
+import { seededRandom } from '../helpers/random.js';
 import { readAll } from './broker/helpers.js';
-
-/** A seeded PRNG, so that a failing run replays. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The SDK talking to the app in process through a network that loses answers: the request
@@ -25,7 +14,7 @@ function mulberry32(seed: number): () => number {
  */
 function lossyClient(broker: Broker, loss: number, seed: number) {
   const app = createApp({ broker, clusterId: CLUSTER_ID, logError: () => {} });
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const stats = { produces: 0, lost: 0 };
   const fetch = (async (url: URL | string, init?: RequestInit) => {
     const response = await app.request(String(url), init);

@@ -19,6 +19,7 @@ import {
   type ProducedRecord,
   summarize,
 } from '../helpers/history-checker.js';
+import { seededRandom } from '../helpers/random.js';
 import { brokerForTest, readAll } from './broker/helpers.js';
 
 /**
@@ -37,17 +38,6 @@ const SEED = Number(process.env['HISTORY_SEED'] ?? 20261125);
 const PARTITIONS = 4;
 /** Short, so that holes left by lost reservations heal during the run and readers move on. */
 const MAX_PRODUCE_MS = 2_000;
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -72,7 +62,7 @@ async function startRun(
   seconds: number,
   faultRate: number,
 ): Promise<{ run: Run; faults: FaultInjector; close: () => void }> {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const clients = newTestClients({ maxAttempts: 2 });
   const faults = new FaultInjector({ seed });
   faults.attach(clients.s3);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Broker } from '../../lib/broker/broker.js';
 import { ManualClock } from '../../lib/broker/clock.js';
 import { testEnvironment, uniqueName } from '../helpers/aws.js';
+import { seededRandom } from '../helpers/random.js';
 import { brokerForTest, readAll } from './broker/helpers.js';
 
 /**
@@ -33,17 +34,6 @@ interface AckLine {
   body: string;
 }
 type Line = SendLine | AckLine;
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function startChild(env: Record<string, string>): {
   child: ChildProcess;
@@ -121,7 +111,7 @@ function expectAcked(log: Written[], acks: AckLine[]): void {
 describe.each(['producer', 'key'] as const)('SIGKILL of a producing process (%s)', (mode) => {
   for (let round = 0; round < ROUNDS; round++) {
     it(`round ${round}: consistent after healing; the retry from a new process writes each record once`, async () => {
-      const random = mulberry32(1000 * round + (mode === 'key' ? 7 : 3));
+      const random = seededRandom(1000 * round + (mode === 'key' ? 7 : 3));
       const clock = new ManualClock();
       const broker = brokerForTest({ clock });
       const topic = uniqueName(`kill-${mode}`);

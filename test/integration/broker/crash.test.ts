@@ -1,13 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBroker, createStores } from '../../../lib/broker/broker.js';
 import { ManualClock } from '../../../lib/broker/clock.js';
-import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
-import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
-import { FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
+import { uniqueName } from '../../helpers/aws.js';
+import { isInjectedCrash } from '../../helpers/faults.js';
 import {
   brokerForTest,
   countSegmentObjects,
   crashingBroker,
+  faultyBroker,
   isIndexPut,
   readAll,
   text,
@@ -98,12 +97,9 @@ describe('a writer that dies mid-produce', () => {
   });
 
   it('a produce that fails before any publish removes its own object', async () => {
-    const clients = newTestClients({ maxAttempts: 1 });
-    cleanups.push(() => destroyAwsClients(clients));
-    const faults = new FaultInjector();
-    faults.attach(clients.dynamo);
+    const { broker: failing, faults, close } = faultyBroker();
+    cleanups.push(close);
     faults.add({ command: 'UpdateItem', action: 'serverError', times: Number.POSITIVE_INFINITY });
-    const failing = createBroker(createStores(clients, testNames()));
     const name = uniqueName('cleanup');
     const topic = await brokerForTest().topics.create({ name, partitions: 1 });
     const result = await failing.produce.produce({ topic: name, records: [{ value: text('x') }] });

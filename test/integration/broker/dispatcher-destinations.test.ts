@@ -29,7 +29,7 @@ import { LambdaFunctionInvoker } from '../../../lib/store/function-invoker.js';
 import { testClients, testNames, uniqueName } from '../../helpers/aws.js';
 import { FaultInjector } from '../../helpers/faults.js';
 import { MOTO_ACCOUNT, type MotoServer, startMoto } from '../../helpers/moto.js';
-import { readAll, text } from './helpers.js';
+import { produceValues, readAll, subscribeFunction } from './helpers.js';
 
 /**
  * SQS and SNS on-failure destinations, against moto's server (the real protocols, through the
@@ -116,36 +116,20 @@ async function topicWith(configs: Record<string, string> = {}): Promise<string> 
   return topic;
 }
 
-async function produce(topic: string, values: string[], timestamp?: number) {
-  const result = await broker.produce.produce({
-    topic,
-    records: values.map((v) => ({
-      partition: 0,
-      value: text(v),
-      ...(timestamp === undefined ? {} : { timestamp }),
-    })),
-  });
-  expect(result.records.every((r) => r.error === undefined)).toBe(true);
-  return result;
+function produce(topic: string, values: string[], timestamp?: number) {
+  return produceValues(broker, topic, values, { timestamp });
 }
 
-async function subscribe(
+function subscribe(
   topic: string,
   functionName: string,
   destination: string,
   settings: Partial<SubscriptionInput> = {},
 ): Promise<string> {
-  const name = uniqueName('sub');
-  await broker.subscriptions.create({
-    name,
-    topic,
-    functionName,
-    startingPosition: 'TRIM_HORIZON',
-    maximumBatchingWindowInSeconds: 0,
+  return subscribeFunction(broker, topic, functionName, {
     destinationConfig: { onFailure: { destination } },
     ...settings,
   });
-  return name;
 }
 
 async function drain(d: Dispatcher, subscription: string, ownArn?: string): Promise<void> {

@@ -16,7 +16,7 @@ import type {
 import type { SubscriptionInput } from '../../../lib/log/subscription-config.js';
 import { LambdaFunctionInvoker } from '../../../lib/store/function-invoker.js';
 import { uniqueName } from '../../helpers/aws.js';
-import { brokerForTest, readAll, text } from './helpers.js';
+import { brokerForTest, produceValues, readAll, subscribeFunction, text } from './helpers.js';
 
 /**
  * The dispatcher against the emulators, with consumer functions behind the local server's
@@ -104,34 +104,16 @@ async function topicWith(partitions: number): Promise<string> {
   return topic;
 }
 
-async function produce(topic: string, values: string[], partition = 0, timestamp?: number) {
-  const result = await broker.produce.produce({
-    topic,
-    records: values.map((v) => ({
-      partition,
-      value: text(v),
-      ...(timestamp === undefined ? {} : { timestamp }),
-    })),
-  });
-  expect(result.records.every((r) => r.error === undefined)).toBe(true);
-  return result;
+function produce(topic: string, values: string[], partition = 0, timestamp?: number) {
+  return produceValues(broker, topic, values, { partition, timestamp });
 }
 
-async function subscribe(
+function subscribe(
   topic: string,
   functionName: string,
   settings: Partial<SubscriptionInput> = {},
 ): Promise<string> {
-  const name = uniqueName('sub');
-  await broker.subscriptions.create({
-    name,
-    topic,
-    functionName,
-    startingPosition: 'TRIM_HORIZON',
-    maximumBatchingWindowInSeconds: 0,
-    ...settings,
-  });
-  return name;
+  return subscribeFunction(broker, topic, functionName, settings);
 }
 
 /** Runs the dispatcher on one subscription until a run delivers nothing more. */

@@ -1,28 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Broker, createBroker, createStores } from '../../../lib/broker/broker.js';
+import type { Broker } from '../../../lib/broker/broker.js';
 import { ManualClock } from '../../../lib/broker/clock.js';
 import type { ProduceRecord, ProduceResult } from '../../../lib/broker/produce.js';
-import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
 import { CallCounter } from '../../../lib/store/call-counter.js';
-import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
-import { FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
-import { brokerForTest, countSegmentObjects, readAll, text } from './helpers.js';
+import { uniqueName } from '../../helpers/aws.js';
+import { isInjectedCrash } from '../../helpers/faults.js';
+import { brokerForTest, countSegmentObjects, faultyBroker, readAll, text } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
-
-/** A broker on its own clients, with a fault injector attached to them. */
-function faultyBroker(clock: ManualClock, options: { maxAttempts?: number } = {}) {
-  const clients = newTestClients({ maxAttempts: options.maxAttempts ?? 1 });
-  const faults = new FaultInjector();
-  faults.attach(clients.s3);
-  faults.attach(clients.dynamo);
-  const broker = createBroker(createStores(clients, testNames()), { clock });
-  cleanups.push(() => destroyAwsClients(clients));
-  return { broker, faults, clients };
-}
 
 function records(partition: number, ...values: string[]): ProduceRecord[] {
   return values.map((value) => ({ partition, value: text(value) }));
@@ -269,7 +257,8 @@ describe('idempotent producer', () => {
 
   it('costs one state read per partition, one registration read and a transaction instead of a put; the plain path is unchanged', async () => {
     const clock = new ManualClock();
-    const { broker, faults, clients } = faultyBroker(clock, { maxAttempts: 3 });
+    const { broker, faults, clients, close } = faultyBroker({ clock, maxAttempts: 3 });
+    cleanups.push(close);
     faults.detachAll();
     const counter = new CallCounter();
     counter.attach(clients.s3, clients.dynamo);
@@ -334,7 +323,8 @@ describe('idempotent producer: a writer that dies, then a retry from a healthy o
       records: [...records(0, 'a', 'b'), ...records(1, 'c')],
       producer: { ...producer, baseSequences: { 0: 0, 1: 0 } },
     };
-    const dying = faultyBroker(clock);
+    const dying = faultyBroker({ clock });
+    cleanups.push(dying.close);
     dying.faults.add({ ...fault, times: 1 });
     const died = await dying.broker.produce.produce(request);
     // The partitions are written in parallel: the crash stops those not past the fault yet.
@@ -392,7 +382,8 @@ describe('idempotent producer: a writer that dies, then a retry from a healthy o
 
   it("a lost answer of the publish transaction is no failure: the SDK's retry reuses its token", async () => {
     const clock = new ManualClock();
-    const { broker, faults } = faultyBroker(clock, { maxAttempts: 3 });
+    const { broker, faults, close } = faultyBroker({ clock, maxAttempts: 3 });
+    cleanups.push(close);
     faults.add({ command: 'TransactWriteItems', action: 'loseResponse' });
     const topic = uniqueName('idem-lost');
     await broker.topics.create({ name: topic, partitions: 1 });
@@ -409,7 +400,8 @@ describe('idempotent producer: a writer that dies, then a retry from a healthy o
 
   it('a lost answer with no SDK retry: our own range is found published', async () => {
     const clock = new ManualClock();
-    const { broker, faults } = faultyBroker(clock, { maxAttempts: 1 });
+    const { broker, faults, close } = faultyBroker({ clock, maxAttempts: 1 });
+    cleanups.push(close);
     faults.add({ command: 'TransactWriteItems', action: 'loseResponse' });
     const topic = uniqueName('idem-lost1');
     await broker.topics.create({ name: topic, partitions: 1 });

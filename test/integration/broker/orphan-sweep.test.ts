@@ -3,11 +3,12 @@ import { type Broker, createBroker, createStores } from '../../../lib/broker/bro
 import { ManualClock } from '../../../lib/broker/clock.js';
 import { destroyAwsClients } from '../../../lib/store/aws-clients.js';
 import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
-import { type ClientWithMiddleware, FaultInjector, isInjectedCrash } from '../../helpers/faults.js';
+import { type ClientWithMiddleware, isInjectedCrash } from '../../helpers/faults.js';
 import {
   brokerForTest,
   countSegmentObjects,
   crashingBroker,
+  faultyBroker,
   isIndexPut,
   readAll,
   text,
@@ -116,10 +117,8 @@ describe('orphan objects on a topic kept forever', () => {
     });
     // Partition 1's reservation always fails: the request's object holds partition 0's batch
     // (published) and partition 1's (never published).
-    const clients = newTestClients({ maxAttempts: 1 });
-    cleanups.push(() => destroyAwsClients(clients));
-    const faults = new FaultInjector();
-    faults.attach(clients.dynamo);
+    const { broker: half, faults, close } = faultyBroker({ clock });
+    cleanups.push(close);
     faults.add({
       command: 'UpdateItem',
       action: 'serverError',
@@ -127,7 +126,6 @@ describe('orphan objects on a topic kept forever', () => {
       when: (input) =>
         (input['Key'] as { pk?: { S?: string } } | undefined)?.pk?.S === `${topic.topicId}#1`,
     });
-    const half = createBroker(createStores(clients, testNames()), { clock });
     const result = await half.produce.produce({
       topic: name,
       records: [

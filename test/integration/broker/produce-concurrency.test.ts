@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../../helpers/aws.js';
+import { seededRandom } from '../../helpers/random.js';
 import { brokerForTest, readAll, text } from './helpers.js';
-
-/** A small seeded PRNG so a failing run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('produce under concurrency (real DynamoDB Local and s3rver)', () => {
   it('32 producers x 200 requests on one partition: every offset exactly once, requests contiguous and ordered', async () => {
@@ -20,7 +10,7 @@ describe('produce under concurrency (real DynamoDB Local and s3rver)', () => {
     await broker.topics.create({ name: topic, partitions: 1 });
     const PRODUCERS = 32;
     const REQUESTS = 200;
-    const random = mulberry32(20261125);
+    const random = seededRandom(20261125);
     const sizes = Array.from({ length: PRODUCERS }, () =>
       Array.from({ length: REQUESTS }, () => 1 + Math.floor(random() * 20)),
     );

@@ -6,18 +6,7 @@ import {
   type MemberView,
   planBalance,
 } from '../../../lib/broker/lease-balancer.js';
-
-/** A seeded PRNG so failures replay. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/random.js';
 
 const member = (memberId: string, topics = ['t']): MemberView => ({ memberId, topics });
 const lease = (partition: number, owner?: string, counter = 1, topic = 't'): LeaseView => ({
@@ -208,7 +197,7 @@ describe('planBalance, simulated', () => {
     const sim = new Simulation(
       ['a', 'b', 'c'].map((id) => member(id)),
       new Map([['t', 6]]),
-      seeded(7),
+      seededRandom(7),
     );
     sim.settle();
     expect(sim.loads()).toEqual([2, 2, 2]);
@@ -222,7 +211,7 @@ describe('planBalance, simulated', () => {
   });
 
   it('converges from members joining one by one onto a member that took everything', () => {
-    const sim = new Simulation([member('a')], new Map([['t', 12]]), seeded(3));
+    const sim = new Simulation([member('a')], new Map([['t', 12]]), seededRandom(3));
     sim.settle();
     expect(sim.loads()).toEqual([12]);
     for (const id of ['b', 'c', 'd', 'e']) sim.members.push(member(id));
@@ -239,7 +228,7 @@ describe('planBalance, simulated', () => {
         fc.integer({ min: 1, max: 9 }),
         fc.integer({ min: 0, max: 2 ** 31 }),
         (partitions, members, seed) => {
-          const random = seeded(seed);
+          const random = seededRandom(seed);
           const sim = new Simulation(
             Array.from({ length: members }, (_, i) => member(`m${i}`)),
             new Map([['t', partitions]]),
