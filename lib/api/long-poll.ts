@@ -10,8 +10,8 @@ const MAX_RECHECK_MS = 250;
 
 /**
  * A fetch that, when nothing is there yet, waits up to `waitMs` for records to arrive (Kafka's
- * fetch.max.wait.ms). Between attempts it reads only the partition head, one small GetItem,
- * and fetches again once offsets past the caller's have been handed out; the gap between
+ * fetch.max.wait.ms). Between attempts it reads only the commit sequence's head, one small GetItem,
+ * and fetches again once commits past what this process has seen were reserved; the gap between
  * checks grows from 25 ms to 250 ms, so an idle wait costs a few dozen reads at most.
  * Stops early when `signal` aborts (the client went away).
  */
@@ -36,10 +36,9 @@ export async function fetchWithWait(
       return result; // aborted: nobody is waiting for the answer any more
     }
     gap = Math.min(gap * 2, MAX_RECHECK_MS);
-    const head = await broker.stores.index.head(topic.topicId, request.partition);
-    if (head.nextOffset <= request.offset) continue;
-    // Offsets were reserved past ours; their writer may still be publishing, so fetch again
-    // and keep waiting if the batch is not visible yet.
+    if (!(await broker.reader.mayHaveMore(topic, request.partition))) continue;
+    // Commits were reserved past what this process has seen; their writer may still be
+    // publishing, so fetch again and keep waiting if the batch is not visible yet.
     result = await broker.fetch.fetch(request);
     if (arrived(result, request)) return result;
   }

@@ -1,10 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from '../infra/resources.js';
+import { type CommitLogStore, DynamoCommitLogStore } from '../store/commit-log-store.js';
 import type { FailureDestinationStore } from '../store/failure-destination-store.js';
 import { DynamoGroupStore, type GroupStore } from '../store/group-store.js';
 import { DynamoIdempotencyStore, type IdempotencyStore } from '../store/idempotency-store.js';
-import { DynamoLogIndexStore, type LogIndexStore } from '../store/log-index-store.js';
 import { DynamoProducerStore, type ProducerStore } from '../store/producer-store.js';
 import { S3SegmentStore, type SegmentStore } from '../store/segment-store.js';
 import { DynamoSubscriptionStore, type SubscriptionStore } from '../store/subscription-store.js';
@@ -14,9 +14,8 @@ import { ConsumerInstanceService } from './consumer-instances.js';
 import { FetchService } from './fetch.js';
 import { GroupService, type GroupServiceOptions } from './groups.js';
 import { IdempotencyService } from './idempotency.js';
-import { LogHealer } from './log-healer.js';
+import { LogReader } from './log-reader.js';
 import { OffsetService } from './offsets.js';
-import { PartitionReader } from './partition-reader.js';
 import {
   DEFAULT_PRODUCE_LIMITS,
   type IdempotenceOptions,
@@ -31,7 +30,8 @@ import { TopicService } from './topics.js';
 
 export interface Stores {
   topics: TopicStore;
-  index: LogIndexStore;
+  /** Storage engine v2's commits, sequence heads and metas (the log table). */
+  commits: CommitLogStore;
   segments: SegmentStore;
   groups: GroupStore;
   /** Idempotent producers' registrations and per-partition state (the log table). */
@@ -60,6 +60,11 @@ export interface BrokerOptions {
   idempotence?: Partial<IdempotenceOptions>;
   /** Called after each produce that committed records: the dispatcher's notification. */
   onProduced?: ProducedHook;
+  /**
+   * Added to maxProduceMs before a reader heals a hole: clocks of different machines may
+   * disagree by this much. @default 15000
+   */
+  healMarginMs?: number;
   /** Retention's tunables (the rest comes from the options above). */
   retention?: Pick<RetentionOptions, 'clockSkewMs' | 'leaseMs' | 'maxSweptObjects'>;
 }
@@ -72,8 +77,7 @@ export interface Broker {
   produce: ProduceService;
   fetch: FetchService;
   offsets: OffsetService;
-  reader: PartitionReader;
-  healer: LogHealer;
+  reader: LogReader;
   retention: RetentionService;
   groups: GroupService;
   consumers: ConsumerInstanceService;
@@ -83,6 +87,8 @@ export interface Broker {
   /** Idempotency-Key handling for the produce routes. */
   idempotency: IdempotencyService;
 }
+
+export const DEFAULT_HEAL_MARGIN_MS = 15_000;
 
 export function createStores(
   clients: { s3: S3Client; doc: DynamoDBDocumentClient },
@@ -94,7 +100,7 @@ export function createStores(
       ? {}
       : { failureDestinations: extra.failureDestinations }),
     topics: new DynamoTopicStore(clients.doc, names.topicsTable),
-    index: new DynamoLogIndexStore(clients.doc, names.logTable),
+    commits: new DynamoCommitLogStore(clients.doc, names.logTable),
     segments: new S3SegmentStore(clients.s3, names.bucket),
     groups: new DynamoGroupStore(clients.doc, names.groupsTable),
     subscriptions: new DynamoSubscriptionStore(clients.doc, names.groupsTable),
@@ -105,16 +111,19 @@ export function createStores(
 
 export function createBroker(stores: Stores, options: BrokerOptions = {}): Broker {
   const clock = options.clock ?? systemClock;
-  const reader = new PartitionReader(stores.index);
   const maxProduceMs = options.produceLimits?.maxProduceMs ?? DEFAULT_PRODUCE_LIMITS.maxProduceMs;
-  // A hole may be declared aborted only once no writer can still publish into it.
-  const healer = new LogHealer(stores.index, reader, maxProduceMs, clock);
-  const topics = new TopicService(stores.topics, stores.index, reader, {
+  // A hole may be healed once no writer can still publish into it: a writer gives up
+  // maxProduceMs after its start, which its commit records; the margin covers clocks.
+  const reader = new LogReader(stores.commits, {
+    clock,
+    graceMs: maxProduceMs + (options.healMarginMs ?? DEFAULT_HEAL_MARGIN_MS),
+  });
+  const topics = new TopicService(stores.topics, reader, {
     clock,
     ...(options.topicCacheTtlMs === undefined ? {} : { cacheTtlMs: options.topicCacheTtlMs }),
   });
   const fetch = new FetchService(topics, stores.segments, reader);
-  const offsets = new OffsetService(topics, stores.segments, stores.index, reader);
+  const offsets = new OffsetService(topics, stores.segments, reader);
   const groups = new GroupService(stores.groups, topics, offsets, {
     ...options.groupOptions,
     clock,
@@ -126,10 +135,10 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
     topics,
     groups,
     subscriptions: new SubscriptionService(stores.subscriptions, topics, groups, { clock }),
-    consumers: new ConsumerInstanceService(groups, stores.groups, topics, fetch, stores.index, {
+    consumers: new ConsumerInstanceService(groups, stores.groups, topics, fetch, reader, {
       clock,
     }),
-    produce: new ProduceService(topics, stores.segments, stores.index, {
+    produce: new ProduceService(topics, stores.segments, stores.commits, {
       clock,
       ...(options.produceLimits === undefined ? {} : { limits: options.produceLimits }),
       producers: stores.producers,
@@ -145,8 +154,7 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
     idempotency: new IdempotencyService(stores.idempotency, { clock, lockMs: maxProduceMs }),
     fetch,
     offsets,
-    healer,
-    retention: new RetentionService(stores.topics, stores.index, stores.segments, healer, {
+    retention: new RetentionService(stores.topics, stores.commits, stores.segments, reader, {
       ...options.retention,
       clock,
       maxProduceMs,

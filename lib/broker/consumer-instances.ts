@@ -4,7 +4,6 @@ import { EventLogError, isEventLogError } from '../log/errors.js';
 import { validateTopicName } from '../log/topic-config.js';
 import type { GroupStore, InstanceState, MemberItem } from '../store/group-store.js';
 import { instanceNotFound } from '../store/group-store.js';
-import type { LogIndexStore } from '../store/log-index-store.js';
 import { type Clock, systemClock } from './clock.js';
 import { FETCH_LIMITS, type FetchedRecord, type FetchResult, type FetchService } from './fetch.js';
 import {
@@ -16,6 +15,7 @@ import {
   type TopicPartition,
 } from './groups.js';
 import { leaseKey } from './lease-balancer.js';
+import type { LogReader } from './log-reader.js';
 import { mapLimited } from './map-limited.js';
 import type { TopicService } from './topics.js';
 
@@ -95,7 +95,7 @@ export class ConsumerInstanceService {
     private readonly store: GroupStore,
     private readonly topics: TopicService,
     private readonly fetcher: FetchService,
-    private readonly index: LogIndexStore,
+    private readonly reader: LogReader,
     options: ConsumerInstanceServiceOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
@@ -493,9 +493,8 @@ export class ConsumerInstanceService {
       const grown = await mapLimited(order, PARALLEL, async (key) => {
         const { topic, partition } = partitionOf(key);
         try {
-          const { topicId } = await this.topics.resolve(topic);
-          const head = await this.index.head(topicId, partition);
-          return head.nextOffset > (positions[key] ?? 0) ? key : undefined;
+          const record = await this.topics.resolve(topic);
+          return (await this.reader.mayHaveMore(record, partition)) ? key : undefined;
         } catch (error) {
           if (isEventLogError(error, 'UNKNOWN_TOPIC')) return undefined;
           throw error;

@@ -1,8 +1,7 @@
 import { EventLogError } from '../log/errors.js';
 import { decodeRecordBatch } from '../log/record-batch.js';
-import type { LogIndexStore } from '../store/log-index-store.js';
 import type { SegmentStore } from '../store/segment-store.js';
-import type { PartitionReader } from './partition-reader.js';
+import type { LogReader } from './log-reader.js';
 import { TopicService } from './topics.js';
 
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
@@ -22,8 +21,7 @@ export class OffsetService {
   constructor(
     private readonly topics: TopicService,
     private readonly segments: SegmentStore,
-    private readonly index: LogIndexStore,
-    private readonly reader: PartitionReader,
+    private readonly reader: LogReader,
   ) {}
 
   async listOffsets(
@@ -33,11 +31,13 @@ export class OffsetService {
   ): Promise<PartitionOffset> {
     const topic = await this.topics.resolve(topicName);
     TopicService.checkPartition(topic, partition);
-    const head = await this.index.head(topic.topicId, partition);
-    const highWatermark = await this.reader.highWatermark(topic.topicId, partition, head);
-    const base = { partition, logStartOffset: head.logStartOffset, highWatermark };
-    if (spec === 'earliest') return { ...base, offset: head.logStartOffset };
-    if (spec === 'latest') return { ...base, offset: highWatermark };
+    if (spec === 'earliest' || spec === 'latest') {
+      const bounds = await this.reader.bounds(topic, partition);
+      return {
+        ...bounds,
+        offset: spec === 'earliest' ? bounds.logStartOffset : bounds.highWatermark,
+      };
+    }
     const { timestamp } = spec;
     if (!Number.isSafeInteger(timestamp)) {
       throw new EventLogError(
@@ -45,28 +45,18 @@ export class OffsetService {
         `Timestamp must be an integer of ms, got ${timestamp}`,
       );
     }
-    let from = head.logStartOffset;
-    while (from < highWatermark) {
-      const entry = await this.index.firstEntryWithTimestamp(
-        topic.topicId,
-        partition,
-        from,
-        timestamp,
+    const { bounds, batch } = await this.reader.firstBatchAtTime(topic, partition, timestamp);
+    if (batch !== undefined) {
+      const { position, length, baseOffset } = batch.batch;
+      const bytes = await this.segments.getRange(batch.object, position, position + length);
+      const decoded = decodeRecordBatch(bytes, { baseOffset });
+      const record = decoded.records.find(
+        (r) => r.timestamp >= timestamp && r.offset >= bounds.logStartOffset,
       );
-      if (entry === undefined || entry.baseOffset >= highWatermark) break;
-      if (entry.aborted !== true && entry.object !== undefined) {
-        const bytes = await this.segments.getRange(
-          entry.object,
-          entry.position,
-          entry.position + entry.length,
-        );
-        const batch = decodeRecordBatch(bytes, { baseOffset: entry.baseOffset });
-        const record = batch.records.find((r) => r.timestamp >= timestamp);
-        if (record !== undefined)
-          return { ...base, offset: record.offset, timestamp: record.timestamp };
+      if (record !== undefined) {
+        return { ...bounds, offset: record.offset, timestamp: record.timestamp };
       }
-      from = entry.baseOffset + entry.count;
     }
-    return { ...base, offset: null };
+    return { ...bounds, offset: null };
   }
 }

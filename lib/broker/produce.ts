@@ -1,24 +1,29 @@
 import { SEGMENT_PREFIX } from '../infra/resources.js';
-import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
+import {
+  type CommitBatch,
+  type CommitProducer,
+  type PublishedCommit,
+  segmentKey,
+  sequenceOf,
+} from '../log/commit.js';
+import { EventLogError, toEventLogError } from '../log/errors.js';
 import { Partitioner } from '../log/partitioner.js';
 import {
-  appendBatch,
+  appendCommit,
   type BatchIdentity,
   type CachedBatch,
   checkAppend,
   checkBatchIdentity,
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
-  liveState,
-  type ProducerPartitionState,
+  isExpired,
+  lastSequenceOf,
+  type ProducerSequenceState,
+  partitionState,
 } from '../log/producer-state.js';
 import { type EncodeOptions, encodeRecordBatch, type RecordInput } from '../log/record-batch.js';
 import type { TopicConfig } from '../log/topic-config.js';
 import { createUlidGenerator } from '../log/ulid.js';
-import {
-  abortedRangeEntry,
-  type IndexEntry,
-  type LogIndexStore,
-} from '../store/log-index-store.js';
+import type { CommitLogStore, Reservation } from '../store/commit-log-store.js';
 import {
   type ProducerOwner,
   type ProducerRegistration,
@@ -126,16 +131,17 @@ interface PartitionBatch {
 }
 
 /**
- * The produce path (the commit protocol in DESIGN.md): validate everything first, encode one
- * RecordBatch per partition, PUT them as one S3 object, then per partition reserve offsets
- * with one atomic ADD and publish the index entry with a conditional put. The answer comes
- * after the publish, the durable point.
+ * The produce path (storage engine v2, docs/architecture.md): validate everything first,
+ * encode one RecordBatch per partition, PUT them as one S3 object per commit sequence the
+ * request touches (one for most topics), then reserve the commit number and every partition's
+ * offsets with one atomic update of the sequence head and publish the commit with one
+ * conditional put. The answer comes after the publish, the durable point.
  */
 export class ProduceService {
   private readonly clock: Clock;
   private readonly limits: ProduceLimits;
   private readonly partitioner = new Partitioner();
-  /** Object keys sort by this service's clock: retention reads an object's age from its key. */
+  /** Object keys sort by this service's clock: the orphan sweep reads an object's age from its key. */
   private readonly ulid = createUlidGenerator();
 
   private readonly producers: ProducerStore | undefined;
@@ -144,7 +150,7 @@ export class ProduceService {
   constructor(
     private readonly topics: TopicService,
     private readonly segments: SegmentStore,
-    private readonly index: LogIndexStore,
+    private readonly commits: CommitLogStore,
     options: {
       clock?: Clock;
       limits?: Partial<ProduceLimits>;
@@ -170,122 +176,127 @@ export class ProduceService {
       return this.produceIdempotent(topic, request, now);
     }
     const batches = this.plan(topic, request.records, now);
-
-    const appendTime = now;
-    const options = this.encodeOptions(topic, appendTime);
-    const encoded = batches.map((batch) => encodeRecordBatch(batch.inputs, options));
-    const objectKey = await this.uploadSegment(topic, encoded, now);
-
     const results = new Array<RecordResult>(request.records.length);
-    const positions = positionsOf(encoded);
-    const sent = await Promise.all(
-      batches.map(async (batch, i) => {
-        const entry = indexEntryFor(
-          batch,
-          objectKey,
-          positions[i] as number,
-          encoded[i],
-          appendTime,
-        );
-        const outcome = await this.reserveAndPublish(topic, batch.partition, entry, now, (base) =>
-          this.index.publish(topic.topicId, batch.partition, { ...entry, baseOffset: base }),
-        );
-        if (outcome.kind === 'written') {
-          this.answerWritten(results, batch, outcome.baseOffset, topic, appendTime);
-        } else {
-          // Sending this request again could write the batch twice: not retriable as such.
-          failBatch(results, batch, failureOf(outcome, false));
+    const groups = bySequence(topic, batches);
+    await Promise.all(
+      groups.map(async ({ sequence, batches: group }) => {
+        try {
+          const encoded = group.map((batch) =>
+            encodeRecordBatch(batch.inputs, this.encodeOptions(topic, now)),
+          );
+          const object = await this.uploadSegment(topic, sequence, encoded, now);
+          const outcome = await this.commitOnce(
+            topic,
+            sequence,
+            group,
+            encoded,
+            object,
+            now,
+            undefined,
+            (commit) => this.commits.publish(topic.topicId, sequence, commit),
+          );
+          if (outcome.kind === 'written') {
+            this.answerWritten(results, group, outcome.commit, topic, now);
+          } else {
+            // Sending this request again could write the batches twice: not retriable as such.
+            for (const batch of group) failBatch(results, batch, failureOf(outcome, false));
+          }
+          await this.dropIfNeverPublished(object, outcome.publishSent);
+        } catch (error) {
+          // The upload failed: nothing was reserved. One sequence (most topics): the request
+          // fails as a whole; several: only this sequence's records.
+          if (groups.length === 1) throw error;
+          for (const batch of group) failBatch(results, batch, toEventLogError(error));
         }
-        return outcome.publishSent;
       }),
     );
-    await this.dropIfNeverPublished(objectKey, sent);
     return { topic: topic.name, records: results };
   }
 
   /**
-   * Reserves a partition's offsets and publishes the batch there with `publish`. When anything
-   * fails after the reservation, settles the range at once (abortOwnRange), so that no hole
-   * waits for the healer; a range found published after all is a success.
+   * Reserves a commit in the sequence and publishes it with `publish`. When anything fails
+   * after the reservation, settles the commit at once (abortOwnCommit), so that no hole
+   * waits for a reader to heal it; a commit found published after all is a success.
    */
-  private async reserveAndPublish(
+  private async commitOnce(
     topic: TopicRecord,
-    partition: number,
-    entry: Omit<IndexEntry, 'baseOffset'>,
+    sequence: number,
+    batches: PartitionBatch[],
+    encoded: Buffer[],
+    object: string,
     start: number,
-    publish: (baseOffset: number) => Promise<void>,
-  ): Promise<PublishOutcome> {
-    let baseOffset: number | undefined;
+    producer: (CommitProducer & { sequences: number[] }) | undefined,
+    publish: (commit: PublishedCommit) => Promise<void>,
+  ): Promise<CommitOutcome> {
+    let reservation: Reservation | undefined;
     let publishSent = false;
+    let commit: PublishedCommit | undefined;
     try {
-      baseOffset = await this.index.reserve(topic.topicId, partition, entry.count, entry.bytes);
-      this.checkDeadline(start, partition);
+      const counts = new Map(batches.map((b) => [b.partition, b.inputs.length]));
+      reservation = await this.commits.reserve(topic.topicId, sequence, counts, start);
+      commit = commitFor(reservation, batches, encoded, object, start, producer);
+      this.checkDeadline(start, sequence);
       publishSent = true;
-      await publish(baseOffset);
-      return { kind: 'written', baseOffset, publishSent };
+      await publish(commit);
+      return { kind: 'written', commit, publishSent };
     } catch (error) {
-      const settled =
-        baseOffset === undefined
-          ? 'aborted'
-          : await this.abortOwnRange(topic.topicId, partition, baseOffset, entry.count);
-      if (settled === 'published') {
-        return { kind: 'written', baseOffset: baseOffset as number, publishSent };
+      if (reservation === undefined || commit === undefined) {
+        return { kind: 'failed', error, settled: 'aborted', publishSent };
       }
+      const settled = await this.abortOwnCommit(topic.topicId, sequence, commit);
+      if (settled === 'published') return { kind: 'written', commit, publishSent };
       return { kind: 'failed', error, settled, publishSent };
     }
   }
 
   /**
-   * No index entry can refer to the object when no publish was sent: remove it now rather than
+   * No commit can refer to the object when no publish was sent: remove it now rather than
    * leave it to the orphan sweep. (Once a publish was sent, its outcome may be unknown: keep it.)
    */
-  private async dropIfNeverPublished(objectKey: string, publishSent: boolean[]): Promise<void> {
-    if (publishSent.includes(true)) return;
-    await this.segments.delete([objectKey]).catch(() => {});
+  private async dropIfNeverPublished(object: string, publishSent: boolean): Promise<void> {
+    if (publishSent) return;
+    await this.segments.delete([object]).catch(() => {});
   }
 
-  /** One S3 object for the request: its partitions' batches back to back. */
-  private async uploadSegment(topic: TopicRecord, encoded: Buffer[], now: number): Promise<string> {
+  /** One S3 object per commit: its partitions' batches back to back. */
+  private async uploadSegment(
+    topic: TopicRecord,
+    sequence: number,
+    encoded: Buffer[],
+    now: number,
+  ): Promise<string> {
     const body = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded);
-    const objectKey = `${SEGMENT_PREFIX}${topic.topicId}/${this.ulid(now)}`;
-    await this.segments.put(objectKey, body);
-    return objectKey;
+    const object = segmentKey(SEGMENT_PREFIX, topic.topicId, sequence, this.ulid(now));
+    await this.segments.put(object, body);
+    return object;
   }
 
   /**
-   * After a failure past the reservation, settles the range we own at once instead of leaving
-   * a hole that holds readers back until the healer's grace period: an aborted marker at our
-   * base offset. If the marker's condition fails, our own batch is there (the publish landed
-   * and only its answer was lost): 'published', the records are written. 'unknown' when
+   * After a failure past the reservation, settles the commit we own at once instead of leaving
+   * a hole: an aborted marker at our number. If something is there already and it is our own
+   * commit, the publish landed and only its answer was lost: 'published'. 'unknown' when
    * neither could be told (the marker's write failed too).
    */
-  private async abortOwnRange(
+  private async abortOwnCommit(
     topicId: string,
-    partition: number,
-    baseOffset: number,
-    count: number,
+    sequence: number,
+    commit: PublishedCommit,
   ): Promise<'published' | 'aborted' | 'unknown'> {
-    const now = this.clock.now();
     try {
-      await this.index.publish(topicId, partition, abortedRangeEntry(baseOffset, count, now));
-      return 'aborted';
-    } catch (error) {
-      if (!isEventLogError(error, 'CONFLICT')) return 'unknown';
-      // Something sits at our base offset: our batch, or a healer's marker. The range is ours
-      // alone, so a batch there is ours.
-      const entry = await this.index
-        .entryAtOrBefore(topicId, partition, baseOffset)
-        .catch(() => undefined);
-      if (entry === undefined) return 'unknown';
-      return entry.baseOffset === baseOffset && entry.aborted !== true ? 'published' : 'aborted';
+      const found = await this.commits.abort(topicId, sequence, commit.commit, this.clock.now());
+      if (found.kind === 'aborted') return 'aborted';
+      return isSameCommitAs(found, commit) ? 'published' : 'aborted';
+    } catch {
+      return 'unknown';
     }
   }
 
   /**
-   * The idempotent path (docs/exactly-once.md). Per partition: read the owner's state, answer
-   * a duplicate from it, refuse a gap or a fenced epoch, and write the rest as the plain path
-   * does, except that the publish is one transaction with the state's next version. The S3
-   * upload carries only the batches to write, and there is none when all are duplicates.
+   * The idempotent path (docs/exactly-once.md). Per commit sequence: read the owner's state,
+   * answer duplicates from the commits it names, refuse a gap or a fenced epoch, and write the
+   * rest as the plain path does, except that the publish is one transaction with the state's
+   * next version. The S3 upload carries only the batches to write, and there is none when all
+   * are duplicates.
    */
   private async produceIdempotent(
     topic: TopicRecord,
@@ -314,131 +325,189 @@ export class ProduceService {
     const partitioner =
       ticket === undefined ? this.partitioner : new Partitioner(seededRandom(ticket.id));
     const batches = this.plan(topic, request.records, now, partitioner);
-    const identities = batches.map((batch): BatchIdentity => {
+    const identities = new Map<number, BatchIdentity>();
+    for (const batch of batches) {
       const identity = {
         epoch,
         baseSequence: producer === undefined ? 0 : baseSequenceOf(producer, batch.partition),
         count: batch.inputs.length,
       };
       checkBatchIdentity(identity, batch.partition);
-      return identity;
-    });
+      identities.set(batch.partition, identity);
+    }
     if (producer !== undefined) checkNoExtraSequences(producer, batches);
 
-    const [registration, states] = await Promise.all([
-      producer === undefined ? undefined : producers.registration(producer.producerId),
-      ticket?.fresh === true
-        ? batches.map(() => undefined)
-        : Promise.all(batches.map((b) => producers.state(topic.topicId, b.partition, owner))),
-    ]);
+    const registration =
+      producer === undefined ? undefined : await producers.registration(producer.producerId);
     if (producer !== undefined)
       await this.checkRegistration(producers, producer, registration, now);
 
     const results = new Array<RecordResult>(request.records.length);
-    const writes: {
-      batch: PartitionBatch;
-      identity: BatchIdentity;
-      stored?: ProducerPartitionState;
-    }[] = [];
-    batches.forEach((batch, i) => {
-      const identity = identities[i] as BatchIdentity;
-      const stored = states[i];
-      const check = checkAppend(liveState(stored, now), identity, batch.partition);
-      if (check.kind === 'duplicate')
-        this.answerFromState(results, batch, check.batch, topic, request);
-      else if (check.kind === 'error') failBatch(results, batch, check.error);
-      else writes.push({ batch, identity, ...(stored === undefined ? {} : { stored }) });
-    });
-    if (writes.length === 0) return { topic: topic.name, records: results };
-
-    const appendTime = now;
-    const encoded = writes.map(({ batch, identity }) =>
-      encodeRecordBatch(batch.inputs, {
-        ...this.encodeOptions(topic, appendTime),
-        ...(producer === undefined
-          ? {}
-          : {
-              producerId: producer.producerId,
-              producerEpoch: epoch,
-              baseSequence: identity.baseSequence,
-            }),
-      }),
-    );
-    const objectKey = await this.uploadSegment(topic, encoded, now);
-
     const nowSeconds = Math.floor(now / 1000);
     const expiresAt =
       ticket?.expiresAt ?? nowSeconds + Math.ceil(this.idempotence.producerIdExpirationMs / 1000);
-    const positions = positionsOf(encoded);
-    const sent = await Promise.all(
-      writes.map(async ({ batch, identity, stored }, i) => {
-        const entry: Omit<IndexEntry, 'baseOffset'> = {
-          ...indexEntryFor(batch, objectKey, positions[i] as number, encoded[i], appendTime),
-          ...(producer === undefined
-            ? {}
-            : {
-                producerId: producer.producerId,
-                producerEpoch: epoch,
-                baseSequence: identity.baseSequence,
-              }),
-        };
-        const outcome = await this.reserveAndPublish(
+    await Promise.all(
+      bySequence(topic, batches).map(async ({ sequence, batches: group }) => {
+        const stored =
+          ticket?.fresh === true
+            ? undefined
+            : await producers.state(topic.topicId, sequence, owner);
+        const live = stored === undefined || isExpired(stored, now) ? undefined : stored;
+        const writes = await this.decide(
           topic,
-          batch.partition,
-          entry,
+          sequence,
+          group,
+          identities,
+          live,
+          results,
+          request,
+        );
+        if (writes.length === 0) return;
+
+        const encoded = writes.map((batch) =>
+          encodeRecordBatch(batch.inputs, {
+            ...this.encodeOptions(topic, now),
+            ...(producer === undefined
+              ? {}
+              : {
+                  producerId: producer.producerId,
+                  producerEpoch: epoch,
+                  baseSequence: (identities.get(batch.partition) as BatchIdentity).baseSequence,
+                }),
+          }),
+        );
+        const object = await this.uploadSegment(topic, sequence, encoded, now);
+        const written = new Map(
+          writes.map((b) => [b.partition, identities.get(b.partition) as BatchIdentity]),
+        );
+        const outcome = await this.commitOnce(
+          topic,
+          sequence,
+          writes,
+          encoded,
+          object,
           now,
-          (baseOffset) =>
+          {
+            producerId: producer?.producerId ?? 0,
+            producerEpoch: epoch,
+            sequences: writes.map(
+              (b) => (identities.get(b.partition) as BatchIdentity).baseSequence,
+            ),
+          },
+          (commit) =>
             producers.publishWithState(
               topic.topicId,
-              batch.partition,
-              { ...entry, baseOffset },
+              sequence,
+              commit,
               owner,
-              appendBatch(
-                stored,
-                liveState(stored, now),
-                { ...identity, baseOffset, appendTime },
-                expiresAt,
-              ),
+              appendCommit(stored, live, epoch, written, commit.commit, expiresAt),
               // Unread (a fresh key) or not there: only "none, or expired" may be replaced.
               stored === undefined ? { absent: true, nowSeconds } : { version: stored.version },
             ),
         );
+        await this.dropIfNeverPublished(object, outcome.publishSent);
         if (outcome.kind === 'written') {
-          this.answerWritten(results, batch, outcome.baseOffset, topic, appendTime);
-          return outcome.publishSent;
+          this.answerWritten(results, writes, outcome.commit, topic, now);
+          return;
         }
         const { error } = outcome;
         if (error instanceof ProducerStateChanged) {
-          // A concurrent duplicate (or a newer epoch) won; our range is now an aborted marker,
+          // A concurrent duplicate (or a newer epoch) won; our commit is now an aborted marker,
           // so no hole is left. Decide again against the state that won.
           const current =
             error.current ??
-            (await producers.state(topic.topicId, batch.partition, owner).catch(() => undefined));
-          const again = checkAppend(
-            liveState(current, this.clock.now()),
-            identity,
-            batch.partition,
+            (await producers.state(topic.topicId, sequence, owner).catch(() => undefined));
+          const again =
+            current === undefined || isExpired(current, this.clock.now()) ? undefined : current;
+          const still = await this.decide(
+            topic,
+            sequence,
+            writes,
+            identities,
+            again,
+            results,
+            request,
           );
-          if (again.kind === 'duplicate') {
-            this.answerFromState(results, batch, again.batch, topic, request);
-          } else {
+          for (const batch of still) {
             failBatch(
               results,
               batch,
-              again.kind === 'error'
-                ? again.error
-                : new EventLogError('CONFLICT', error.message, { retriable: true }),
+              new EventLogError('CONFLICT', error.message, { retriable: true }),
             );
           }
         } else {
           // A retry is safe here (the state answers it), so the error stays retriable.
-          failBatch(results, batch, failureOf(outcome, true));
+          for (const batch of writes) failBatch(results, batch, failureOf(outcome, true));
         }
-        return outcome.publishSent;
       }),
     );
-    await this.dropIfNeverPublished(objectKey, sent);
     return { topic: topic.name, records: results };
+  }
+
+  /**
+   * Applies Kafka's per-partition rules to a sequence's batches: duplicates are answered from
+   * the commits the state names, errors answered; returns the batches to write.
+   */
+  private async decide(
+    topic: TopicRecord,
+    sequence: number,
+    batches: PartitionBatch[],
+    identities: ReadonlyMap<number, BatchIdentity>,
+    live: ProducerSequenceState | undefined,
+    results: RecordResult[],
+    request: ProduceRequest,
+  ): Promise<PartitionBatch[]> {
+    const check = (cached: ReadonlyMap<number, CachedBatch[]>) =>
+      batches.map((batch) =>
+        checkAppend(
+          partitionState(live, batch.partition, cached.get(batch.partition)),
+          identities.get(batch.partition) as BatchIdentity,
+          batch.partition,
+        ),
+      );
+    let checks = check(new Map());
+    // Only a request that is not plainly the next one can be a duplicate: then read the
+    // producer's last commits for their batches.
+    if (live !== undefined && live.commits.length > 0 && checks.some((c) => c.kind !== 'append')) {
+      checks = check(await this.cachedBatches(topic.topicId, sequence, live));
+    }
+    const writes: PartitionBatch[] = [];
+    batches.forEach((batch, i) => {
+      const result = checks[i];
+      if (result?.kind === 'duplicate')
+        this.answerFromState(results, batch, result.batch, topic, request);
+      else if (result?.kind === 'error') failBatch(results, batch, result.error);
+      else writes.push(batch);
+    });
+    return writes;
+  }
+
+  /** The batches of the producer's last commits, per partition, as Kafka's batch cache holds them. */
+  private async cachedBatches(
+    topicId: string,
+    sequence: number,
+    state: ProducerSequenceState,
+  ): Promise<Map<number, CachedBatch[]>> {
+    const cached = new Map<number, CachedBatch[]>();
+    const commits = await Promise.all(
+      state.commits.map((c) => this.commits.commit(topicId, sequence, c)),
+    );
+    for (const commit of commits) {
+      if (commit?.kind !== 'published' || commit.producer?.producerEpoch !== state.epoch) continue;
+      for (const b of commit.batches) {
+        if (b.baseSequence === undefined) continue;
+        const list = cached.get(b.partition) ?? [];
+        list.push({
+          baseSequence: b.baseSequence,
+          lastSequence: lastSequenceOf(b.baseSequence, b.count),
+          baseOffset: b.baseOffset,
+          count: b.count,
+          appendTime: commit.reservedAt,
+        });
+        cached.set(b.partition, list);
+      }
+    }
+    return cached;
   }
 
   /** Fences older epochs and refuses ids that were never issued or have expired. */
@@ -493,20 +562,25 @@ export class ProduceService {
 
   private answerWritten(
     results: RecordResult[],
-    batch: PartitionBatch,
-    baseOffset: number,
+    batches: PartitionBatch[],
+    commit: PublishedCommit,
     topic: TopicRecord,
     appendTime: number,
   ): void {
-    batch.members.forEach((member, j) => {
-      const input = batch.inputs[j] as RecordInput;
-      results[member] = {
-        partition: batch.partition,
-        offset: baseOffset + j,
-        timestamp:
-          topic.config.timestampType === 'LogAppendTime' ? appendTime : (input.timestamp as number),
-      };
-    });
+    for (const batch of batches) {
+      const baseOffset = baseOffsetIn(commit, batch.partition);
+      batch.members.forEach((member, j) => {
+        const input = batch.inputs[j] as RecordInput;
+        results[member] = {
+          partition: batch.partition,
+          offset: baseOffset + j,
+          timestamp:
+            topic.config.timestampType === 'LogAppendTime'
+              ? appendTime
+              : (input.timestamp as number),
+        };
+      });
+    }
   }
 
   /** A duplicate's answer: the offsets and timestamps its first write got. */
@@ -530,12 +604,12 @@ export class ProduceService {
     });
   }
 
-  private checkDeadline(start: number, partition: number): void {
+  private checkDeadline(start: number, sequence: number): void {
     const elapsed = this.clock.now() - start;
     if (elapsed > this.limits.maxProduceMs) {
       throw new EventLogError(
         'TIMEOUT',
-        `Partition ${partition}: the write took ${elapsed} ms, over the ${this.limits.maxProduceMs} ms after which its offsets may be declared aborted; it was not published`,
+        `Commit sequence ${sequence}: the write took ${elapsed} ms, over the ${this.limits.maxProduceMs} ms after which its commit may be declared aborted; it was not published`,
       );
     }
   }
@@ -705,15 +779,14 @@ function seededRandom(hex: string): () => number {
   return () => (Number.isNaN(seed) ? 0 : seed) / 0x100000000;
 }
 
-/** A failure after which the batch may or may not be in the log. */
-/** How reserveAndPublish ended for one partition. */
-type PublishOutcome =
-  | { kind: 'written'; baseOffset: number; publishSent: boolean }
+/** How commitOnce ended. */
+type CommitOutcome =
+  | { kind: 'written'; commit: PublishedCommit; publishSent: boolean }
   | { kind: 'failed'; error: unknown; settled: 'aborted' | 'unknown'; publishSent: boolean };
 
 /** The error a failed partition answers: "outcome unknown" once a publish went out unsettled. */
 function failureOf(
-  outcome: Extract<PublishOutcome, { kind: 'failed' }>,
+  outcome: Extract<CommitOutcome, { kind: 'failed' }>,
   retriable: boolean,
 ): EventLogError {
   const failure = toEventLogError(outcome.error);
@@ -730,31 +803,74 @@ function outcomeUnknown(failure: EventLogError, retriable: boolean): EventLogErr
   );
 }
 
-/** Where each batch starts in the request's object. */
-function positionsOf(encoded: readonly Buffer[]): number[] {
-  let position = 0;
-  return encoded.map((batch) => {
-    const start = position;
-    position += batch.byteLength;
-    return start;
-  });
+/** The request's batches grouped by the commit sequence of their partition. */
+function bySequence(
+  topic: TopicRecord,
+  batches: PartitionBatch[],
+): { sequence: number; batches: PartitionBatch[] }[] {
+  const groups = new Map<number, PartitionBatch[]>();
+  for (const batch of batches) {
+    const sequence = sequenceOf(batch.partition, topic.sequences);
+    groups.set(sequence, [...(groups.get(sequence) ?? []), batch]);
+  }
+  return [...groups.entries()].map(([sequence, group]) => ({ sequence, batches: group }));
 }
 
-function indexEntryFor(
-  batch: PartitionBatch,
+/** The commit of a reservation: each batch's range in the object, base offsets from the vector. */
+function commitFor(
+  reservation: Reservation,
+  batches: PartitionBatch[],
+  encoded: Buffer[],
   object: string,
-  position: number,
-  encoded: Buffer | undefined,
-  appendTime: number,
-): Omit<IndexEntry, 'baseOffset'> {
+  reservedAt: number,
+  producer: (CommitProducer & { sequences: number[] }) | undefined,
+): PublishedCommit {
+  let position = 0;
+  const commitBatches = batches.map((batch, i): CommitBatch => {
+    const length = (encoded[i] as Buffer).byteLength;
+    const next = reservation.vector.get(batch.partition) as number;
+    const entry: CommitBatch = {
+      partition: batch.partition,
+      baseOffset: next - batch.inputs.length,
+      count: batch.inputs.length,
+      position,
+      length,
+      minTimestamp: batch.minTimestamp,
+      maxTimestamp: batch.maxTimestamp,
+      bytes: batch.bytes,
+      ...(producer === undefined ? {} : { baseSequence: producer.sequences[i] as number }),
+    };
+    position += length;
+    return entry;
+  });
   return {
-    count: batch.inputs.length,
+    kind: 'published',
+    commit: reservation.commit,
     object,
-    position,
-    length: encoded?.byteLength ?? 0,
-    minTimestamp: batch.minTimestamp,
-    maxTimestamp: batch.maxTimestamp,
-    appendTime,
-    bytes: batch.bytes,
+    reservedAt,
+    previousReservedAt: reservation.previousReservedAt,
+    batches: commitBatches,
+    vector: reservation.vector,
+    ...(producer === undefined
+      ? {}
+      : { producer: { producerId: producer.producerId, producerEpoch: producer.producerEpoch } }),
   };
+}
+
+function baseOffsetIn(commit: PublishedCommit, partition: number): number {
+  const batch = commit.batches.find((b) => b.partition === partition);
+  if (batch === undefined)
+    throw new EventLogError('INTERNAL', `Commit has no batch for partition ${partition}`);
+  return batch.baseOffset;
+}
+
+function isSameCommitAs(
+  found: PublishedCommit | { kind: 'aborted' },
+  ours: PublishedCommit,
+): boolean {
+  return (
+    found.kind === 'published' &&
+    found.object === ours.object &&
+    found.reservedAt === ours.reservedAt
+  );
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { COMMIT_SEQUENCES_CONFIG, parseCommitSequences } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
 import {
   buildTopicConfig,
@@ -6,11 +7,9 @@ import {
   validatePartitionCount,
   validateTopicName,
 } from '../log/topic-config.js';
-import type { LogIndexStore } from '../store/log-index-store.js';
 import { type TopicRecord, type TopicStore, unknownTopic } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
-import { mapLimited } from './map-limited.js';
-import type { PartitionReader } from './partition-reader.js';
+import type { LogReader } from './log-reader.js';
 
 export interface CreateTopicInput {
   name: string;
@@ -46,8 +45,7 @@ export class TopicService {
 
   constructor(
     private readonly topics: TopicStore,
-    private readonly index: LogIndexStore,
-    private readonly reader: PartitionReader,
+    private readonly reader: LogReader,
     options: TopicServiceOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
@@ -57,11 +55,13 @@ export class TopicService {
   async create(input: CreateTopicInput): Promise<TopicRecord> {
     const name = validateTopicName(input.name);
     const partitions = validatePartitionCount(input.partitions);
-    const config = buildTopicConfig(input.configs ?? {});
+    const { [COMMIT_SEQUENCES_CONFIG]: rawSequences, ...configs } = input.configs ?? {};
+    const config = buildTopicConfig(configs);
     const topic: TopicRecord = {
       name,
       topicId: randomUUID(),
       partitions,
+      sequences: parseCommitSequences(rawSequences, partitions),
       config,
       createdAt: this.clock.now(),
     };
@@ -94,20 +94,18 @@ export class TopicService {
 
   async describe(name: string): Promise<TopicDescription> {
     const topic = await this.get(name);
-    const partitionOffsets = await mapLimited(
-      Array.from({ length: topic.partitions }, (_, partition) => partition),
-      16,
-      async (partition) => {
-        const head = await this.index.head(topic.topicId, partition);
-        const highWatermark = await this.reader.highWatermark(topic.topicId, partition, head);
-        return { partition, logStartOffset: head.logStartOffset, highWatermark };
-      },
-    );
+    const partitionOffsets = await this.reader.allBounds(topic);
     return { ...topic, partitionOffsets };
   }
 
   async updateConfig(name: string, configs: Record<string, unknown>): Promise<TopicRecord> {
     const topic = await this.get(name);
+    if (Object.hasOwn(configs, COMMIT_SEQUENCES_CONFIG)) {
+      throw new EventLogError(
+        'INVALID_CONFIG',
+        `${COMMIT_SEQUENCES_CONFIG} is fixed when a topic is created (it decides where each partition's commits go)`,
+      );
+    }
     const config: TopicConfig = buildTopicConfig(configs, topic.config);
     const updated = await this.topics.updateConfig(topic.name, topic.topicId, config);
     this.remember(updated);

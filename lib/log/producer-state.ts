@@ -188,3 +188,62 @@ function outOfOrder(
     }),
   };
 }
+
+/**
+ * Storage engine v2 keeps one state item per producer and commit sequence (not per partition):
+ * one request is one commit, so a retry repeats a whole commit, and the state names the
+ * producer's last MAX_CACHED_BATCHES commits instead of caching batches per partition. Their
+ * batches (sequences, offsets) are read from the commits themselves, only when a request may
+ * be a duplicate.
+ */
+export interface ProducerSequenceState {
+  epoch: number;
+  /** partition -> the last sequence written there in `epoch`. */
+  lastSequences: Map<number, number>;
+  /** The producer's last commits in this sequence, oldest first, at most MAX_CACHED_BATCHES. */
+  commits: number[];
+  version: number;
+  /** Epoch seconds (DynamoDB's TTL attribute). */
+  expiresAt: number;
+}
+
+/** One partition's state as the per-partition rules see it. */
+export function partitionState(
+  state: ProducerSequenceState | undefined,
+  partition: number,
+  batches: readonly CachedBatch[] = [],
+): ProducerPartitionState | undefined {
+  if (state === undefined) return undefined;
+  const lastSequence = state.lastSequences.get(partition);
+  // No batch of this epoch on the partition: the epoch still fences, sequences start at 0.
+  return {
+    epoch: state.epoch,
+    lastSequence: lastSequence ?? -1,
+    batches: lastSequence === undefined ? [] : [...batches],
+    version: state.version,
+    expiresAt: state.expiresAt,
+  };
+}
+
+/** The state after a commit wrote `written` (partition -> batch identity). */
+export function appendCommit(
+  previous: ProducerSequenceState | undefined,
+  live: ProducerSequenceState | undefined,
+  epoch: number,
+  written: ReadonlyMap<number, BatchIdentity>,
+  commit: number,
+  expiresAt: number,
+): ProducerSequenceState {
+  const sameEpoch = live !== undefined && live.epoch === epoch;
+  const lastSequences = new Map(sameEpoch ? live.lastSequences : []);
+  for (const [partition, identity] of written) {
+    lastSequences.set(partition, lastSequenceOf(identity.baseSequence, identity.count));
+  }
+  return {
+    epoch,
+    lastSequences,
+    commits: [...(sameEpoch ? live.commits : []), commit].slice(-MAX_CACHED_BATCHES),
+    version: (previous?.version ?? 0) + 1,
+    expiresAt,
+  };
+}

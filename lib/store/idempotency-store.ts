@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
-import { unmarshallItem } from './log-index-store.js';
+import { unmarshallItem } from './dynamo-items.js';
 
 /**
  * Idempotency-Key records, in the log table (pk = `idempotency#{hash of the key}`, sk = 0; its

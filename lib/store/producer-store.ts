@@ -6,30 +6,26 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { type PublishedCommit, packPartitionMap, unpackPartitionMap } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
-import type { CachedBatch, ProducerPartitionState } from '../log/producer-state.js';
+import type { ProducerSequenceState } from '../log/producer-state.js';
 import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
-import {
-  type IndexEntry,
-  indexItem,
-  isSameBatch,
-  partitionKey,
-  unmarshallItem,
-} from './log-index-store.js';
+import { commitItem, isSameCommit, sequenceKey, toCommit } from './commit-log-store.js';
+import { unmarshallItem } from './dynamo-items.js';
 
 /**
  * Idempotent-producer state in the log table (its TTL attribute `expiresAt` removes what is
- * idle). Items, none of which an index query can meet (index items live under
- * `{topicId}#{partition}` with sk >= -1):
+ * idle). Items, none of which a commit query can meet (commits live under `{topicId}/{seq}`):
  *
  *   pk = producer-ids                         sk = -1   nextId: the id counter (ADD)
  *   pk = producer#{id}                        sk = 0    epoch, name?: the producer's registration
  *   pk = producer-name#{name}                 sk = 0    producerId: a name's producer id
- *   pk = {topicId}#{partition}#{owner}        sk = 0    epoch, lastSequence, batches, version
+ *   pk = {topicId}/{seq}#{owner}              sk = 0    epoch, s: last sequence per partition
+ *                                                       (packed), c: last commits, version
  *
- * `owner` is `producer#{id}` for a producer and `key#{hash}` for an Idempotency-Key. The state
- * has its own partition key, not one under the partition's: every idempotent write updates it,
- * and the partition's own item collection already takes every reservation.
+ * `owner` is `producer#{id}` for a producer and `key#{hash}` for an Idempotency-Key. One state
+ * item per commit sequence, not per partition: a request is one commit there, so its state
+ * costs one write in the commit's transaction whatever partitions the request touches.
  */
 
 export type ProducerOwner =
@@ -52,7 +48,7 @@ export interface ProducerRegistration {
 export class ProducerStateChanged extends EventLogError {
   constructor(
     message: string,
-    readonly current: ProducerPartitionState | undefined,
+    readonly current: ProducerSequenceState | undefined,
   ) {
     super('CONFLICT', message, { retriable: true });
   }
@@ -87,24 +83,24 @@ export interface ProducerStore {
     nowSeconds: number,
     replacing?: number,
   ): Promise<number>;
-  /** The owner's state on the partition as stored (expired or not), consistent read. */
+  /** The owner's state in the commit sequence as stored (expired or not), consistent read. */
   state(
     topicId: string,
-    partition: number,
+    sequence: number,
     owner: ProducerOwner,
-  ): Promise<ProducerPartitionState | undefined>;
+  ): Promise<ProducerSequenceState | undefined>;
   /**
-   * Publishes the index entry and writes the owner's next state in one transaction. The state
+   * Publishes the commit and writes the owner's next state in one transaction. The state
    * write requires the stored state to be the one read (`expected`: its version, or `absent`
-   * for none or an expired one). A CONFLICT when the entry's offsets are taken by something
-   * else than this batch (an aborted marker); ProducerStateChanged when the state moved.
+   * for none or an expired one). A CONFLICT when the commit's number is taken by something
+   * else than this commit (an aborted marker); ProducerStateChanged when the state moved.
    */
   publishWithState(
     topicId: string,
-    partition: number,
-    entry: IndexEntry,
+    sequence: number,
+    commit: PublishedCommit,
     owner: ProducerOwner,
-    next: ProducerPartitionState,
+    next: ProducerSequenceState,
     expected: { version: number } | { absent: true; nowSeconds: number },
   ): Promise<void>;
 }
@@ -115,12 +111,8 @@ export function ownerKey(owner: ProducerOwner): string {
   return owner.kind === 'producer' ? `producer#${owner.producerId}` : `key#${owner.id}`;
 }
 
-export function statePartitionKey(
-  topicId: string,
-  partition: number,
-  owner: ProducerOwner,
-): string {
-  return `${partitionKey(topicId, partition)}#${ownerKey(owner)}`;
+export function stateKey(topicId: string, sequence: number, owner: ProducerOwner): string {
+  return `${sequenceKey(topicId, sequence)}#${ownerKey(owner)}`;
 }
 
 /** Attempts of a transaction that DynamoDB cancelled for a conflicting concurrent one. */
@@ -301,29 +293,29 @@ export class DynamoProducerStore implements ProducerStore {
 
   async state(
     topicId: string,
-    partition: number,
+    sequence: number,
     owner: ProducerOwner,
-  ): Promise<ProducerPartitionState | undefined> {
+  ): Promise<ProducerSequenceState | undefined> {
     try {
       const response = await this.doc.send(
         new GetCommand({
           TableName: this.table,
-          Key: { pk: statePartitionKey(topicId, partition, owner), sk: 0 },
+          Key: { pk: stateKey(topicId, sequence, owner), sk: 0 },
           ConsistentRead: true,
         }),
       );
       return response.Item === undefined ? undefined : toState(response.Item);
     } catch (error) {
-      throw mapAwsError(error, `Reading producer state in ${topicId}/${partition}`);
+      throw mapAwsError(error, `Reading producer state in ${topicId}/${sequence}`);
     }
   }
 
   async publishWithState(
     topicId: string,
-    partition: number,
-    entry: IndexEntry,
+    sequence: number,
+    commit: PublishedCommit,
     owner: ProducerOwner,
-    next: ProducerPartitionState,
+    next: ProducerSequenceState,
     expected: { version: number } | { absent: true; nowSeconds: number },
   ): Promise<void> {
     const stateCondition =
@@ -342,7 +334,7 @@ export class DynamoProducerStore implements ProducerStore {
         {
           Put: {
             TableName: this.table,
-            Item: indexItem(topicId, partition, entry),
+            Item: commitItem(topicId, sequence, commit),
             ConditionExpression: 'attribute_not_exists(sk)',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
@@ -350,7 +342,7 @@ export class DynamoProducerStore implements ProducerStore {
         {
           Put: {
             TableName: this.table,
-            Item: { pk: statePartitionKey(topicId, partition, owner), sk: 0, ...next },
+            Item: { pk: stateKey(topicId, sequence, owner), sk: 0, ...fromState(next) },
             ...stateCondition,
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
@@ -365,28 +357,25 @@ export class DynamoProducerStore implements ProducerStore {
         return;
       } catch (error) {
         if (awsErrorName(error) !== 'TransactionCanceledException') {
-          throw mapAwsError(
-            error,
-            `Publishing offset ${entry.baseOffset} of ${topicId}/${partition}`,
-          );
+          throw mapAwsError(error, `Publishing commit ${commit.commit} of ${topicId}/${sequence}`);
         }
         const reasons =
           (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
-        const [entryReason, stateReason] = reasons;
-        if (entryReason?.Code === 'ConditionalCheckFailed') {
+        const [commitReason, stateReason] = reasons;
+        if (commitReason?.Code === 'ConditionalCheckFailed') {
           const existing =
-            entryReason.Item === undefined ? undefined : unmarshallItem(entryReason.Item);
+            commitReason.Item === undefined ? undefined : toCommit(commitReason.Item);
           // Our own transaction, applied by an attempt whose answer was lost.
-          if (existing !== undefined && isSameBatch(existing, entry)) return;
+          if (existing !== undefined && isSameCommit(existing, commit)) return;
           throw new EventLogError(
             'CONFLICT',
-            `Offsets ${entry.baseOffset}.. of ${topicId}/${partition} were declared aborted before this batch was published`,
-            { retriable: true, details: { partition, baseOffset: entry.baseOffset } },
+            `Commit ${commit.commit} of ${topicId}/${sequence} was declared aborted before it was published`,
+            { retriable: true, details: { sequence, commit: commit.commit } },
           );
         }
         if (stateReason?.Code === 'ConditionalCheckFailed') {
           throw new ProducerStateChanged(
-            `The producer's state on ${topicId}/${partition} changed while this batch was written`,
+            `The producer's state on ${topicId}/${sequence} changed while this commit was written`,
             stateReason.Item === undefined ? undefined : toState(unmarshallItem(stateReason.Item)),
           );
         }
@@ -399,7 +388,7 @@ export class DynamoProducerStore implements ProducerStore {
         const codes = reasons.map((r) => r.Code ?? 'None').join(', ');
         throw new EventLogError(
           reasons.some((r) => r.Code === 'ThrottlingError') ? 'THROTTLED' : 'STORAGE_UNAVAILABLE',
-          `Publishing offset ${entry.baseOffset} of ${topicId}/${partition} was cancelled (${codes})`,
+          `Publishing commit ${commit.commit} of ${topicId}/${sequence} was cancelled (${codes})`,
           { cause: error },
         );
       }
@@ -421,18 +410,23 @@ function toRegistration(item: Record<string, unknown>): ProducerRegistration {
   };
 }
 
-function toState(item: Record<string, unknown>): ProducerPartitionState {
+function toState(raw: Record<string, unknown>): ProducerSequenceState {
+  const item = unmarshallItem(raw);
   return {
     epoch: item['epoch'] as number,
-    lastSequence: item['lastSequence'] as number,
-    batches: ((item['batches'] as CachedBatch[] | undefined) ?? []).map((b) => ({
-      baseSequence: Number(b.baseSequence),
-      lastSequence: Number(b.lastSequence),
-      baseOffset: Number(b.baseOffset),
-      count: Number(b.count),
-      appendTime: Number(b.appendTime),
-    })),
+    lastSequences: unpackPartitionMap(item['s'] as Uint8Array | undefined),
+    commits: ((item['c'] as number[] | undefined) ?? []).map(Number),
     version: item['version'] as number,
     expiresAt: item['expiresAt'] as number,
+  };
+}
+
+function fromState(state: ProducerSequenceState): Record<string, unknown> {
+  return {
+    epoch: state.epoch,
+    s: packPartitionMap(state.lastSequences),
+    c: state.commits,
+    version: state.version,
+    expiresAt: state.expiresAt,
   };
 }

@@ -17,6 +17,11 @@ export interface TopicRecord {
   /** Immutable id: segments and index items hang off it, so a re-created topic starts empty. */
   topicId: string;
   partitions: number;
+  /**
+   * Commit sequences the partitions are spread over (partition p commits in sequence
+   * p % sequences): each takes its own stream of commits. Fixed at creation.
+   */
+  sequences: number;
   config: TopicConfig;
   createdAt: number;
 }
@@ -27,6 +32,7 @@ export interface DeletedTopicRecord {
   topicId: string;
   topicName: string;
   partitions: number;
+  sequences: number;
   deletedAt: number;
 }
 
@@ -123,6 +129,7 @@ export class DynamoTopicStore implements TopicStore {
       topicId: topic.topicId,
       topicName: topic.name,
       partitions: topic.partitions,
+      sequences: topic.sequences,
       deletedAt,
     };
     try {

@@ -3,7 +3,7 @@ import { createApp } from '../../lib/api/app.js';
 import { type Broker, createBroker, createStores, type Stores } from '../../lib/broker/broker.js';
 import { SEGMENT_PREFIX } from '../../lib/infra/resources.js';
 import { EventLogError } from '../../lib/log/errors.js';
-import type { LogIndexStore } from '../../lib/store/log-index-store.js';
+import type { CommitLogStore } from '../../lib/store/commit-log-store.js';
 import { testClients, testNames, uniqueName } from './aws.js';
 
 /** The cluster id the test apps answer to on the Confluent v3 routes. */
@@ -84,20 +84,29 @@ export async function reply(response: Response): Promise<Reply> {
 }
 
 /**
- * Stores whose offset reservations fail for one partition, as if DynamoDB were down there:
- * the S3 upload succeeds and the other partitions are written.
+ * Stores whose reservations fail for commits touching one partition, as if DynamoDB were down
+ * there: the S3 upload succeeds, and on a topic with a commit sequence per partition
+ * (`commit.sequences` = partitions) the other partitions are written.
  */
 export function failingPartition(failing: number): (stores: Stores) => Stores {
   return (stores) => ({
     ...stores,
-    index: new Proxy(stores.index, {
+    commits: new Proxy(stores.commits, {
       get(target, property, receiver) {
         if (property !== 'reserve') return Reflect.get(target, property, receiver);
-        return (topicId: string, partition: number, count: number) =>
-          partition === failing
+        return (
+          topicId: string,
+          sequence: number,
+          counts: ReadonlyMap<number, number>,
+          now: number,
+        ) =>
+          counts.has(failing)
             ? Promise.reject(new EventLogError('STORAGE_UNAVAILABLE', 'DynamoDB is down'))
-            : target.reserve(topicId, partition, count);
+            : target.reserve(topicId, sequence, counts, now);
       },
-    }) as LogIndexStore,
+    }) as CommitLogStore,
   });
 }
+
+/** A topic config giving each partition its own commit sequence, for per-partition failures. */
+export const SEQUENCE_PER_PARTITION: Record<string, string> = { 'commit.sequences': '2' };

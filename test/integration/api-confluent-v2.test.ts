@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../lib/log/partitioner.js';
-import { apiHarness, failingPartition } from '../helpers/api.js';
+import { apiHarness, failingPartition, SEQUENCE_PER_PARTITION } from '../helpers/api.js';
 
 const api = apiHarness();
 const JSON_V2 = {
@@ -119,7 +119,7 @@ describe('v2 produce', () => {
 
   it('gives a failed partition’s records Confluent’s per-record error, with HTTP 200', async () => {
     const failing = apiHarness({ stores: failingPartition(1) });
-    const topic = await failing.topic(2);
+    const topic = await failing.topic(2, SEQUENCE_PER_PARTITION);
     const produced = await failing.call(
       'POST',
       `/topics/${topic}`,

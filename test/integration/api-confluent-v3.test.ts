@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../lib/log/partitioner.js';
-import { apiHarness, CLUSTER_ID, failingPartition } from '../helpers/api.js';
+import { apiHarness, CLUSTER_ID, failingPartition, SEQUENCE_PER_PARTITION } from '../helpers/api.js';
 import { uniqueName } from '../helpers/aws.js';
 
 const api = apiHarness();
@@ -207,7 +207,7 @@ describe('v3 produce', () => {
 
   it('reports a partition that failed inside the stream, with HTTP 200', async () => {
     const failing = apiHarness({ stores: failingPartition(1) });
-    const topic = await failing.topic(2);
+    const topic = await failing.topic(2, SEQUENCE_PER_PARTITION);
     const produced = await failing.call(
       'POST',
       `${v3}/topics/${topic}/records`,

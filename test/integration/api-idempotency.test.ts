@@ -3,7 +3,7 @@ import { createApp } from '../../lib/api/app.js';
 import { type Broker, createBroker, createStores, type Stores } from '../../lib/broker/broker.js';
 import { ManualClock } from '../../lib/broker/clock.js';
 import { destroyAwsClients } from '../../lib/store/aws-clients.js';
-import { CLUSTER_ID, failingPartition, type Reply, reply } from '../helpers/api.js';
+import { CLUSTER_ID, failingPartition, type Reply, reply, SEQUENCE_PER_PARTITION } from '../helpers/api.js';
 import { newTestClients, testClients, testNames, uniqueName } from '../helpers/aws.js';
 import { type FaultAction, FaultInjector } from '../helpers/faults.js';
 import { readAll } from './broker/helpers.js';
@@ -56,9 +56,13 @@ function dying(clock: ManualClock, rule: Parameters<FaultInjector['add']>[0]): H
   return harness(createBroker(createStores(clients, testNames()), { clock }));
 }
 
-async function topic(h: Harness, partitions = 1): Promise<string> {
+async function topic(
+  h: Harness,
+  partitions = 1,
+  configs: Record<string, unknown> = {},
+): Promise<string> {
   const name = uniqueName('idem-api');
-  const created = await h.call('POST', '/v1/topics', { name, partitions });
+  const created = await h.call('POST', '/v1/topics', { name, partitions, configs });
   expect(created.status).toBe(201);
   return name;
 }
@@ -188,7 +192,7 @@ describe('Idempotency-Key on the produce routes', () => {
   it('does not replay a partial failure: the retry writes what is missing, once', async () => {
     const clock = new ManualClock();
     const failing = healthy(clock, failingPartition(1));
-    const name = await topic(failing, 2);
+    const name = await topic(failing, 2, SEQUENCE_PER_PARTITION);
     const body = {
       records: [
         { partition: 0, value: 'p0' },
@@ -287,10 +291,10 @@ describe('Idempotency-Key: the process dies, a retry from a healthy one writes e
     expect(replay.text).toBe(retry.text);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
 
-    const topicId = (await h.broker.topics.get(name)).topicId;
-    for (let p = 0; p < 3; p++) await h.broker.healer.healPartition(topicId, p);
-    clock.advance(31_000);
-    for (let p = 0; p < 3; p++) await h.broker.healer.healPartition(topicId, p);
+    const described = await h.broker.topics.get(name);
+    await h.broker.reader.advanceAll(described);
+    clock.advance(46_000);
+    await h.broker.reader.advanceAll(described);
     const values = await everyValue(h.broker, name, 3);
     expect(values.map((v) => v.replaceAll('"', ''))).toEqual(['r1', 'r2', 'r3', 'r4']);
     return { retry, died };

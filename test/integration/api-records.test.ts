@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../lib/log/partitioner.js';
-import { apiHarness, failingPartition } from '../helpers/api.js';
+import { apiHarness, failingPartition, SEQUENCE_PER_PARTITION } from '../helpers/api.js';
 
 const api = apiHarness();
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
@@ -232,7 +232,7 @@ describe('a partition that fails to be written', () => {
   const failing = apiHarness({ stores: failingPartition(1) });
 
   it('gets a per-record error while the other partitions are written', async () => {
-    const topic = await failing.topic(2);
+    const topic = await failing.topic(2, SEQUENCE_PER_PARTITION);
     const produced = await failing.call('POST', `/v1/topics/${topic}/records`, {
       records: [
         { value: 'ok', partition: 0 },
@@ -257,7 +257,7 @@ describe('a partition that fails to be written', () => {
   });
 
   it('answers with the error itself when every record failed', async () => {
-    const topic = await failing.topic(2);
+    const topic = await failing.topic(2, SEQUENCE_PER_PARTITION);
     const produced = await failing.call('POST', `/v1/topics/${topic}/records`, {
       records: [{ value: 'lost', partition: 1 }],
     });

@@ -57,19 +57,19 @@ describe('startApiServer', () => {
     // Counts the partition-head reads the long poll makes between fetches.
     let headReads = 0;
     const stores = createStores(testClients(), testNames());
-    const index = new Proxy(stores.index, {
+    const commits = new Proxy(stores.commits, {
       get(target, property, receiver) {
-        if (property === 'head') {
-          return (...args: Parameters<typeof target.head>) => {
+        if (property === 'reservedCommits') {
+          return (...args: Parameters<typeof target.reservedCommits>) => {
             headReads++;
-            return target.head(...args);
+            return target.reservedCommits(...args);
           };
         }
         return Reflect.get(target, property, receiver);
       },
     });
     const polling = await startApiServer({
-      broker: createBroker({ ...stores, index }),
+      broker: createBroker({ ...stores, commits }),
       clusterId: 'local',
     });
     try {

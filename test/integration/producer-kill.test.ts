@@ -82,10 +82,10 @@ async function readLog(broker: Broker, topic: string): Promise<Written[]> {
 }
 
 async function heal(broker: Broker, clock: ManualClock, topic: string): Promise<void> {
-  const { topicId } = await broker.topics.get(topic);
-  for (const partition of [0, 1]) await broker.healer.healPartition(topicId, partition);
-  clock.advance(31_000);
-  for (const partition of [0, 1]) await broker.healer.healPartition(topicId, partition);
+  const described = await broker.topics.get(topic);
+  await broker.reader.advanceAll(described);
+  clock.advance(46_000);
+  await broker.reader.advanceAll(described);
 }
 
 /** Every batch's three records where its answer says, each value at most once. */
@@ -153,11 +153,8 @@ describe.each(['producer', 'key'] as const)('SIGKILL of a producing process (%s)
       const afterKill = await readLog(broker, topic);
       expectAcked(afterKill, acked);
       const described = await broker.topics.describe(topic);
-      const { topicId } = described;
-      for (const p of described.partitionOffsets) {
-        const head = await broker.stores.index.head(topicId, p.partition);
-        expect(p.highWatermark).toBe(head.nextOffset);
-      }
+      // Every commit reserved is settled: nothing is left for a reader to wait on.
+      expect(await broker.reader.mayHaveMore(described, 0)).toBe(false);
 
       // The retry of the request in flight (or, if none was, of the last one) from a new
       // process: the same body, so the same producer id, epoch and sequences, or the same key.

@@ -98,17 +98,19 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
           { details: { limit: api.maxWaitMs } },
         );
       }
+      const formats = {
+        key: query.keyFormat ?? query.format ?? 'string',
+        value: query.valueFormat ?? query.format ?? 'string',
+        header: query.headerFormat ?? 'string',
+      } as const;
       const fetchRequest = {
         topic: params.topic,
         partition: integer('partition', params.partition),
         offset: integer('offset', query.offset),
         ...withDefined('maxBytes', optionalInteger('maxBytes', query.maxBytes)),
         ...withDefined('maxRecords', optionalInteger('maxRecords', query.maxRecords)),
-      };
-      const formats = {
-        key: query.keyFormat ?? query.format ?? 'string',
-        value: query.valueFormat ?? query.format ?? 'string',
-        header: query.headerFormat ?? 'string',
+        // maxBytes holds for the JSON this route sends, not for the stored (maybe compressed) bytes.
+        sizeOf: (record: FetchedRecord) => encodedSize(fetchedJson(record, formats)),
       };
       const result = await fetchWithWait(broker, fetchRequest, waitMs, c.req.raw.signal);
       const body = {
@@ -197,7 +199,12 @@ function produceJson(result: ProduceResult) {
   };
 }
 
-function fetchedJson(
+/** Bytes a record takes in the answer's JSON, separator included. */
+export function encodedSize(json: unknown): number {
+  return Buffer.byteLength(stringifyWithRaw(json)) + 1;
+}
+
+export function fetchedJson(
   record: FetchedRecord,
   formats: { key: DataFormat; value: DataFormat; header: HeaderFormat },
 ) {

@@ -248,14 +248,16 @@ describe('idempotent producer', () => {
     expect(read.at(-1)?.offset).toBe(after.records[0]?.offset);
     // The losers' ranges are aborted markers, so every reservation is settled at once: the
     // high watermark is the end of the log, with no healing.
-    const entries = await broker.stores.index.entriesFrom(topicId, 0, 0, 100);
-    expect(entries.filter((e) => e.aborted === true).length).toBeGreaterThan(0);
-    const head = await broker.stores.index.head(topicId, 0);
-    const described = await broker.topics.describe(topic);
-    expect(described.partitionOffsets[0]?.highWatermark).toBe(head.nextOffset);
+    const commits = await broker.stores.commits.commitsFrom(topicId, 0, 1, 100);
+    expect(commits.filter((c) => c.kind === 'aborted').length).toBeGreaterThan(0);
+    const described = await broker.topics.get(topic);
+    expect(await broker.reader.mayHaveMore(described, 0)).toBe(false);
+    expect((await broker.topics.describe(topic)).partitionOffsets[0]?.highWatermark).toBe(
+      after.records[0]?.offset === undefined ? -1 : after.records[0].offset + 1,
+    );
   });
 
-  it('costs one state read per partition, one registration read and a transaction instead of a put; the plain path is unchanged', async () => {
+  it('costs one state read per commit sequence, one registration read and a transaction instead of the commit put; the plain path is one reservation and one put', async () => {
     const clock = new ManualClock();
     const { broker, faults, clients, close } = faultyBroker({ clock, maxAttempts: 3 });
     cleanups.push(close);
@@ -273,8 +275,8 @@ describe('idempotent producer', () => {
     const plain = counter.since(before);
     expect(Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, v.calls]))).toEqual({
       PutObject: 1,
-      UpdateItem: 2,
-      PutItem: 2,
+      UpdateItem: 1,
+      PutItem: 1,
     });
 
     before = counter.snapshot();
@@ -285,13 +287,14 @@ describe('idempotent producer', () => {
     });
     const idempotent = counter.since(before);
     expect(Object.fromEntries(Object.entries(idempotent).map(([k, v]) => [k, v.calls]))).toEqual({
-      GetItem: 3,
+      GetItem: 2,
       PutObject: 1,
-      UpdateItem: 2,
-      TransactWriteItems: 2,
+      UpdateItem: 1,
+      TransactWriteItems: 1,
     });
 
-    // A retry that is a duplicate everywhere reads, and writes nothing at all.
+    // A retry that is a duplicate everywhere reads the state and the commit it names, and
+    // writes nothing at all.
     before = counter.snapshot();
     await broker.produce.produce({
       topic,
@@ -336,11 +339,9 @@ describe('idempotent producer: a writer that dies, then a retry from a healthy o
     expect(codes(retry)).toEqual([undefined, undefined, undefined]);
     if (heal) {
       // The dead writer's reservation is a hole until the healer, past grace, aborts it.
-      for (const partition of [0, 1])
-        await healthy.healer.healPartition(created.topicId, partition);
-      clock.advance(31_000);
-      for (const partition of [0, 1])
-        await healthy.healer.healPartition(created.topicId, partition);
+      await healthy.reader.advance(created.topicId, 0);
+      clock.advance(46_000);
+      await healthy.reader.advance(created.topicId, 0);
     }
     const p0 = await readAll(healthy, topic, 0);
     const p1 = await readAll(healthy, topic, 1);
@@ -363,21 +364,18 @@ describe('idempotent producer: a writer that dies, then a retry from a healthy o
       { command: 'TransactWriteItems', action: 'crash' },
       true,
     );
-    // The retry reserved new offsets after the dead writer's (now aborted) range.
+    // The retry reserved new offsets after the dead writer's (now aborted) commit.
     expect(offsets(retry)).toEqual([2, 3, 1]);
   });
 
   it('after publishing, before answering: the retry is answered from state', async () => {
-    // The process dies right after partition 0's transaction landed. Partition 1 goes in
-    // parallel: its writer may have reserved offsets before dying, leaving a hole the healer
-    // aborts, so where its record lands depends on that race; partition 0 is pinned.
-    const partition0 = (input: Record<string, unknown>) =>
-      JSON.stringify(input['TransactItems']).includes('#0"');
+    // The process dies right after the commit's transaction landed: both partitions are
+    // written (one commit), and the retry is answered with their offsets.
     const { retry } = await crashThenRetry(
-      { command: 'TransactWriteItems', action: 'crashAfter', when: partition0 },
-      true,
+      { command: 'TransactWriteItems', action: 'crashAfter' },
+      false,
     );
-    expect(offsets(retry).slice(0, 2)).toEqual([0, 1]);
+    expect(offsets(retry)).toEqual([0, 1, 0]);
   });
 
   it("a lost answer of the publish transaction is no failure: the SDK's retry reuses its token", async () => {

@@ -92,7 +92,13 @@ describe('produce and fetch', () => {
     expect(above.details).toMatchObject({ logStartOffset: 0, highWatermark: 8 });
 
     // What retention does: the log start moves to a batch boundary.
-    await broker.stores.index.advanceLogStart(topic.topicId, 0, 4);
+    const meta = await broker.stores.commits.meta(topic.topicId, 0);
+    await broker.stores.commits.saveRetention(topic.topicId, 0, meta.version, {
+      logStarts: new Map([[0, 4]]),
+      startCommit: meta.startCommit,
+      bytes: meta.bytes,
+      countedThrough: meta.countedThrough,
+    });
     const below = await broker.fetch
       .fetch({ topic: name, partition: 0, offset: 3 })
       .catch((e) => e);
