@@ -1,14 +1,17 @@
 import { SEGMENT_PREFIX } from '../infra/resources.js';
+import { segmentPrefixes } from '../log/commit.js';
 import {
   advanceSweep,
+  capWindow,
+  commitCursor,
   EMPTY_SWEEP_STATE,
-  indexCursor,
   readsPastWindow,
   type SweepBounds,
+  type SweepState,
   sweepUntil,
 } from '../log/orphan-sweep.js';
 import { isUlid, ulidTime, ulidTimePrefix } from '../log/ulid.js';
-import type { LogIndexStore } from '../store/log-index-store.js';
+import type { CommitLogStore } from '../store/commit-log-store.js';
 import type { SegmentStore } from '../store/segment-store.js';
 import type { TopicRecord, TopicStore } from '../store/topic-store.js';
 import type { Clock } from './clock.js';
@@ -25,101 +28,185 @@ export interface OrphanSweepResult {
   examined: number;
   /** Orphans among them, deleted. */
   deleted: number;
-  /** Index entries read to tell orphans from referenced objects. */
-  entriesRead: number;
+  /** Commits read to tell orphans from published objects. */
+  commitsRead: number;
   /** Objects stamped before this time have been swept. */
   sweptUntil: number;
 }
 
-const PAGE = 200;
-/** Partition heads read at once. */
+const PAGE = 100;
+/** Sequence heads read at once. */
 const HEAD_READS = 16;
 
+interface Candidate {
+  key: string;
+  time: number;
+  sequence: number;
+}
+
 /**
- * Deletes objects that no index entry refers to and none ever will: uploads of writers that
- * died (or gave up) before publishing. Retention's own deletion only reaches objects older than
- * the oldest kept batch, so without this a topic kept forever would keep its orphans forever.
- * Each run looks at the objects stamped since the last one (lib/log/orphan-sweep.ts says why
- * the window and the index range it reads are enough). Run under the topic's retention lease.
+ * Deletes objects that no published commit names and none ever will: uploads of writers that
+ * died (or gave up) before reserving, and of writers whose commit was declared aborted (a
+ * marker does not name the object). Retention deletes only the objects of commits it passed,
+ * so without this a topic would keep its orphans forever. Each run looks at the objects
+ * stamped since the last one (lib/log/orphan-sweep.ts says why the window and the commits it
+ * reads are enough). Run under the topic's retention lease.
  */
 export class OrphanSweeper {
   private readonly maxObjects: number;
+  private readonly bounds: SweepBounds;
 
   constructor(
     private readonly topics: TopicStore,
-    private readonly index: LogIndexStore,
+    private readonly commits: CommitLogStore,
     private readonly segments: SegmentStore,
     private readonly options: OrphanSweepOptions,
   ) {
     this.maxObjects = options.maxObjectsPerRun ?? 10_000;
+    this.bounds = { maxProduceMs: options.maxProduceMs, clockSkewMs: options.clockSkewMs };
   }
 
   async sweep(topic: TopicRecord): Promise<OrphanSweepResult> {
     const { topicId } = topic;
-    const bounds: SweepBounds = {
-      maxProduceMs: this.options.maxProduceMs,
-      clockSkewMs: this.options.clockSkewMs,
-    };
+    const sequences = Array.from({ length: topic.sequences }, (_, s) => s);
     const state = (await this.topics.sweepState(topicId)) ?? EMPTY_SWEEP_STATE;
     const before = this.options.clock.now();
-    const heads = await mapLimited(
-      Array.from({ length: topic.partitions }, (_, partition) => partition),
-      HEAD_READS,
-      (partition) => this.index.head(topicId, partition),
+    const counts = await mapLimited(sequences, HEAD_READS, (s) =>
+      this.commits.reservedCommits(topicId, s),
     );
-    const checkpoint = {
-      at: this.options.clock.now(),
-      offsets: heads.map((head) => head.nextOffset),
-    };
+    const checkpoint = { at: this.options.clock.now(), commits: counts };
     const from = state.sweptUntil;
-    let until = sweepUntil(before, bounds);
+    let until = sweepUntil(before, this.bounds);
     if (until <= from) {
-      await this.topics.saveSweepState(topicId, advanceSweep(state, from, checkpoint, bounds));
-      return { examined: 0, deleted: 0, entriesRead: 0, sweptUntil: from };
+      await this.topics.saveSweepState(topicId, advanceSweep(state, from, checkpoint, this.bounds));
+      return { examined: 0, deleted: 0, commitsRead: 0, sweptUntil: from };
     }
 
-    // The window's objects, oldest first; a capped window ends between two milliseconds so
-    // the next run starts exactly where this one stopped.
-    const prefix = `${SEGMENT_PREFIX}${topicId}/`;
-    const candidates = new Set<string>();
+    const listed: Candidate[] = [];
+    for (const sequence of sequences) {
+      for (const prefix of segmentPrefixes(SEGMENT_PREFIX, topicId, sequence)) {
+        until = await this.list(prefix, sequence, from, until, listed);
+      }
+    }
+    listed.sort((a, b) => a.time - b.time);
+    until = capWindow(
+      listed.filter((c) => c.time < until).map((c) => c.time),
+      until,
+      this.maxObjects,
+    );
+
+    let commitsRead = 0;
+    const named = new Set<string>();
+    for (const sequence of sequences) {
+      const mine = listed.filter((c) => c.sequence === sequence && c.time < until);
+      if (mine.length === 0) continue;
+      const read = await this.readCommits(
+        topic,
+        sequence,
+        state,
+        from,
+        until,
+        counts[sequence] ?? 0,
+      );
+      commitsRead += read.commitsRead;
+      for (const object of read.named) named.add(object);
+      // A commit number reserved but not settled may still be published by a window writer:
+      // its objects wait for a later run (the reader heals such a number once its writer's
+      // time is up, or it gets published).
+      for (const stamp of read.unsettled) {
+        const bound = stamp ?? (mine[0] as Candidate).time;
+        if (bound >= from) until = Math.min(until, bound);
+      }
+    }
+    const inWindow = listed.filter((c) => c.time < until);
+    const orphans = inWindow.filter((c) => !named.has(c.key)).map((c) => c.key);
+    const deleted = orphans.length === 0 ? 0 : await this.segments.delete(orphans);
+    await this.topics.saveSweepState(topicId, advanceSweep(state, until, checkpoint, this.bounds));
+    return { examined: inWindow.length, deleted, commitsRead, sweptUntil: until };
+  }
+
+  /**
+   * Lists one prefix's objects stamped in [from, until), oldest first, into `out`. Past the
+   * run's cap it stops between two milliseconds and returns that time as the window's end.
+   */
+  private async list(
+    prefix: string,
+    sequence: number,
+    from: number,
+    until: number,
+    out: Candidate[],
+  ): Promise<number> {
+    let found = 0;
     let last = from;
     for await (const object of this.segments.list(prefix, prefix + ulidTimePrefix(from))) {
       const id = object.key.slice(prefix.length);
       if (!isUlid(id)) continue;
       const time = ulidTime(id);
+      if (time < from) continue;
       if (time >= until) break;
-      if (candidates.size >= this.maxObjects && time > last) {
-        until = time;
-        break;
-      }
-      candidates.add(object.key);
+      if (found >= this.maxObjects && time > last) return time;
+      out.push({ key: object.key, time, sequence });
+      found++;
       last = time;
     }
-    const examined = candidates.size;
-    let entriesRead = 0;
+    return until;
+  }
 
-    for (let partition = 0; partition < topic.partitions && candidates.size > 0; partition++) {
-      const end = heads[partition]?.nextOffset ?? 0;
-      let offset = Math.max(
-        indexCursor(state, from, partition, bounds),
-        heads[partition]?.logStartOffset ?? 0,
-      );
-      read: while (offset < end) {
-        const page = await this.index.entriesFrom(topicId, partition, offset, PAGE);
-        entriesRead += page.length;
-        for (const entry of page) {
-          // An aborted marker's time is when it was healed, not when its range was reserved.
-          if (entry.object !== undefined) {
-            candidates.delete(entry.object);
-            if (readsPastWindow(entry.appendTime, until, bounds)) break read;
-          }
-          offset = entry.baseOffset + entry.count;
+  /**
+   * Reads the sequence's commits that can name an object of the window: from the checkpoint
+   * the window allows, up to the first one reserved too late to belong to it or the count of
+   * reservations just read. Returns the objects they name, and for each number among them
+   * not settled yet the time its writer stamped its object with, when the next commit says.
+   */
+  private async readCommits(
+    topic: TopicRecord,
+    sequence: number,
+    state: SweepState,
+    from: number,
+    until: number,
+    count: number,
+  ): Promise<{ named: string[]; unsettled: (number | undefined)[]; commitsRead: number }> {
+    const named: string[] = [];
+    /** Numbers not found, with the time their writer stamped its object with when known. */
+    const gaps: [number, number | undefined][] = [];
+    let commitsRead = 0;
+    // Numbers below the first kept commit were deleted by retention with their objects.
+    const { startCommit } = await this.commits.meta(topic.topicId, sequence);
+    let expected = Math.max(commitCursor(state, from, sequence, this.bounds), startCommit);
+    let pastWindow = false;
+    read: while (expected <= count) {
+      const page = await this.commits.commitsFrom(topic.topicId, sequence, expected, PAGE);
+      for (const commit of page) {
+        if (commit.commit > count) break read;
+        for (let missing = expected; missing < commit.commit; missing++) {
+          // A published commit records when the number before it was reserved.
+          const known = missing === commit.commit - 1 && commit.kind === 'published';
+          gaps.push([missing, known ? commit.previousReservedAt : undefined]);
         }
-        if (page.length < PAGE) break;
+        expected = commit.commit + 1;
+        commitsRead++;
+        if (commit.kind !== 'published') continue;
+        named.push(commit.object);
+        if (readsPastWindow(commit.reservedAt, until, this.bounds)) {
+          pastWindow = true;
+          break read;
+        }
       }
+      if (page.length < PAGE) break;
     }
-    const deleted = candidates.size === 0 ? 0 : await this.segments.delete([...candidates]);
-    await this.topics.saveSweepState(topicId, advanceSweep(state, until, checkpoint, bounds));
-    return { examined, deleted, entriesRead, sweptUntil: until };
+    if (!pastWindow)
+      for (let missing = expected; missing <= count; missing++) gaps.push([missing, undefined]);
+    // Most gaps are writers between their reservation and their publish while we read (under
+    // traffic the last numbers usually are): one more look settles them. What is still missing
+    // and may belong to the window is left for a later run.
+    const unsettled: (number | undefined)[] = [];
+    for (const [number, stamp] of gaps) {
+      if (stamp !== undefined && (stamp < from || stamp >= until)) continue;
+      const found = await this.commits.commit(topic.topicId, sequence, number);
+      commitsRead++;
+      if (found === undefined) unsettled.push(stamp);
+      else if (found.kind === 'published') named.push(found.object);
+    }
+    return { named, unsettled, commitsRead };
   }
 }

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { SEGMENT_PREFIX } from '../infra/resources.js';
-import { ulidTime } from '../log/ulid.js';
-import type { IndexEntry, LogIndexStore } from '../store/log-index-store.js';
+import { type Commit, partitionsOfSequence, type SettledPrefix } from '../log/commit.js';
+import {
+  countBytes,
+  type PartitionRemoval,
+  type RetentionPlan,
+  RetentionWalk,
+} from '../log/retention-plan.js';
+import type { CommitLogStore, RetentionState, SequenceMeta } from '../store/commit-log-store.js';
 import type { SegmentStore } from '../store/segment-store.js';
-import type { TopicRecord, TopicStore } from '../store/topic-store.js';
+import type { DeletedTopicRecord, TopicRecord, TopicStore } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
-import type { LogHealer } from './log-healer.js';
+import type { LogReader } from './log-reader.js';
 import { OrphanSweeper, type OrphanSweepResult } from './orphan-sweeper.js';
 
 export interface RetentionOptions {
@@ -28,8 +34,14 @@ export interface PartitionRetention {
   partition: number;
   logStartOffset: number;
   highWatermark: number;
+  /** Batches that went below the log start in this run. */
   entriesDeleted: number;
   bytesRemoved: number;
+  /**
+   * Commits of the partition's sequence this run declared aborted (their writers died after
+   * reserving). Counted on the sequence's first partition only, so that sums over partitions
+   * count each commit once.
+   */
   abortedRanges: number;
 }
 
@@ -37,9 +49,9 @@ export interface TopicRetention {
   topic: string;
   skipped?: 'lease-held';
   partitions: PartitionRetention[];
-  /** Objects deleted because retention passed them, orphans included. */
+  /** Objects of commits whose every batch retention passed, deleted with their commits. */
   objectsDeleted: number;
-  /** Orphans (never published) deleted by the sweep, on top of objectsDeleted. */
+  /** Orphans (uploaded, never published) deleted by the sweep, on top of objectsDeleted. */
   orphansDeleted: number;
   /** What the orphan sweep did; absent when the topic was skipped. */
   sweep?: OrphanSweepResult;
@@ -50,18 +62,25 @@ export interface RetentionReport {
   deletedTopicsCleaned: string[];
 }
 
-const PAGE = 100;
-const FIRST_PAGE = 8;
+/** Commit pages read while walking: small first, as a run where nothing expired reads one. */
+const PAGES = [8, 32, 100] as const;
+/**
+ * Commits one walk reads at most per sequence and run, so that a run fits a Lambda's time and
+ * memory; a backlog is worked off over several runs.
+ */
+const MAX_WALK = 20_000;
 
 /**
- * The scheduled maintenance of the log (functions/retention.ts, and a timer locally):
- * time and size retention per partition, healing of holes, deletion of unreferenced
- * objects (expired ones, and orphans of writers that never published), and the removal of
- * deleted topics' data.
+ * The scheduled maintenance of the log (functions/retention.ts, and a timer locally), per
+ * topic under a lease and per commit sequence: healing of expired holes, time and size
+ * retention, deletion of the objects and commits retention passed, the orphan sweep, and the
+ * removal of deleted topics' data.
  *
- * Order matters for readers: the log start is raised first (readers below it get
- * OFFSET_OUT_OF_RANGE from then on), then index entries go, then objects. An object is
- * deleted only when no entry that can still be read, or still be published, can refer to it.
+ * Deletion is by reference (lib/log/retention-plan.ts). The order keeps every crash safe: the
+ * raised log starts are saved first (readers below them get OFFSET_OUT_OF_RANGE from then on),
+ * then the dead commits' objects go, then their entries, then the first kept commit moves past
+ * them. A crash between two steps leaves work that the next run repeats: it walks from the
+ * same first kept commit and finds the same commits dead.
  */
 export class RetentionService {
   private readonly clock: Clock;
@@ -73,16 +92,16 @@ export class RetentionService {
 
   constructor(
     private readonly topics: TopicStore,
-    private readonly index: LogIndexStore,
+    private readonly commits: CommitLogStore,
     private readonly segments: SegmentStore,
-    private readonly healer: LogHealer,
+    private readonly reader: LogReader,
     private readonly options: RetentionOptions,
   ) {
     this.clock = options.clock ?? systemClock;
     this.leaseMs = options.leaseMs ?? 5 * 60_000;
     this.clockSkewMs = options.clockSkewMs ?? 60_000;
     this.log = options.log ?? (() => {});
-    this.sweeper = new OrphanSweeper(topics, index, segments, {
+    this.sweeper = new OrphanSweeper(topics, commits, segments, {
       clock: this.clock,
       maxProduceMs: options.maxProduceMs,
       clockSkewMs: this.clockSkewMs,
@@ -102,37 +121,39 @@ export class RetentionService {
     }
     for (const deleted of await this.topics.listDeleted()) {
       if (only !== undefined && !only.has(deleted.topicName)) continue;
-      // In-flight writers of the old id (a warm cache, a slow request) are finished by then.
-      if (this.clock.now() - deleted.deletedAt < this.options.maxProduceMs + this.clockSkewMs)
-        continue;
-      if (
-        !(await this.topics.acquireLease(
-          `retention#${deleted.topicId}`,
-          this.owner,
-          this.clock.now(),
-          this.leaseMs,
-        ))
-      )
-        continue;
-      try {
-        for (let partition = 0; partition < deleted.partitions; partition++) {
-          await this.index.deletePartition(deleted.topicId, partition);
-        }
-        const keys: string[] = [];
-        for await (const object of this.segments.list(`${SEGMENT_PREFIX}${deleted.topicId}/`)) {
-          keys.push(object.key);
-        }
-        await this.segments.delete(keys);
-        await this.topics.forgetDeleted(deleted.topicId);
-        report.deletedTopicsCleaned.push(deleted.topicName);
-        this.log(
-          `deleted topic ${deleted.topicName} (${deleted.topicId}): ${keys.length} objects removed`,
-        );
-      } finally {
-        await this.topics.releaseLease(`retention#${deleted.topicId}`, this.owner);
-      }
+      if (await this.cleanDeleted(deleted)) report.deletedTopicsCleaned.push(deleted.topicName);
     }
     return report;
+  }
+
+  /** Removes a deleted topic's commits and objects, once its in-flight writers are done. */
+  private async cleanDeleted(deleted: DeletedTopicRecord): Promise<boolean> {
+    // In-flight writers of the old id (a warm cache, a slow request) are finished by then.
+    if (this.clock.now() - deleted.deletedAt < this.options.maxProduceMs + this.clockSkewMs) {
+      return false;
+    }
+    const lease = `retention#${deleted.topicId}`;
+    if (!(await this.topics.acquireLease(lease, this.owner, this.clock.now(), this.leaseMs))) {
+      return false;
+    }
+    try {
+      for (let sequence = 0; sequence < deleted.sequences; sequence++) {
+        await this.commits.deleteSequence(deleted.topicId, sequence);
+      }
+      const keys: string[] = [];
+      for await (const object of this.segments.list(`${SEGMENT_PREFIX}${deleted.topicId}/`)) {
+        keys.push(object.key);
+      }
+      await this.segments.delete(keys);
+      this.reader.forget(deleted.topicId);
+      await this.topics.forgetDeleted(deleted.topicId);
+      this.log(
+        `deleted topic ${deleted.topicName} (${deleted.topicId}): ${keys.length} objects removed`,
+      );
+      return true;
+    } finally {
+      await this.topics.releaseLease(lease, this.owner);
+    }
   }
 
   async runTopic(topic: TopicRecord): Promise<TopicRetention> {
@@ -147,14 +168,12 @@ export class RetentionService {
       return { ...result, skipped: 'lease-held' };
     }
     try {
-      // The oldest append time any readable entry of the topic still has.
-      let oldestKept = Number.POSITIVE_INFINITY;
-      for (let partition = 0; partition < topic.partitions; partition++) {
-        const { retention, firstKept } = await this.runPartition(topic, partition);
-        result.partitions.push(retention);
-        if (firstKept !== undefined) oldestKept = Math.min(oldestKept, firstKept.appendTime);
+      for (let sequence = 0; sequence < topic.sequences; sequence++) {
+        const done = await this.runSequence(topic, sequence);
+        result.partitions.push(...done.partitions);
+        result.objectsDeleted += done.objectsDeleted;
       }
-      result.objectsDeleted = await this.deleteUnreferencedObjects(topic, oldestKept);
+      result.partitions.sort((a, b) => a.partition - b.partition);
       const swept = await this.sweeper.sweep(topic);
       result.orphansDeleted = swept.deleted;
       result.sweep = swept;
@@ -169,100 +188,173 @@ export class RetentionService {
     return result;
   }
 
-  private async runPartition(
+  private async runSequence(
     topic: TopicRecord,
-    partition: number,
-  ): Promise<{ retention: PartitionRetention; firstKept: IndexEntry | undefined }> {
+    sequence: number,
+  ): Promise<{ partitions: PartitionRetention[]; objectsDeleted: number }> {
     const { topicId, config } = topic;
-    const healed = await this.healer.healPartition(topicId, partition);
-    const head = await this.index.head(topicId, partition);
-    const highWatermark = healed.highWatermark;
-    const now = this.clock.now();
-    const cutoff = config.retentionMs >= 0 ? now - config.retentionMs : Number.NEGATIVE_INFINITY;
-    let kept = head.bytesIn - head.bytesOut;
+    // Heals holes whose writers' time is up, so that what follows them is settled, and dead
+    // writers' reservations at the tail, which no reader would ever meet as a hole.
+    let advanced = await this.reader.advance(topicId, sequence);
+    let healed = advanced.healed.length;
+    if (advanced.pendingHole === undefined) {
+      const tail = await this.reader.healTail(topicId, sequence);
+      if (tail > 0) {
+        healed += tail;
+        advanced = await this.reader.advance(topicId, sequence);
+      }
+    }
+    const { prefix } = advanced;
+    // Read afresh, not the reader's cached copy: its version conditions this run's writes.
+    const meta = await this.commits.meta(topicId, sequence);
 
-    const doomed: IndexEntry[] = [];
-    let firstKept: IndexEntry | undefined;
-    let from = head.logStartOffset;
-    // Usually the first batch stays (nothing has expired since the last run): small pages
-    // first, as reads are billed by the bytes they return.
-    scan: for (let pages = 0; from < highWatermark; pages++) {
-      const page = await this.index.entriesFrom(
-        topicId,
-        partition,
-        from,
-        Math.min(PAGE, FIRST_PAGE * 4 ** pages),
-      );
-      if (page.length === 0) break;
-      for (const entry of page) {
-        const end = entry.baseOffset + entry.count;
-        // Kafka's rules: by the largest timestamp in the batch, and while the partition
-        // minus this batch is still at or over retention.bytes. The last batch stays.
-        const expired =
-          entry.maxTimestamp < cutoff ||
-          (config.retentionBytes >= 0 && kept - entry.bytes >= config.retentionBytes);
-        if (!expired || end >= highWatermark) {
-          firstKept = entry;
-          break scan;
-        }
-        doomed.push(entry);
-        kept -= entry.bytes;
-        from = end;
-      }
+    // Bytes of the commits settled since the last run, each commit counted once. A backlog
+    // (the first run on an old topic) is counted over several runs.
+    const bytes = new Map(meta.bytes);
+    const counted = await this.walk(topicId, sequence, meta.countedThrough, prefix.next, (c) => {
+      countBytes(bytes, c);
+      return true;
+    });
+    const countedThrough = Math.max(meta.countedThrough, counted.next);
+    // Decided on: settled commits whose bytes are counted (a batch's bytes leave the count
+    // they entered).
+    const end = Math.min(prefix.next, countedThrough);
+
+    // A view behind the first kept commit (another process's run deleted past it) has nothing
+    // to decide: its vector is older than the log starts.
+    if (prefix.next <= meta.startCommit) {
+      return {
+        partitions: this.report(topic, sequence, prefix, meta.logStarts),
+        objectsDeleted: 0,
+      };
     }
-    let bytesRemoved = 0;
-    let logStartOffset = head.logStartOffset;
-    const last = doomed.at(-1);
-    if (last !== undefined) {
-      bytesRemoved = doomed.reduce((sum, entry) => sum + entry.bytes, 0);
-      const newStart = last.baseOffset + last.count;
-      if (await this.index.advanceLogStart(topicId, partition, newStart, bytesRemoved)) {
-        logStartOffset = newStart;
-        await this.index.deleteEntries(
-          topicId,
-          partition,
-          doomed.map((entry) => entry.baseOffset),
-        );
-      } else {
-        bytesRemoved = 0;
-      }
-    }
-    if (firstKept === undefined && logStartOffset < highWatermark) {
-      firstKept = (await this.index.entriesFrom(topicId, partition, logStartOffset, 1))[0];
-    }
-    return {
-      retention: {
-        partition,
-        logStartOffset,
-        highWatermark,
-        entriesDeleted: last === undefined ? 0 : doomed.length,
-        bytesRemoved,
-        abortedRanges: healed.aborted.length,
+    const walk = new RetentionWalk(
+      { logStarts: meta.logStarts, kept: bytes, highWatermarks: prefix.vector },
+      {
+        now: this.clock.now(),
+        retentionMs: config.retentionMs,
+        retentionBytes: config.retentionBytes,
       },
-      firstKept,
-    };
+    );
+    const decided = await this.walk(topicId, sequence, meta.startCommit, end, (c) => walk.visit(c));
+    const plan = walk.finish(decided.complete && end >= prefix.next);
+    const applied = await this.apply(topicId, sequence, meta, prefix, countedThrough, plan);
+
+    const partitions = this.report(
+      topic,
+      sequence,
+      prefix,
+      applied.saved ? plan.logStarts : meta.logStarts,
+      applied.saved ? plan.removed : undefined,
+      healed,
+    );
+    return { partitions, objectsDeleted: applied.objectsDeleted };
+  }
+
+  private report(
+    topic: TopicRecord,
+    sequence: number,
+    prefix: SettledPrefix,
+    logStarts: ReadonlyMap<number, number>,
+    removed?: ReadonlyMap<number, PartitionRemoval>,
+    healed = 0,
+  ): PartitionRetention[] {
+    return partitionsOfSequence(sequence, topic.sequences, topic.partitions).map((partition) => ({
+      partition,
+      logStartOffset: logStarts.get(partition) ?? 0,
+      highWatermark: prefix.vector.get(partition) ?? 0,
+      entriesDeleted: removed?.get(partition)?.batches ?? 0,
+      bytesRemoved: removed?.get(partition)?.bytes ?? 0,
+      abortedRanges: partition === sequence ? healed : 0,
+    }));
   }
 
   /**
-   * Objects sort by creation time (ULID keys) and a batch's append time is its object's
-   * time. An entry that is still readable, or still being written, was appended no earlier
-   * than the oldest kept entry's append time minus the longest a produce can take (offsets
-   * are reserved in order, and a writer publishes within maxProduceMs of its start). Objects
-   * older than that are referenced by nothing: expired ones and orphans of failed writes.
+   * Writes a plan in the crash-safe order: (a) log starts and byte counts, (b) the dead
+   * commits' objects, then their entries, (c) the first kept commit past them. Each save is
+   * conditional on the meta's version: when another run moved it, this one stops.
    */
-  private async deleteUnreferencedObjects(topic: TopicRecord, oldestKept: number): Promise<number> {
-    const now = this.clock.now();
-    const margin = this.options.maxProduceMs + this.clockSkewMs;
-    const cutoff = Math.min(oldestKept, now) - margin;
-    const doomed: string[] = [];
-    let deleted = 0;
-    for await (const object of this.segments.list(`${SEGMENT_PREFIX}${topic.topicId}/`)) {
-      const id = object.key.slice(object.key.lastIndexOf('/') + 1);
-      if (ulidTime(id) >= cutoff) break;
-      doomed.push(object.key);
-      if (doomed.length >= 1000) deleted += await this.segments.delete(doomed.splice(0));
+  private async apply(
+    topicId: string,
+    sequence: number,
+    meta: SequenceMeta,
+    prefix: SettledPrefix,
+    countedThrough: number,
+    plan: RetentionPlan,
+  ): Promise<{ saved: boolean; objectsDeleted: number }> {
+    const state: RetentionState = {
+      logStarts: plan.logStarts,
+      startCommit: meta.startCommit,
+      bytes: plan.kept,
+      countedThrough,
+    };
+    let version = meta.version;
+    if (!sameState(state, meta)) {
+      if (!(await this.commits.saveRetention(topicId, sequence, version, state))) {
+        return { saved: false, objectsDeleted: 0 };
+      }
+      version++;
     }
-    if (doomed.length > 0) deleted += await this.segments.delete(doomed);
-    return deleted;
+    const last = plan.dead.at(-1);
+    if (last === undefined) return { saved: true, objectsDeleted: 0 };
+
+    // Readers that start now begin past the commits about to go, not in the middle of them
+    // (a missing number there would look like a hole).
+    await this.commits.raiseHint(topicId, sequence, prefix);
+    const objects = plan.dead.flatMap((d) => (d.object === undefined ? [] : [d.object]));
+    const objectsDeleted = objects.length === 0 ? 0 : await this.segments.delete(objects);
+    await this.commits.deleteCommits(
+      topicId,
+      sequence,
+      plan.dead.map((d) => d.commit),
+    );
+    await this.commits.saveRetention(topicId, sequence, version, {
+      ...state,
+      startCommit: last.commit + 1,
+    });
+    return { saved: true, objectsDeleted };
   }
+
+  /**
+   * Visits the commits numbered [from, end) in order, a page at a time, until `visit` says
+   * stop or MAX_WALK commits were visited. `next` is the first number not visited; `complete`
+   * says every number below `end` was, false also when one was missing (another run deleted
+   * it: this run's save then fails on the version).
+   */
+  private async walk(
+    topicId: string,
+    sequence: number,
+    from: number,
+    end: number,
+    visit: (commit: Commit) => boolean,
+  ): Promise<{ next: number; complete: boolean }> {
+    let next = from;
+    for (let page = 0; next < end && next - from < MAX_WALK; page++) {
+      const size = PAGES[Math.min(page, PAGES.length - 1)] as number;
+      const commits = await this.commits.commitsFrom(topicId, sequence, next, size);
+      for (const commit of commits) {
+        if (commit.commit >= end) return { next, complete: true };
+        if (commit.commit !== next) return { next, complete: false };
+        next++;
+        if (!visit(commit) || next - from >= MAX_WALK) return { next, complete: next >= end };
+      }
+      if (commits.length < size) break;
+    }
+    return { next, complete: next >= end };
+  }
+}
+
+function sameState(state: RetentionState, meta: SequenceMeta): boolean {
+  return (
+    state.startCommit === meta.startCommit &&
+    state.countedThrough === meta.countedThrough &&
+    sameMap(state.logStarts, meta.logStarts) &&
+    sameMap(state.bytes, meta.bytes)
+  );
+}
+
+function sameMap(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean {
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  for (const key of keys) if ((a.get(key) ?? 0) !== (b.get(key) ?? 0)) return false;
+  return true;
 }

@@ -55,7 +55,10 @@ export interface CommitBatch {
   length: number;
   minTimestamp: number;
   maxTimestamp: number;
-  /** Uncompressed key + value + header bytes: retention.bytes and fetch budgets count these. */
+  /**
+   * Uncompressed key + value + header bytes plus Kafka's per-record framing, as
+   * max.message.bytes counts them: retention.bytes and fetch planning count these.
+   */
   bytes: number;
   /** Set for an idempotent producer's batch. */
   baseSequence?: number;

@@ -1,29 +1,33 @@
 /**
- * Finding orphan objects (uploaded by a writer that died before it published them) without
- * reading a topic's whole index on every run.
+ * Finding orphan objects (uploaded by a writer that never published them: it died before
+ * reserving, or reserved and died and its commit was then declared aborted) without reading a
+ * topic's whole commit log on every run. Storage engine v2 (lib/log/commit.ts): an object
+ * belongs to one commit sequence, and only that sequence's published commits can name it.
  *
- * A sweep takes the objects stamped in a window [from, until) of ULID time, reads the index
- * entries that can refer to them, and deletes the objects no entry refers to. The next sweep
+ * A sweep takes the objects stamped in a window [from, until) of ULID time, reads the commits
+ * that can name them, and deletes the objects no published commit names. The next sweep
  * starts at this one's `until`, so each object is looked at once. What bounds the reading
  * (P = the produce path's maximum duration, s = the clock-skew allowance between machines):
  *
- * - A writer stamps its object with its start time a (its own clock) and reserves offsets within
- *   P of its start, so its entry's reservation happened in real time [a - s, a + s + P].
- * - Reservations take offsets in order. A checkpoint (each partition's next offset, read when
- *   the local clock said at or earlier) proves every entry below it was reserved before at + s.
- *   An entry referring to the window was reserved at or after from - s, so reading may start at
- *   the offsets of the latest checkpoint with at <= from - 2s.
- * - Entries come in reservation order, so once an entry stamped at or after until + P + 2s is
- *   read, no later one refers to the window.
+ * - A writer stamps its object with its start time a (its own clock), records the same time as
+ *   its commit's `reservedAt`, and reserves within P of its start, so its reservation happened
+ *   in real time [a - s, a + s + P].
+ * - Reservations take commit numbers in order. A checkpoint (each sequence's count of reserved
+ *   commits, read when the local clock said at or earlier) proves every commit numbered up to
+ *   it was reserved before at + s. A commit naming an object of the window was reserved at or
+ *   after from - s, so reading may start past the counts of the latest checkpoint with
+ *   at <= from - 2s.
+ * - Commits come in reservation order, so once a commit whose reservedAt is at or after
+ *   until + P + 2s is read, no later one names an object of the window.
  * - `until` stays P + 2s behind the clock read before the heads: every writer of the window has
- *   then published or given up, and every entry of the window is below the heads just read.
+ *   then published or given up, and every commit of the window is within the counts just read.
  */
 
 export interface SweepCheckpoint {
   /** The local clock after the heads were read. */
   at: number;
-  /** Each partition's next offset then. */
-  offsets: number[];
+  /** Each sequence's count of reserved commits then (the last number handed out). */
+  commits: number[];
 }
 
 export interface SweepState {
@@ -58,20 +62,24 @@ function checkpointFor(state: SweepState, from: number, bounds: SweepBounds) {
   return found;
 }
 
-/** The offset from which a partition's index must be read for a window starting at `from`. */
-export function indexCursor(
+/**
+ * The first commit number of a sequence that may name an object of a window starting at
+ * `from`: past the latest usable checkpoint's count, else 1.
+ */
+export function commitCursor(
   state: SweepState,
   from: number,
-  partition: number,
+  sequence: number,
   bounds: SweepBounds,
 ): number {
-  // A partition added after the checkpoint has nothing below offset 0 to skip.
-  return checkpointFor(state, from, bounds)?.offsets[partition] ?? 0;
+  // A checkpoint of another layout (or none) only means reading from the first commit.
+  const counted = checkpointFor(state, from, bounds)?.commits?.[sequence];
+  return typeof counted === 'number' ? counted + 1 : 1;
 }
 
-/** Whether an entry stamped `appendTime` proves that nothing after it refers to the window. */
-export function readsPastWindow(appendTime: number, until: number, bounds: SweepBounds): boolean {
-  return appendTime >= until + bounds.maxProduceMs + 2 * bounds.clockSkewMs;
+/** Whether a commit reserved at `reservedAt` proves that no later one names the window. */
+export function readsPastWindow(reservedAt: number, until: number, bounds: SweepBounds): boolean {
+  return reservedAt >= until + bounds.maxProduceMs + 2 * bounds.clockSkewMs;
 }
 
 /** The state after a sweep up to `sweptUntil` that took `checkpoint`. */
@@ -87,4 +95,19 @@ export function advanceSweep(
   // Thin out the middle, keeping the one the next sweep needs and the newest.
   while (kept.length > MAX_SWEEP_CHECKPOINTS) kept = [kept[0] as SweepCheckpoint, ...kept.slice(2)];
   return { sweptUntil: Math.max(state.sweptUntil, sweptUntil), checkpoints: kept };
+}
+
+/**
+ * The end of a window that holds at most `max` of the objects stamped `times` (ascending),
+ * plus those sharing the last one's millisecond: a window never ends inside a millisecond, so
+ * the next one starts exactly where this one stopped, and it always moves on.
+ */
+export function capWindow(times: readonly number[], until: number, max: number): number {
+  if (times.length <= max || max < 1) return until;
+  const last = times[max - 1] as number;
+  for (let i = max; i < times.length; i++) {
+    const time = times[i] as number;
+    if (time > last) return Math.min(until, time);
+  }
+  return until;
 }

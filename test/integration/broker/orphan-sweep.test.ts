@@ -38,6 +38,30 @@ async function values(broker: Broker, topic: string, partition: number): Promise
   return (await readAll(broker, topic, partition)).map((r) => r.value?.toString() ?? '');
 }
 
+/**
+ * A broker on its own clients whose calls of `command` (e.g. 'UpdateItemCommand') wait until
+ * `release()`: a live writer held at that step.
+ */
+function heldWriter(clock: ManualClock, command: string): { broker: Broker; release: () => void } {
+  const clients = newTestClients();
+  cleanups.push(() => destroyAwsClients(clients));
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  (clients.dynamo as ClientWithMiddleware).middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: { input?: Record<string, unknown> }) => {
+        if (context.commandName === command && args.input?.['TableName'] === testNames().logTable) {
+          await gate;
+        }
+        return next(args);
+      },
+    { step: 'initialize', name: 'holdWriter' },
+  );
+  return { broker: createBroker(createStores(clients, testNames()), { clock }), release };
+}
+
 describe('orphan objects on a topic kept forever', () => {
   it('an upload whose writer died before reserving is deleted after the grace period, not before', async () => {
     const clock = new ManualClock();
@@ -71,7 +95,7 @@ describe('orphan objects on a topic kept forever', () => {
     expect(await countSegmentObjects(topic.topicId)).toBe(2);
     expect(await values(broker, name, 0)).toEqual(['before', 'after']);
 
-    // Later runs look only at newer objects and keep what is referenced.
+    // Later runs look only at newer objects and keep what is published.
     clock.advance(24 * 3600_000);
     report = await broker.retention.runOnce({ topics: [name] });
     expect(report.topics[0]).toMatchObject({ objectsDeleted: 0, orphansDeleted: 0 });
@@ -79,7 +103,7 @@ describe('orphan objects on a topic kept forever', () => {
     expect(await values(broker, name, 0)).toEqual(['before', 'after']);
   });
 
-  it('a reserved, never published range: healed, then its object goes', async () => {
+  it('a reserved, never published commit: healed, then its object goes', async () => {
     const clock = new ManualClock();
     const broker = brokerForTest({ clock });
     const name = uniqueName('orphan-hole');
@@ -95,58 +119,97 @@ describe('orphan objects on a topic kept forever', () => {
     });
     expect(isInjectedCrash(died.records[0]?.error?.cause)).toBe(true);
     await broker.produce.produce({ topic: name, records: [{ value: text('b') }] });
+    expect(await countSegmentObjects(topic.topicId)).toBe(3);
 
-    // The first run sees the hole and starts its grace period; the second heals it.
-    await broker.retention.runOnce({ topics: [name] });
+    // The first run finds the hole inside its writer's time; the second heals it and sweeps.
+    let report = await broker.retention.runOnce({ topics: [name] });
+    expect(report.topics[0]?.partitions[0]?.abortedRanges).toBe(0);
     clock.advance(SWEEP_AGE + 1_000);
-    const report = await broker.retention.runOnce({ topics: [name] });
+    report = await broker.retention.runOnce({ topics: [name] });
     expect(report.topics[0]?.partitions[0]?.abortedRanges).toBe(1);
     expect(report.topics[0]?.orphansDeleted).toBe(1);
     expect(await countSegmentObjects(topic.topicId)).toBe(2);
     expect(await values(broker, name, 0)).toEqual(['a', 'b']);
   });
 
-  it('keeps an object that only one of its partitions published', async () => {
+  it('a dead writer’s reservation at the tail: retention heals it, then the sweep deletes its object', async () => {
     const clock = new ManualClock();
     const broker = brokerForTest({ clock });
-    const name = uniqueName('orphan-half');
+    const name = uniqueName('orphan-tail');
     const topic = await broker.topics.create({
       name,
-      partitions: 2,
+      partitions: 1,
       configs: { 'retention.ms': '-1' },
     });
-    // Partition 1's reservation always fails: the request's object holds partition 0's batch
-    // (published) and partition 1's (never published).
-    const { broker: half, faults, close } = faultyBroker({ clock });
-    cleanups.push(close);
-    faults.add({
-      command: 'UpdateItem',
-      action: 'serverError',
-      times: Number.POSITIVE_INFINITY,
-      when: (input) =>
-        (input['Key'] as { pk?: { S?: string } } | undefined)?.pk?.S === `${topic.topicId}#1`,
-    });
-    const result = await half.produce.produce({
+    await broker.produce.produce({ topic: name, records: [{ value: text('a') }] });
+    // Nothing is published after it: no reader ever meets it as a hole.
+    const died = await dyingWriter(clock, 'PutItem', isIndexPut).produce.produce({
       topic: name,
-      records: [
-        { partition: 0, value: text('kept') },
-        { partition: 1, value: text('refused') },
-      ],
+      records: [{ value: text('lost') }],
     });
-    expect(result.records[0]?.offset).toBe(0);
-    expect(result.records[1]?.error?.code).toBe('STORAGE_UNAVAILABLE');
-    await broker.produce.produce({ topic: name, records: [{ partition: 1, value: text('p1') }] });
+    expect(isInjectedCrash(died.records[0]?.error?.cause)).toBe(true);
     expect(await countSegmentObjects(topic.topicId)).toBe(2);
 
     clock.advance(SWEEP_AGE + 1_000);
     const report = await broker.retention.runOnce({ topics: [name] });
-    expect(report.topics[0]).toMatchObject({ objectsDeleted: 0, orphansDeleted: 0 });
-    expect(await countSegmentObjects(topic.topicId)).toBe(2);
-    expect(await values(broker, name, 0)).toEqual(['kept']);
-    expect(await values(broker, name, 1)).toEqual(['p1']);
+    expect(report.topics[0]?.partitions[0]?.abortedRanges).toBe(1);
+    expect(report.topics[0]?.orphansDeleted).toBe(1);
+    expect(await countSegmentObjects(topic.topicId)).toBe(1);
+    await broker.produce.produce({ topic: name, records: [{ value: text('b') }] });
+    expect((await readAll(broker, name, 0)).map((r) => [r.offset, r.value?.toString()])).toEqual([
+      [0, 'a'],
+      [2, 'b'],
+    ]);
   });
 
-  it('never deletes the object of a writer that is still between its upload and its publish', async () => {
+  it('sweeps each commit sequence against its own commits', async () => {
+    const clock = new ManualClock();
+    const broker = brokerForTest({ clock });
+    const name = uniqueName('orphan-sequences');
+    const topic = await broker.topics.create({
+      name,
+      partitions: 4,
+      configs: { 'retention.ms': '-1', 'commit.sequences': '2' },
+    });
+    // One request over both sequences: two objects, two commits.
+    await broker.produce.produce({
+      topic: name,
+      records: [0, 1, 2, 3].map((partition) => ({ partition, value: text(`p${partition}`) })),
+    });
+    // A writer whose publish in sequence 1 fails every time (and so does its own marker):
+    // sequence 0's commit is published, sequence 1's object is an orphan and its commit a
+    // hole, healed later.
+    const { broker: half, faults, close } = faultyBroker({ clock });
+    cleanups.push(close);
+    faults.add({
+      command: 'PutItem',
+      action: 'serverError',
+      times: Number.POSITIVE_INFINITY,
+      when: (input) =>
+        isIndexPut(input) &&
+        (input['Item'] as { pk?: { S?: string } } | undefined)?.pk?.S === `${topic.topicId}/1`,
+    });
+    const failed = await half.produce.produce({
+      topic: name,
+      records: [0, 1].map((partition) => ({ partition, value: text(`half${partition}`) })),
+    });
+    expect(failed.records[0]?.offset).toBe(1);
+    expect(failed.records[1]?.error).toBeDefined();
+    await broker.produce.produce({ topic: name, records: [{ partition: 3, value: text('p3b') }] });
+    expect(await countSegmentObjects(topic.topicId)).toBe(5);
+
+    await broker.retention.runOnce({ topics: [name] });
+    clock.advance(SWEEP_AGE + 1_000);
+    const report = await broker.retention.runOnce({ topics: [name] });
+    expect(report.topics[0]).toMatchObject({ objectsDeleted: 0, orphansDeleted: 1 });
+    expect(report.topics[0]?.partitions[1]?.abortedRanges).toBe(1);
+    expect(await countSegmentObjects(topic.topicId)).toBe(4);
+    expect(await values(broker, name, 0)).toEqual(['p0', 'half0']);
+    expect(await values(broker, name, 1)).toEqual(['p1']);
+    expect(await values(broker, name, 3)).toEqual(['p3', 'p3b']);
+  });
+
+  it('never deletes the object of a writer that is still between its upload and its reservation', async () => {
     const clock = new ManualClock();
     const broker = brokerForTest({ clock });
     const name = uniqueName('orphan-slow');
@@ -155,22 +218,11 @@ describe('orphan objects on a topic kept forever', () => {
       partitions: 1,
       configs: { 'retention.ms': '-1' },
     });
-    const clients = newTestClients();
-    cleanups.push(() => destroyAwsClients(clients));
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
+    const slow = heldWriter(clock, 'UpdateItemCommand');
+    const pending = slow.broker.produce.produce({
+      topic: name,
+      records: [{ value: text('slow') }],
     });
-    (clients.dynamo as ClientWithMiddleware).middlewareStack.add(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
-        async (args: unknown) => {
-          if (context.commandName === 'UpdateItemCommand') await gate;
-          return next(args);
-        },
-      { step: 'initialize', name: 'holdReservation' },
-    );
-    const slow = createBroker(createStores(clients, testNames()), { clock });
-    const pending = slow.produce.produce({ topic: name, records: [{ value: text('slow') }] });
     while ((await countSegmentObjects(topic.topicId)) === 0) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -178,13 +230,48 @@ describe('orphan objects on a topic kept forever', () => {
     clock.advance(20_000);
     const report = await broker.retention.runOnce({ topics: [name] });
     expect(report.topics[0]?.orphansDeleted).toBe(0);
-    release();
+    slow.release();
     expect((await pending).records[0]?.offset).toBe(0);
 
     clock.advance(SWEEP_AGE);
     await broker.retention.runOnce({ topics: [name] });
     expect(await countSegmentObjects(topic.topicId)).toBe(1);
     expect(await values(broker, name, 0)).toEqual(['slow']);
+  });
+
+  it('keeps the object of a reserved commit still unpublished, even once its window is swept', async () => {
+    const clock = new ManualClock();
+    // Healing waits longer than the sweep's window lags: the sweep must not rely on it.
+    const broker = brokerForTest({ clock, healMarginMs: 10 * 60_000 });
+    const name = uniqueName('orphan-late');
+    const topic = await broker.topics.create({
+      name,
+      partitions: 1,
+      configs: { 'retention.ms': '-1' },
+    });
+    // Held after its reservation, at the publish: past every bound the sweep assumes, its
+    // commit is neither published nor healed, so it may still land.
+    const slow = heldWriter(clock, 'PutItemCommand');
+    const pending = slow.broker.produce.produce({
+      topic: name,
+      records: [{ value: text('late') }],
+    });
+    while ((await broker.stores.commits.reservedCommits(topic.topicId, 0)) === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    clock.advance(SWEEP_AGE + 1_000);
+    const report = await broker.retention.runOnce({ topics: [name] });
+    expect(report.topics[0]?.orphansDeleted).toBe(0);
+    expect(await countSegmentObjects(topic.topicId)).toBe(1);
+
+    slow.release();
+    const late = await pending;
+    expect(late.records[0]?.offset).toBe(0);
+    expect(await values(broker, name, 0)).toEqual(['late']);
+    clock.advance(SWEEP_AGE);
+    await broker.retention.runOnce({ topics: [name] });
+    expect(await values(broker, name, 0)).toEqual(['late']);
+    expect(await countSegmentObjects(topic.topicId)).toBe(1);
   });
 
   it('sweeps many objects over capped runs, deleting every orphan and nothing else', async () => {
@@ -194,11 +281,11 @@ describe('orphan objects on a topic kept forever', () => {
     const topic = await broker.topics.create({
       name,
       partitions: 3,
-      configs: { 'retention.ms': '-1' },
+      configs: { 'retention.ms': '-1', 'commit.sequences': '3' },
     });
     const expected: string[][] = [[], [], []];
     let orphans = 0;
-    // 100 requests, several per millisecond at times, over three partitions; every 7th dies.
+    // 100 requests, several per millisecond at times, over three sequences; every 7th dies.
     for (let i = 0; i < 100; i++) {
       if (i % 3 === 0) clock.advance(1);
       const partition = i % 3;
@@ -223,6 +310,7 @@ describe('orphan objects on a topic kept forever', () => {
       const report = await broker.retention.runOnce({ topics: [name] });
       runs++;
       const mine = report.topics[0];
+      expect(mine?.sweep?.examined).toBeLessThanOrEqual(45);
       deleted += mine?.orphansDeleted ?? 0;
       if ((mine?.sweep?.sweptUntil ?? 0) >= clock.now() - SWEEP_AGE) break;
       expect(runs).toBeLessThan(10);
@@ -233,7 +321,7 @@ describe('orphan objects on a topic kept forever', () => {
     for (let p = 0; p < 3; p++) expect(await values(broker, name, p)).toEqual(expected[p]);
   });
 
-  it('in steady state each run reads only the index entries near its window', async () => {
+  it('in steady state each run reads only the commits near its window', async () => {
     const clock = new ManualClock();
     const broker = brokerForTest({ clock });
     const name = uniqueName('orphan-steady');
@@ -244,7 +332,7 @@ describe('orphan objects on a topic kept forever', () => {
     });
     const expected: string[][] = [[], []];
     let orphans = 0;
-    const entriesRead: number[] = [];
+    const commitsRead: number[] = [];
     // A run a minute for half an hour; each minute 10 requests land and one writer dies.
     for (let minute = 0; minute < 30; minute++) {
       for (let i = 0; i < 10; i++) {
@@ -264,18 +352,18 @@ describe('orphan objects on a topic kept forever', () => {
       orphans++;
       clock.advance(10_000);
       const report = await broker.retention.runOnce({ topics: [name] });
-      entriesRead.push(report.topics[0]?.sweep?.entriesRead ?? -1);
+      commitsRead.push(report.topics[0]?.sweep?.commitsRead ?? -1);
     }
     clock.advance(SWEEP_AGE);
     const last = await broker.retention.runOnce({ topics: [name] });
-    entriesRead.push(last.topics[0]?.sweep?.entriesRead ?? -1);
+    commitsRead.push(last.topics[0]?.sweep?.commitsRead ?? -1);
 
     expect(await countSegmentObjects(topic.topicId)).toBe(300);
     for (let p = 0; p < 2; p++) expect(await values(broker, name, p)).toEqual(expected[p]);
     expect(orphans).toBe(30);
     // A window of one minute plus maxProduceMs and 4 x skew of slack spans about 6.5 minutes
-    // of appends (65 entries); without checkpoints a run would read all 300.
-    const steady = entriesRead.slice(10);
+    // of commits (65); without checkpoints a run would read all 300.
+    const steady = commitsRead.slice(10);
     expect(Math.max(...steady)).toBeLessThanOrEqual(80);
     expect(Math.max(...steady)).toBeGreaterThan(0);
   });
