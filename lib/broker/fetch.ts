@@ -120,12 +120,22 @@ export class FetchService {
       TopicService.checkPartition(topic, want.partition);
     }
     const sizeOf = request.sizeOf ?? recordBytes;
-    const reads = await this.reader.read(topic, request.partitions, { maxBytes, maxRecords });
-
-    // One GET per object, covering every batch wanted from it.
-    const wanted: ReadBatch[] = [];
-    for (const read of reads) if (!('error' in read)) wanted.push(...read.batches);
-    const slices = await this.getBatches(wanted);
+    const budget = { maxBytes, maxRecords };
+    let reads = await this.reader.read(topic, request.partitions, budget);
+    let slices: Map<ReadBatch, Buffer>;
+    try {
+      slices = await this.getBatches(batchesOf(reads));
+    } catch (error) {
+      // Retention may have raised the log start and deleted an object between our read of the
+      // meta and the GET: read again (the meta is read afresh), so such a partition answers
+      // OFFSET_OUT_OF_RANGE. A second failure is a real one.
+      reads = await this.reader.read(topic, request.partitions, budget);
+      try {
+        slices = await this.getBatches(batchesOf(reads));
+      } catch {
+        throw error;
+      }
+    }
 
     const out: PartitionFetch[] = [];
     const spent = { bytes: 0, records: 0 };
@@ -207,6 +217,13 @@ export class FetchService {
       highWatermark: read.highWatermark,
     };
   }
+}
+
+/** Every batch the reads want, in order. */
+function batchesOf(reads: readonly (PartitionRead | { error: EventLogError })[]): ReadBatch[] {
+  const out: ReadBatch[] = [];
+  for (const read of reads) if (!('error' in read)) out.push(...read.batches);
+  return out;
 }
 
 function toFetched(record: DecodedRecord, timestampType: TimestampType): FetchedRecord {

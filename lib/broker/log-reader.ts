@@ -11,7 +11,7 @@ import {
   sequenceOf,
 } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
-import type { CommitLogStore, SequenceMeta } from '../store/commit-log-store.js';
+import type { CommitLogStore, SequenceHead, SequenceMeta } from '../store/commit-log-store.js';
 import type { TopicRecord } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
 
@@ -102,6 +102,12 @@ export interface AdvanceResult {
   healed: number[];
   /** A hole whose writers may still publish. */
   pendingHole?: CommitHole;
+  /**
+   * The sequence's meta as this call read it. [helper, issue 13 req. 5] Callers use it
+   * instead of reading it again: with metaTtlMs 0 a second metaOf was a second GetItem,
+   * making a tail fetch 3 read units instead of 2.
+   */
+  meta: SequenceMeta;
 }
 
 export class LogReader {
@@ -159,8 +165,13 @@ export class LogReader {
       memory.recent = [];
     }
     if (memory.prefix.next < meta.startCommit) {
-      // Retention deleted commits we never saw: their offsets are below the log starts now.
-      memory.prefix = meta.hint.next >= meta.startCommit ? meta.hint : memory.prefix;
+      // Retention deleted commits we never saw (their offsets are below the log starts now):
+      // start at the first kept commit, never treat the deleted numbers as a hole.
+      memory.prefix =
+        meta.hint.next >= meta.startCommit
+          ? meta.hint
+          : await this.prefixBefore(topicId, sequence, meta.startCommit);
+      memory.recent = [];
     }
     const healed: number[] = [];
     let pendingHole: CommitHole | undefined;
@@ -168,7 +179,11 @@ export class LogReader {
       const size = PAGES[Math.min(page, PAGES.length - 1)] as number;
       const commits = await this.commits.commitsFrom(topicId, sequence, memory.prefix.next, size);
       let step = extendPrefix(memory.prefix, commits);
-      if (step.hole !== undefined && holeExpired(step.hole, this.clock.now(), this.graceMs)) {
+      let merged: Commit[] = commits;
+      // A loop, not an `if`: after one hole is settled the walk may meet the next hole of the
+      // same page, whose writers may be out of time too; all of them heal in this pass, not
+      // one per fetch (test/integration/broker/storage-v2-scenarios.test.ts, two dead writers).
+      while (step.hole !== undefined && holeExpired(step.hole, this.clock.now(), this.graceMs)) {
         // Every writer of the hole has given up or published by now: settle each number.
         const settled: Commit[] = [];
         for (let c = step.hole.from; c < step.hole.to; c++) {
@@ -176,7 +191,7 @@ export class LogReader {
           if (found.kind === 'aborted') healed.push(c);
           settled.push(found);
         }
-        const merged = [...commits, ...settled].sort((a, b) => a.commit - b.commit);
+        merged = [...merged, ...settled].sort((a, b) => a.commit - b.commit);
         step = extendPrefix(memory.prefix, merged);
       }
       this.take(memory, step.used);
@@ -195,16 +210,40 @@ export class LogReader {
       prefix: memory.prefix,
       healed,
       ...(pendingHole === undefined ? {} : { pendingHole }),
+      meta,
     };
   }
 
-  /** Advances (and heals) every sequence of a topic: what maintenance does for each topic. */
+  /**
+   * Advances (and heals) every sequence of a topic, dead writers' reservations at the tail
+   * included: what maintenance does for each topic.
+   */
   async advanceAll(topic: TopicRecord): Promise<AdvanceResult[]> {
     const out: AdvanceResult[] = [];
     for (let sequence = 0; sequence < topic.sequences; sequence++) {
-      out.push(await this.advance(topic.topicId, sequence));
+      const result = await this.advance(topic.topicId, sequence);
+      const healed =
+        result.pendingHole === undefined ? await this.healTail(topic.topicId, sequence) : 0;
+      out.push(healed > 0 ? await this.advance(topic.topicId, sequence) : result);
     }
     return out;
+  }
+
+  /**
+   * The settled prefix ending just before commit `next`, from the first published commit at or
+   * after it: its vector less its own batches (commits between are markers, which hold no data).
+   */
+  private async prefixBefore(
+    topicId: string,
+    sequence: number,
+    next: number,
+  ): Promise<SettledPrefix> {
+    const commits = await this.commits.commitsFrom(topicId, sequence, next, 32);
+    const first = commits.find((c): c is PublishedCommit => c.kind === 'published');
+    if (first === undefined) return { next, vector: new Map() };
+    const vector = new Map(first.vector);
+    for (const b of first.batches) vector.set(b.partition, b.baseOffset);
+    return { next, vector };
   }
 
   private take(memory: SequenceMemory, used: readonly Commit[]): void {
@@ -221,16 +260,41 @@ export class LogReader {
    */
   async mayHaveMore(topic: TopicRecord, partition: number): Promise<boolean> {
     const sequence = sequenceOf(partition, topic.sequences);
-    const reserved = await this.commits.reservedCommits(topic.topicId, sequence);
+    const head = await this.commits.head(topic.topicId, sequence);
     const seen = this.remembered(topic.topicId, sequence)?.prefix.next ?? 1;
-    return reserved >= seen;
+    if (head.commits < seen) return false;
+    // Reserved past what we saw: published since (fetch again), in flight, or a dead writer's
+    // reservation at the tail, which nothing after it would ever make us heal.
+    const { prefix } = await this.advance(topic.topicId, sequence);
+    if (prefix.next > seen) return true;
+    return (await this.healTail(topic.topicId, sequence, head)) > 0;
+  }
+
+  /**
+   * Settles reservations at the tail that nothing was published after, once the last of them
+   * is past its writer's deadline (the head says when it was reserved, and every earlier one
+   * was reserved before it). A reader never needs this (nothing after such a reservation is
+   * held back), but waits and maintenance would otherwise see it as "more to come" forever.
+   */
+  async healTail(topicId: string, sequence: number, head?: SequenceHead): Promise<number> {
+    const current = head ?? (await this.commits.head(topicId, sequence));
+    const memory = this.remembered(topicId, sequence);
+    const from = memory?.prefix.next ?? (await this.advance(topicId, sequence)).prefix.next;
+    if (current.commits < from) return 0;
+    if (this.clock.now() <= current.lastReservedAt + this.graceMs) return 0;
+    let healed = 0;
+    for (let c = from; c <= current.commits; c++) {
+      const found = await this.commits.abort(topicId, sequence, c, this.clock.now());
+      if (found.kind === 'aborted') healed++;
+    }
+    await this.advance(topicId, sequence);
+    return healed;
   }
 
   /** The partition's log start and high watermark, as of now. */
   async bounds(topic: TopicRecord, partition: number): Promise<PartitionBounds> {
     const sequence = sequenceOf(partition, topic.sequences);
-    const { prefix } = await this.advance(topic.topicId, sequence);
-    const meta = await this.metaOf(topic.topicId, sequence);
+    const { prefix, meta } = await this.advance(topic.topicId, sequence);
     return boundsOf(partition, prefix, meta);
   }
 
@@ -238,8 +302,7 @@ export class LogReader {
   async allBounds(topic: TopicRecord): Promise<PartitionBounds[]> {
     const out: PartitionBounds[] = [];
     for (let sequence = 0; sequence < topic.sequences; sequence++) {
-      const { prefix } = await this.advance(topic.topicId, sequence);
-      const meta = await this.metaOf(topic.topicId, sequence);
+      const { prefix, meta } = await this.advance(topic.topicId, sequence);
       for (const partition of partitionsOfSequence(sequence, topic.sequences, topic.partitions)) {
         out.push(boundsOf(partition, prefix, meta));
       }
@@ -310,8 +373,9 @@ export class LogReader {
       PartitionRead | { partition: number; offset: number; error: EventLogError }
     >();
     for (const [sequence, group] of bySequence) {
-      const { prefix } = await this.advance(topic.topicId, sequence);
-      let meta = await this.metaOf(topic.topicId, sequence);
+      const advanced = await this.advance(topic.topicId, sequence);
+      const { prefix } = advanced;
+      let { meta } = advanced;
       const reads: PartitionRead[] = [];
       for (const want of group) {
         let bounds = boundsOf(want.partition, prefix, meta);

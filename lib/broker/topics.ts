@@ -53,21 +53,29 @@ export class TopicService {
   }
 
   async create(input: CreateTopicInput): Promise<TopicRecord> {
-    const name = validateTopicName(input.name);
-    const partitions = validatePartitionCount(input.partitions);
-    const { [COMMIT_SEQUENCES_CONFIG]: rawSequences, ...configs } = input.configs ?? {};
-    const config = buildTopicConfig(configs);
     const topic: TopicRecord = {
-      name,
+      ...TopicService.validateCreate(input),
       topicId: randomUUID(),
-      partitions,
-      sequences: parseCommitSequences(rawSequences, partitions),
-      config,
       createdAt: this.clock.now(),
     };
     await this.topics.create(topic);
     this.remember(topic);
     return topic;
+  }
+
+  /** Everything a create checks before writing (Confluent's validate_only uses it alone). */
+  static validateCreate(
+    input: CreateTopicInput,
+  ): Pick<TopicRecord, 'name' | 'partitions' | 'sequences' | 'config'> {
+    const name = validateTopicName(input.name);
+    const partitions = validatePartitionCount(input.partitions);
+    const { [COMMIT_SEQUENCES_CONFIG]: rawSequences, ...configs } = input.configs ?? {};
+    return {
+      name,
+      partitions,
+      sequences: parseCommitSequences(rawSequences, partitions),
+      config: buildTopicConfig(configs),
+    };
   }
 
   /** The topic, from a cache younger than cacheTtlMs; UNKNOWN_TOPIC when there is none. */

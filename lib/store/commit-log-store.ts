@@ -49,6 +49,11 @@ export interface Reservation {
   vector: Map<number, number>;
 }
 
+export interface SequenceHead {
+  commits: number;
+  lastReservedAt: number;
+}
+
 export interface SequenceMeta {
   /** A settled prefix some reader saw: every commit below `hint.next` is settled. */
   hint: SettledPrefix;
@@ -83,6 +88,8 @@ export interface CommitLogStore {
   ): Promise<Reservation>;
   /** Commits reserved so far (0 when none). One small consistent read. */
   reservedCommits(topicId: string, sequence: number): Promise<number>;
+  /** The sequence head: commits reserved so far, and when the last one was (0 when none). */
+  head(topicId: string, sequence: number): Promise<SequenceHead>;
   /**
    * Publishes a commit. CONFLICT when its number is taken by an aborted marker (the writer
    * was presumed dead); our own commit already there (a retried put) is success.
@@ -236,16 +243,23 @@ export class DynamoCommitLogStore implements CommitLogStore {
   }
 
   async reservedCommits(topicId: string, sequence: number): Promise<number> {
+    return (await this.head(topicId, sequence)).commits;
+  }
+
+  async head(topicId: string, sequence: number): Promise<SequenceHead> {
     try {
       const response = await this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: headKey(topicId, sequence), sk: 0 },
-          ProjectionExpression: 'c',
+          ProjectionExpression: 'c, t',
           ConsistentRead: true,
         }),
       );
-      return (response.Item?.['c'] as number | undefined) ?? 0;
+      return {
+        commits: (response.Item?.['c'] as number | undefined) ?? 0,
+        lastReservedAt: (response.Item?.['t'] as number | undefined) ?? 0,
+      };
     } catch (error) {
       throw mapAwsError(error, `Reading the head of ${topicId}/${sequence}`);
     }

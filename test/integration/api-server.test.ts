@@ -59,10 +59,10 @@ describe('startApiServer', () => {
     const stores = createStores(testClients(), testNames());
     const commits = new Proxy(stores.commits, {
       get(target, property, receiver) {
-        if (property === 'reservedCommits') {
-          return (...args: Parameters<typeof target.reservedCommits>) => {
+        if (property === 'head') {
+          return (...args: Parameters<typeof target.head>) => {
             headReads++;
-            return target.reservedCommits(...args);
+            return target.head(...args);
           };
         }
         return Reflect.get(target, property, receiver);

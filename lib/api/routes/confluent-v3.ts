@@ -1,14 +1,12 @@
 import type { Context } from 'hono';
 import type { ProduceRecord } from '../../broker/produce.js';
+import { TopicService } from '../../broker/topics.js';
 import { EventLogError } from '../../log/errors.js';
 import {
-  buildTopicConfig,
   type ConfigName,
   configEntries,
   DEFAULT_TOPIC_CONFIG,
   isConfigName,
-  validatePartitionCount,
-  validateTopicName,
 } from '../../log/topic-config.js';
 import type { TopicRecord } from '../../store/topic-store.js';
 import { readApplicationJson, readJsonSequence, validateJson } from '../body.js';
@@ -225,9 +223,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
         configs: Object.fromEntries((request.configs ?? []).map((e) => [e.name, e.value])),
       };
       if (request.validate_only === true) {
-        validateTopicName(input.name);
-        validatePartitionCount(input.partitions);
-        buildTopicConfig(input.configs);
+        TopicService.validateCreate(input);
         if (await exists(input.name)) {
           throw new EventLogError('TOPIC_ALREADY_EXISTS', `Topic '${input.name}' already exists.`);
         }
