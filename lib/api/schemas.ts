@@ -315,6 +315,67 @@ export const FetchResponseSchema = z
   })
   .openapi('FetchResponse');
 
+/** Most partitions one multi-partition fetch may name: a topic has at most 1000. */
+export const FETCH_MANY_MAX_PARTITIONS = 1000;
+
+export const FetchManyRequestSchema = z
+  .strictObject({
+    partitions: z
+      .array(
+        z.strictObject({
+          partition: z.number().int().min(0),
+          offset: z.number().int().min(0).openapi({ description: 'First offset wanted' }),
+        }),
+      )
+      .min(1, 'partitions must name at least one partition')
+      .max(FETCH_MANY_MAX_PARTITIONS, `partitions must name at most ${FETCH_MANY_MAX_PARTITIONS}`)
+      .refine((list) => new Set(list.map((p) => p.partition)).size === list.length, {
+        message: 'partitions must not name a partition twice',
+      })
+      .openapi({ description: 'The partitions to read and the offset each starts at' }),
+    maxBytes: z.number().int().optional().openapi({
+      description:
+        'Soft cap on the JSON of all records returned, shared by the partitions: 1 to 4194304, default 1048576',
+    }),
+    maxRecords: z.number().int().optional().openapi({
+      description: 'Records returned in all, shared by the partitions: 1 to 10000, default 500',
+    }),
+    waitMs: z.number().int().min(0).optional().openapi({
+      description:
+        'Long poll: when no partition has records yet, wait up to this many ms (at most 20000) for any of them to get some',
+    }),
+    format: DataFormatSchema.optional().openapi({
+      description: 'Format of keys and values; default string',
+    }),
+    keyFormat: DataFormatSchema.optional(),
+    valueFormat: DataFormatSchema.optional(),
+    headerFormat: z.enum(HEADER_FORMATS).optional(),
+  })
+  .openapi('FetchManyRequest');
+
+export const PartitionFetchedSchema = FetchResponseSchema.omit({ topic: true }).openapi(
+  'PartitionFetched',
+);
+
+export const PartitionFetchErrorSchema = z
+  .object({
+    partition: z.number().int(),
+    error: ErrorSchema.openapi({
+      description:
+        'This partition could not be read (OFFSET_OUT_OF_RANGE, with both bounds); the others were',
+    }),
+  })
+  .openapi('PartitionFetchError');
+
+export const FetchManyResponseSchema = z
+  .object({
+    topic: z.string(),
+    partitions: z
+      .array(z.union([PartitionFetchedSchema, PartitionFetchErrorSchema]))
+      .openapi({ description: 'One answer per partition asked for, in request order' }),
+  })
+  .openapi('FetchManyResponse');
+
 export const OffsetsQuerySchema = z.object({
   at: z
     .string()

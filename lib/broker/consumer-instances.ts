@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sequenceOf } from '../log/commit.js';
 import { EventLogError, isEventLogError } from '../log/errors.js';
 import { validateTopicName } from '../log/topic-config.js';
 import type { GroupStore, InstanceState, MemberItem } from '../store/group-store.js';
 import { instanceNotFound } from '../store/group-store.js';
+import type { TopicRecord } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
-import { FETCH_LIMITS, type FetchedRecord, type FetchResult, type FetchService } from './fetch.js';
+import {
+  FETCH_LIMITS,
+  type FetchedRecord,
+  type FetchResult,
+  type FetchService,
+  type PartitionFetch,
+} from './fetch.js';
 import {
   type AssignedPartition,
   type CommitOffset,
@@ -82,6 +90,11 @@ export interface ConsumerInstanceServiceOptions {
 }
 
 const MAX_RECORDS_PER_PARTITION = 500;
+/**
+ * Most bytes a rendered records answer may take: a Lambda response is at most 6 MB
+ * (6291456 bytes), and API Gateway's envelope needs some of it.
+ */
+const MAX_RENDERED_BYTES = 6_000_000;
 const FIRST_RECHECK_MS = 25;
 const MAX_RECHECK_MS = 250;
 const PARALLEL = 8;
@@ -339,11 +352,31 @@ export class ConsumerInstanceService {
         beat.expiresInMs - 2000,
       ),
     );
-    const records = await this.poll(order, positions, state, budget, timeout, request.signal);
+    let records = await this.poll(order, positions, state, budget, timeout, request.signal);
     // Rendered before the positions are saved: a record the caller cannot show (not JSON for
     // a json instance) is not skipped, it stays first in line, as a Kafka poll that fails to
     // deserialize does.
-    const rendered = render(records, state.format);
+    let rendered = render(records, state.format);
+    // max_bytes counts keys and values as stored; shown as base64 with each record's JSON
+    // around it, 4 MiB of small records render past what a Lambda response may hold. Then
+    // the answer keeps the records that fit, and the rest stay first in line.
+    for (;;) {
+      const size = typeof rendered === 'string' ? Buffer.byteLength(rendered) : 0;
+      if (size <= MAX_RENDERED_BYTES || records.length <= 1) break;
+      const keep = Math.max(
+        1,
+        Math.min(
+          records.length - 1,
+          Math.floor((records.length * MAX_RENDERED_BYTES * 0.95) / size),
+        ),
+      );
+      for (const dropped of records.slice(keep)) {
+        const key = leaseKey(dropped.topic, dropped.partition);
+        positions[key] = Math.min(positions[key] ?? dropped.offset, dropped.offset);
+      }
+      records = records.slice(0, keep);
+      rendered = render(records, state.format);
+    }
 
     const next: InstanceState = {
       ...state,
@@ -489,46 +522,81 @@ export class ConsumerInstanceService {
         return records;
       }
       gap = Math.min(gap * 2, MAX_RECHECK_MS);
-      // Between fetches read only the partition heads: one small GetItem each.
-      const grown = await mapLimited(order, PARALLEL, async (key) => {
-        const { topic, partition } = partitionOf(key);
-        try {
-          const record = await this.topics.resolve(topic);
-          return (await this.reader.mayHaveMore(record, partition)) ? key : undefined;
-        } catch (error) {
-          if (isEventLogError(error, 'UNKNOWN_TOPIC')) return undefined;
-          throw error;
-        }
-      });
-      const ready = grown.filter((k): k is string => k !== undefined);
+      // Between fetches read only the commit sequences' heads: one small GetItem per sequence
+      // of each topic, whatever number of its partitions the instance holds.
+      const grown = await this.grownKeys(order);
+      const ready = order.filter((key) => grown.has(key));
       if (ready.length === 0) continue;
       records = await this.fetchRound(ready, positions, state, budget);
       if (records.length > 0) return records;
     }
   }
 
-  /** Fetches the partitions in parallel, then keeps records in `order` within the budget. */
+  /** The partitions whose commit sequence has commits this process has not seen yet. */
+  private async grownKeys(order: readonly string[]): Promise<Set<string>> {
+    const bySequence = new Map<string, { topic: string; partition: number; keys: string[] }>();
+    await mapLimited(
+      [...new Set(order.map((key) => partitionOf(key).topic))],
+      PARALLEL,
+      async (topic) => {
+        let record: TopicRecord;
+        try {
+          record = await this.topics.resolve(topic);
+        } catch (error) {
+          if (isEventLogError(error, 'UNKNOWN_TOPIC')) return;
+          throw error;
+        }
+        for (const key of order) {
+          const p = partitionOf(key);
+          if (p.topic !== topic) continue;
+          const at = `${topic}#${sequenceOf(p.partition, record.sequences)}`;
+          const group = bySequence.get(at) ?? { topic, partition: p.partition, keys: [] };
+          group.keys.push(key);
+          bySequence.set(at, group);
+        }
+      },
+    );
+    const grown = new Set<string>();
+    await mapLimited([...bySequence.values()], PARALLEL, async (group) => {
+      const record = await this.topics.resolve(group.topic);
+      if (await this.reader.mayHaveMore(record, group.partition)) {
+        for (const key of group.keys) grown.add(key);
+      }
+    });
+    return grown;
+  }
+
+  /**
+   * Fetches the partitions, one fetchMany per topic (one walk over the commits and one GET per
+   * object for all of a topic's partitions), then keeps records in `order` within the budget.
+   */
   private async fetchRound(
     order: readonly string[],
     positions: Record<string, number>,
     state: InstanceState,
     budget: number,
   ): Promise<InstanceRecord[]> {
-    // Each partition reads its share of the budget (at least one record comes back anyway),
-    // so a poll reads from S3 about what it can return, not partitions x budget.
-    const share = Math.max(1, Math.floor(budget / Math.max(1, order.length)));
-    const results = await mapLimited(order, PARALLEL, async (key) =>
-      this.fetchOne(key, positions, state, share),
-    );
+    const byTopic = new Map<string, string[]>();
+    for (const key of order) {
+      const { topic } = partitionOf(key);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), key]);
+    }
+    const fetched = new Map<string, FetchResult>();
+    await mapLimited([...byTopic.entries()], PARALLEL, async ([topic, keys]) => {
+      // Each topic reads its partitions' share of the budget (one record comes back anyway).
+      const share = Math.max(1, Math.floor((budget * keys.length) / order.length));
+      for (const [key, result] of await this.fetchTopic(topic, keys, positions, state, share)) {
+        fetched.set(key, result);
+      }
+    });
     const out: InstanceRecord[] = [];
     let bytes = 0;
-    for (let i = 0; i < order.length; i++) {
-      const key = order[i] as string;
-      const result = results[i];
+    for (const key of order) {
+      const result = fetched.get(key);
       if (result === undefined) continue;
       let taken = 0;
       for (const record of result.records) {
-        const size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+        const size = instanceBytes(record);
         if (out.length > 0 && bytes + size > budget) break;
         bytes += size;
         out.push({ ...record, topic: result.topic, partition: result.partition });
@@ -544,34 +612,62 @@ export class ConsumerInstanceService {
     return out;
   }
 
-  private async fetchOne(
-    key: string,
+  /**
+   * One fetchMany for a topic's partitions; the budget is shared by them, so a poll reads
+   * from S3 about what it can return, not partitions x budget. A partition whose position
+   * retention removed starts again at auto.offset.reset (and is read next time).
+   */
+  private async fetchTopic(
+    topic: string,
+    keys: readonly string[],
     positions: Record<string, number>,
     state: InstanceState,
     budget: number,
-  ): Promise<FetchResult | undefined> {
-    const { topic, partition } = partitionOf(key);
-    const request = {
-      topic,
-      partition,
-      offset: positions[key] ?? 0,
-      maxBytes: Math.min(budget, FETCH_LIMITS.maxBytes),
-      maxRecords: MAX_RECORDS_PER_PARTITION,
-    };
+  ): Promise<[string, FetchResult][]> {
+    let results: PartitionFetch[];
     try {
-      return await this.fetcher.fetch(request);
+      results = await this.fetcher.fetchMany({
+        topic,
+        partitions: keys.map((key) => ({
+          partition: partitionOf(key).partition,
+          offset: positions[key] ?? 0,
+        })),
+        maxBytes: Math.min(budget, FETCH_LIMITS.maxBytes),
+        maxRecords: Math.min(MAX_RECORDS_PER_PARTITION * keys.length, FETCH_LIMITS.maxRecords),
+        sizeOf: instanceBytes,
+      });
     } catch (error) {
       if (isEventLogError(error, 'UNKNOWN_TOPIC') || isEventLogError(error, 'UNKNOWN_PARTITION')) {
-        return undefined;
+        return [];
       }
+      throw error;
+    }
+    const out: [string, FetchResult][] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const result = results[i] as PartitionFetch;
+      if (!('error' in result)) {
+        out.push([key, result]);
+        continue;
+      }
+      const { error } = result;
       if (!isEventLogError(error, 'OFFSET_OUT_OF_RANGE') || state.autoOffsetReset === 'none') {
         throw error;
       }
       // Retention removed the position (or the topic was re-created): Kafka's reset policy.
-      positions[key] = await this.groups.resetPosition(topic, partition, state.autoOffsetReset);
-      return undefined;
+      positions[key] = await this.groups.resetPosition(
+        topic,
+        result.partition,
+        state.autoOffsetReset,
+      );
     }
+    return out;
   }
+}
+
+/** What a record counts against a records call's max_bytes: its key and value, as Confluent. */
+function instanceBytes(record: FetchedRecord): number {
+  return (record.key?.length ?? 0) + (record.value?.length ?? 0);
 }
 
 function checkInstance(instance: InstanceState): void {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
 import { Admin } from './admin.js';
-import { type FetchedBatch, fetchRecords } from './fetcher.js';
+import { type FetchedBatch, fetchPartitions, type PartitionBatch } from './fetcher.js';
 import {
   type AssignedPartition,
   type CommitOffset,
@@ -23,7 +23,9 @@ import { HttpClient, type HttpClientOptions } from './http.js';
  *
  * It heartbeats in the background (joining the group, and learning which partitions it
  * holds: the server balances them between members with leases), reads its partitions with
- * long polls, and hands out one batch at a time.
+ * long polls (one request per topic and round, for all the partitions it holds of the
+ * topic: the server reads each S3 object once for all of them), and hands out one batch
+ * (one partition's records) at a time, in order per partition.
  *
  * Delivery is at least once. With auto-commit (the default) it commits only what was
  * processed: a batch counts as processed once the loop asks for the next one (the
@@ -55,11 +57,14 @@ export interface ConsumerOptions {
   sessionTimeoutMs?: number;
   /** Default: the server's advice, a third of the session timeout. */
   heartbeatIntervalMs?: number;
-  /** Records per batch (1-10000); default 500. */
+  /**
+   * Records per round (1-10000), shared by the batches of a topic's partitions that one
+   * request fetches; so also the most a batch holds. Default 500.
+   */
   maxRecords?: number;
-  /** Soft cap on a batch's record bytes; default 1 MiB. */
+  /** Soft cap on the record bytes of a round (a topic's batches fetched together); default 1 MiB. */
   maxBytes?: number;
-  /** Long-poll wait of a partition read with nothing new (0-20000); default 5000. */
+  /** Long-poll wait of a round with nothing new in any partition (0-20000); default 5000. */
   waitMs?: number;
   /** Partitions given to this member (with the offset each starts at). */
   onAssign?: (partitions: (TopicPartition & { offset: number })[]) => unknown;
@@ -88,9 +93,20 @@ interface Owned extends TopicPartition {
   /** What the group has committed, as far as this member knows. */
   committed: number;
   active: boolean;
-  abort: AbortController;
-  /** Lets the partition's reader go on once its queued batch was handed out (or dropped). */
-  release?: () => void;
+  /** A batch of it waits in the queue: it is fetched again once that was handed out. */
+  queued: boolean;
+}
+
+/** The reading loop of one topic: one fetch request per round for the partitions held. */
+interface TopicReader {
+  topic: string;
+  /** The request in flight; aborted when the partitions it reads change. */
+  round: AbortController | undefined;
+  /** Something changed since the loop last looked (a batch handed out, partitions moved). */
+  dirty: boolean;
+  poke: (() => void) | undefined;
+  /** Which partition goes first in the next round: the budget is shared, so turns rotate. */
+  turn: number;
 }
 
 interface Queued {
@@ -110,6 +126,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   private topics: string[];
   private readonly owned = new Map<string, Owned>();
   private readonly queue: Queued[] = [];
+  private readonly readers = new Map<string, TopicReader>();
   private wake: (() => void) | undefined;
   private lastHanded: { owned: Owned; nextOffset: number } | undefined;
   private failure: EventLogError | undefined;
@@ -218,7 +235,8 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
         continue;
       }
       const { owned, batch } = item;
-      owned.release?.();
+      owned.queued = false;
+      this.poke(owned.topic);
       if (!owned.active) continue;
       this.lastHanded = { owned, nextOffset: batch.nextOffset };
       return {
@@ -310,10 +328,9 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       return;
     }
     const begun = starts.filter((o): o is Owned => o !== undefined);
-    for (const o of begun) {
-      this.owned.set(o.key, o);
-      void this.read(o);
-    }
+    for (const o of begun) this.owned.set(o.key, o);
+    // A round in flight does not read the new partitions: start over with them.
+    for (const topic of new Set(begun.map((o) => o.topic))) this.startReading(topic);
     if (begun.length > 0) {
       await this.options.onAssign?.(
         begun.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position })),
@@ -355,7 +372,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       processed: start,
       committed: start,
       active: true,
-      abort: new AbortController(),
+      queued: false,
     };
   }
 
@@ -365,52 +382,123 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     return to === 'earliest' ? listed.logStartOffset : listed.highWatermark;
   }
 
-  /** Reads one partition: one batch at a time, the next only once the last was handed out. */
-  private async read(o: Owned): Promise<void> {
-    while (o.active && this.closing === undefined) {
-      let batch: FetchedBatch;
+  /** Starts the topic's reading loop, or has the running one start a new round. */
+  private startReading(topic: string): void {
+    const running = this.readers.get(topic);
+    if (running !== undefined) {
+      this.poke(topic, true);
+      return;
+    }
+    const reader: TopicReader = {
+      topic,
+      round: undefined,
+      dirty: false,
+      poke: undefined,
+      turn: 0,
+    };
+    this.readers.set(topic, reader);
+    void this.readTopic(reader);
+  }
+
+  /** Wakes a topic's loop; `restart` also abandons its request in flight. */
+  private poke(topic: string, restart = false): void {
+    const reader = this.readers.get(topic);
+    if (reader === undefined) return;
+    if (restart) reader.round?.abort();
+    reader.dirty = true;
+    const poke = reader.poke;
+    reader.poke = undefined;
+    poke?.();
+  }
+
+  /**
+   * Reads a topic's partitions held here, in rounds: one request for all of them, then the
+   * next round once every batch it returned was handed out (so batches of a partition come
+   * out in order, one at a time). Ends when no partition of the topic is held any more.
+   */
+  private async readTopic(reader: TopicReader): Promise<void> {
+    const waitMs = this.options.waitMs ?? 5000;
+    for (;;) {
+      reader.dirty = false;
+      if (this.closing !== undefined) break;
+      const mine = [...this.owned.values()].filter((o) => o.topic === reader.topic && o.active);
+      if (mine.length === 0) break;
+      if (mine.some((o) => o.queued)) {
+        await this.idle(reader);
+        continue;
+      }
+      const shift = reader.turn++ % mine.length;
+      const sent = [...mine.slice(shift), ...mine.slice(0, shift)];
+      const round = new AbortController();
+      reader.round = round;
+      let answers: PartitionBatch[];
       try {
-        batch = await fetchRecords(this.http, {
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.position,
+        answers = await fetchPartitions(this.http, {
+          topic: reader.topic,
+          partitions: sent.map((o) => ({ partition: o.partition, offset: o.position })),
           maxRecords: this.options.maxRecords ?? 500,
           ...(this.options.maxBytes === undefined ? {} : { maxBytes: this.options.maxBytes }),
-          waitMs: this.options.waitMs ?? 5000,
-          signal: o.abort.signal,
+          waitMs,
+          signal: round.signal,
         });
       } catch (error) {
-        if (!o.active || this.closing !== undefined) return;
-        const failure = toEventLogError(error);
-        if (failure.code === 'OFFSET_OUT_OF_RANGE') {
-          const reset = this.options.autoOffsetReset ?? 'latest';
-          if (reset === 'none') {
-            this.fail(failure);
-            return;
-          }
-          // Retention removed records past our position: Kafka's reset policy applies.
-          o.position = await this.resetPosition(o, reset).catch(() => o.position);
-          continue;
-        }
-        this.options.onError?.(failure);
+        // Abandoned on purpose (partitions moved, closing): the next round has it right.
+        if (round.signal.aborted || this.closing !== undefined) continue;
+        this.options.onError?.(toEventLogError(error));
         await delay(RETRY_DELAY_MS);
         continue;
+      } finally {
+        if (reader.round === round) reader.round = undefined;
       }
-      if (!o.active) return;
-      if (batch.records.length === 0) {
-        o.position = batch.nextOffset;
-        // A zero wait would spin on an idle partition.
-        if ((this.options.waitMs ?? 5000) === 0) await delay(RETRY_DELAY_MS);
-        continue;
-      }
-      o.position = batch.nextOffset;
-      await new Promise<void>((resolve) => {
-        o.release = resolve;
-        this.queue.push({ owned: o, batch });
+      let handed = false;
+      let failed = false;
+      const byPartition = new Map(answers.map((a) => [a.partition, a]));
+      for (const o of sent) {
+        const answer = byPartition.get(o.partition);
+        // Revoked meanwhile (or taken again under a new lease): the answer is not ours.
+        if (answer === undefined || !o.active || this.owned.get(o.key) !== o) continue;
+        if ('error' in answer) {
+          if (!(await this.outOfRange(o, answer.error))) failed = true;
+          continue;
+        }
+        o.position = answer.nextOffset;
+        if (answer.records.length === 0) continue;
+        handed = true;
+        o.queued = true;
+        this.queue.push({ owned: o, batch: answer });
         this.wake?.();
-      });
-      o.release = undefined;
+      }
+      if (this.failure !== undefined) break;
+      // A zero wait would spin on idle partitions; a failing one is retried after a pause.
+      if (failed || (!handed && waitMs === 0)) await delay(RETRY_DELAY_MS);
     }
+    if (this.readers.get(reader.topic) === reader) this.readers.delete(reader.topic);
+  }
+
+  /**
+   * A partition's fetch failed: OFFSET_OUT_OF_RANGE (retention removed records past our
+   * position) applies Kafka's reset policy and returns true; anything else is reported.
+   */
+  private async outOfRange(o: Owned, failure: EventLogError): Promise<boolean> {
+    if (failure.code !== 'OFFSET_OUT_OF_RANGE') {
+      this.options.onError?.(failure);
+      return false;
+    }
+    const reset = this.options.autoOffsetReset ?? 'latest';
+    if (reset === 'none') {
+      this.fail(failure);
+      return true;
+    }
+    o.position = await this.resetPosition(o, reset).catch(() => o.position);
+    return true;
+  }
+
+  /** Waits until the loop is poked, unless it was already. */
+  private idle(reader: TopicReader): Promise<void> {
+    if (reader.dirty || this.closing !== undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      reader.poke = resolve;
+    });
   }
 
   private markProcessed(handed: { owned: Owned; nextOffset: number }): void {
@@ -478,13 +566,13 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     if (gone.length === 0) return;
     for (const o of gone) {
       o.active = false;
-      o.abort.abort();
-      o.release?.();
       this.owned.delete(o.key);
     }
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (!(this.queue[i] as Queued).owned.active) this.queue.splice(i, 1);
     }
+    // Rounds reading revoked partitions are abandoned; the others' partitions are read anew.
+    for (const topic of new Set(gone.map((o) => o.topic))) this.poke(topic, true);
     await this.options.onRevoke?.(gone.map((o) => ({ topic: o.topic, partition: o.partition })));
   }
 
@@ -503,13 +591,10 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     }
     await this.commits;
     const all = [...this.owned.values()];
-    for (const o of all) {
-      o.active = false;
-      o.abort.abort();
-      o.release?.();
-    }
+    for (const o of all) o.active = false;
     this.owned.clear();
     this.queue.length = 0;
+    for (const topic of [...this.readers.keys()]) this.poke(topic, true);
     if (this.started) {
       try {
         await this.groups.leave(this.group, this.memberId);

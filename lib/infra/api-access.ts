@@ -51,6 +51,8 @@ export const API_ACCESS: Record<ApiAccess, RoutePattern[]> = {
   ],
   consume: [
     { method: 'GET', path: '/v1/topics/{topic}/partitions/*/records' },
+    // Several partitions of the topic in one round (the SDK Consumer).
+    { method: 'POST', path: '/v1/topics/{topic}/fetch' },
     { method: 'GET', path: '/v1/topics/{topic}/partitions/*/offsets' },
     { method: 'GET', path: '/v1/topics/{topic}/offsets' },
     ...DESCRIBE_TOPIC,

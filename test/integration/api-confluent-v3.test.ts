@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../lib/log/partitioner.js';
-import { apiHarness, CLUSTER_ID, failingPartition, SEQUENCE_PER_PARTITION } from '../helpers/api.js';
+import {
+  apiHarness,
+  CLUSTER_ID,
+  failingPartition,
+  SEQUENCE_PER_PARTITION,
+} from '../helpers/api.js';
 import { uniqueName } from '../helpers/aws.js';
 
 const api = apiHarness();

@@ -3,7 +3,13 @@ import { createApp } from '../../lib/api/app.js';
 import { type Broker, createBroker, createStores, type Stores } from '../../lib/broker/broker.js';
 import { ManualClock } from '../../lib/broker/clock.js';
 import { destroyAwsClients } from '../../lib/store/aws-clients.js';
-import { CLUSTER_ID, failingPartition, type Reply, reply, SEQUENCE_PER_PARTITION } from '../helpers/api.js';
+import {
+  CLUSTER_ID,
+  failingPartition,
+  type Reply,
+  reply,
+  SEQUENCE_PER_PARTITION,
+} from '../helpers/api.js';
 import { newTestClients, testClients, testNames, uniqueName } from '../helpers/aws.js';
 import { type FaultAction, FaultInjector } from '../helpers/faults.js';
 import { readAll } from './broker/helpers.js';

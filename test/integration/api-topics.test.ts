@@ -117,6 +117,7 @@ describe('the app', () => {
         '/v1/topics',
         '/v1/topics/{topic}',
         '/v1/topics/{topic}/configs',
+        '/v1/topics/{topic}/fetch',
         '/v1/topics/{topic}/offsets',
         '/v1/topics/{topic}/partitions/{partition}/offsets',
         '/v1/topics/{topic}/partitions/{partition}/records',

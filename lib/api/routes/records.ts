@@ -12,13 +12,15 @@ import {
 import { errorBody } from '../error-mapping.js';
 import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { element, type JsonNode, member } from '../json-text.js';
-import { fetchWithWait } from '../long-poll.js';
+import { fetchManyWithWait, fetchWithWait } from '../long-poll.js';
 import { integer, optionalInteger, withDefined } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import {
   bodyErrorResponses,
   ErrorSchema,
   errorResponses,
+  FetchManyRequestSchema,
+  FetchManyResponseSchema,
   FetchQuerySchema,
   FetchResponseSchema,
   IdempotencyKeyHeaders,
@@ -103,6 +105,7 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
         value: query.valueFormat ?? query.format ?? 'string',
         header: query.headerFormat ?? 'string',
       } as const;
+      const json = recordJson(formats);
       const fetchRequest = {
         topic: params.topic,
         partition: integer('partition', params.partition),
@@ -110,20 +113,119 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
         ...withDefined('maxBytes', optionalInteger('maxBytes', query.maxBytes)),
         ...withDefined('maxRecords', optionalInteger('maxRecords', query.maxRecords)),
         // maxBytes holds for the JSON this route sends, not for the stored (maybe compressed) bytes.
-        sizeOf: (record: FetchedRecord) => encodedSize(fetchedJson(record, formats)),
+        sizeOf: json.sizeOf,
       };
       const result = await fetchWithWait(broker, fetchRequest, waitMs, c.req.raw.signal);
       const body = {
         topic: result.topic,
         partition: result.partition,
-        records: result.records.map((record) => fetchedJson(record, formats)),
+        records: result.records.map(json.of),
         nextOffset: result.nextOffset,
         highWatermark: result.highWatermark,
         logStartOffset: result.logStartOffset,
       };
-      return c.body(stringifyWithRaw(body), 200, { 'content-type': 'application/json' });
+      return c.body(responseText(body, formats), 200, { 'content-type': 'application/json' });
     },
   );
+
+  defineRoute(
+    app,
+    {
+      method: 'post',
+      path: '/v1/topics/{topic}/fetch',
+      tags: ['Records'],
+      summary: 'Fetch several partitions of a topic at once, optionally waiting (long poll)',
+      description:
+        'One request reads every partition named, each from its own offset: the commits are walked once and each S3 object is read once for all of them. `maxBytes` and `maxRecords` are shared by the partitions (measured on the JSON sent); the long poll ends as soon as any partition has records. A partition that cannot be read (an offset out of range) gets an `error`; the others are answered. Fetch each partition again from its `nextOffset`.',
+      request: {
+        params: TopicParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: FetchManyRequestSchema } },
+        },
+      },
+      responses: {
+        200: jsonContent(FetchManyResponseSchema, 'One answer per partition, in request order'),
+        ...bodyErrorResponses,
+      },
+    },
+    async (c) => {
+      const topic = pathParam(c, 'topic');
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(FetchManyRequestSchema, node, 'fetch request');
+      const waitMs = request.waitMs ?? 0;
+      if (waitMs > api.maxWaitMs) {
+        throw new EventLogError(
+          'INVALID_REQUEST',
+          `waitMs must be at most ${api.maxWaitMs}, got ${waitMs}`,
+          { details: { limit: api.maxWaitMs } },
+        );
+      }
+      const formats = {
+        key: request.keyFormat ?? request.format ?? 'string',
+        value: request.valueFormat ?? request.format ?? 'string',
+        header: request.headerFormat ?? 'string',
+      } as const;
+      const json = recordJson(formats);
+      const results = await fetchManyWithWait(
+        broker,
+        {
+          topic,
+          partitions: request.partitions,
+          ...withDefined('maxBytes', request.maxBytes),
+          ...withDefined('maxRecords', request.maxRecords),
+          sizeOf: json.sizeOf,
+        },
+        waitMs,
+        c.req.raw.signal,
+      );
+      const body = {
+        topic,
+        partitions: results.map((result) =>
+          'error' in result
+            ? { partition: result.partition, error: errorBody(result.error) }
+            : {
+                partition: result.partition,
+                records: result.records.map(json.of),
+                nextOffset: result.nextOffset,
+                highWatermark: result.highWatermark,
+                logStartOffset: result.logStartOffset,
+              },
+        ),
+      };
+      return c.body(responseText(body, formats), 200, { 'content-type': 'application/json' });
+    },
+  );
+}
+
+/**
+ * What a fetch answer may weigh: a Lambda response is at most 6 MB (6291456 bytes), and
+ * API Gateway's envelope (status, headers, the body escaped into a JSON string) needs some
+ * of it. The budgets keep answers far below this (maxBytes is at most 4 MiB, a record at
+ * most 4 MiB, under 5.6 MB as base64); only a single record whose text grows on the way
+ * into JSON (control characters escaped six-fold) can reach it.
+ */
+export const MAX_RESPONSE_BYTES = 6_000_000;
+
+/** The JSON text of a fetch answer, refused when it could not pass through Lambda. */
+function responseText(
+  body: unknown,
+  formats: { key: DataFormat; value: DataFormat; header: HeaderFormat },
+): string {
+  const text = stringifyWithRaw(body);
+  const size = Buffer.byteLength(text);
+  if (size > MAX_RESPONSE_BYTES) {
+    const hint =
+      formats.key === 'base64' && formats.value === 'base64' && formats.header === 'base64'
+        ? ''
+        : ': fetch it with format=base64 and headerFormat=base64, which takes at most 4/3 of the bytes';
+    throw new EventLogError(
+      'INVALID_REQUEST',
+      `The answer would be ${size} bytes of JSON, over the ${MAX_RESPONSE_BYTES} a response may hold (a record escaped in the chosen formats)${hint}`,
+      { details: { size, limit: MAX_RESPONSE_BYTES } },
+    );
+  }
+  return text;
 }
 
 /** The producer fields of a request: all three, or none. */
@@ -197,6 +299,23 @@ function produceJson(result: ProduceResult) {
         : { partition: r.partition, error: errorBody(r.error) },
     ),
   };
+}
+
+/**
+ * Each fetched record turned into its JSON once: measured against maxBytes (so the budget
+ * holds for the body sent), then sent.
+ */
+function recordJson(formats: { key: DataFormat; value: DataFormat; header: HeaderFormat }) {
+  const done = new Map<FetchedRecord, ReturnType<typeof fetchedJson>>();
+  const of = (record: FetchedRecord) => {
+    let json = done.get(record);
+    if (json === undefined) {
+      json = fetchedJson(record, formats);
+      done.set(record, json);
+    }
+    return json;
+  };
+  return { of, sizeOf: (record: FetchedRecord) => encodedSize(of(record)) };
 }
 
 /** Bytes a record takes in the answer's JSON, separator included. */
