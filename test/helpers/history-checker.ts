@@ -13,6 +13,16 @@
  *   read-backwards      a consumer got offsets that are not increasing within its position
  *   read-mismatch       a consumer read a record that is not what the log holds at that offset
  *   commit-regressed    a committed offset went down, or below an applied commit
+ *   expired-early       an acknowledged record below the log start that neither retention.ms
+ *                       (its timestamp) nor retention.bytes (the bytes known after it) let go
+ *   offset-gap          an offset between the log start and the high watermark that holds
+ *                       no record and is not in an aborted range (offsets are contiguous)
+ *   bounds-regressed    a high watermark or log start seen lower than one seen before (by
+ *                       any process: the observation started after the other one ended)
+ *
+ * With retention, records may be gone, but only from the log start: an acknowledged record
+ * at or above the final log start that is missing is `lost`, one below it is checked against
+ * the topic's retention.
  *
  * Outcomes: `ok` (acknowledged, with partition and offset), `failed` (definitely not written:
  * the server said so), `unknown` (a lost answer, a timeout, a crash: may or may not be written).
@@ -26,6 +36,10 @@ export interface ProducedRecord {
   outcome: Outcome;
   partition?: number;
   offset?: number;
+  /** The record's timestamp as acknowledged (ms since the epoch), for retention.ms. */
+  timestamp?: number;
+  /** What retention.bytes counts for it: key + value + header bytes plus Kafka's 21 of framing. */
+  bytes?: number;
 }
 
 export interface ProduceOp {
@@ -86,14 +100,35 @@ export interface FailedOp {
   end: number;
 }
 
-export type Op = ProduceOp | ReadOp | CommitOp | CommittedSnapshot | FailedOp;
+/** One look at every partition's log start and high watermark, by one process. */
+export interface BoundsSnapshot {
+  kind: 'bounds';
+  process: string;
+  highWatermarks: Record<number, number>;
+  logStarts: Record<number, number>;
+  start: number;
+  end: number;
+}
+
+export type Op = ProduceOp | ReadOp | CommitOp | CommittedSnapshot | FailedOp | BoundsSnapshot;
 
 export interface FinalLog {
   partitions: {
     partition: number;
     records: { offset: number; value: string }[];
     aborted: { from: number; to: number }[];
+    /** Offsets below it were removed by retention (default 0). */
+    logStartOffset?: number;
+    /** The end of the readable log; when given, every offset up to it is checked. */
+    highWatermark?: number;
   }[];
+  /** The topic's retention, when it ran during the history. */
+  retention?: {
+    retentionMs: number;
+    retentionBytes: number;
+    /** Wall-clock ms when the last retention run started: nothing newer can have expired by time. */
+    lastRunAt: number;
+  };
 }
 
 export type AnomalyKind =
@@ -106,7 +141,10 @@ export type AnomalyKind =
   | 'read-gap'
   | 'read-backwards'
   | 'read-mismatch'
-  | 'commit-regressed';
+  | 'commit-regressed'
+  | 'expired-early'
+  | 'offset-gap'
+  | 'bounds-regressed';
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -154,7 +192,53 @@ export function checkHistory(ops: readonly Op[], log: FinalLog): CheckResult {
     }
   }
 
+  const logStart = new Map(log.partitions.map((p) => [p.partition, p.logStartOffset ?? 0]));
+  const startOf = (partition: number) => logStart.get(partition) ?? 0;
   const produces = ops.filter((op): op is ProduceOp => op.kind === 'produce');
+  // What is known to have been at each offset: acknowledged, read by a consumer, in the log.
+  const known = new Map<number, Map<number, string>>();
+  const bytesOf = new Map<string, number>();
+  const remember = (partition: number, offset: number, value: string) => {
+    let byOffset = known.get(partition);
+    if (byOffset === undefined) {
+      byOffset = new Map();
+      known.set(partition, byOffset);
+    }
+    if (!byOffset.has(offset)) byOffset.set(offset, value);
+  };
+  for (const op of produces) {
+    for (const record of op.records) {
+      if (record.bytes !== undefined) bytesOf.set(record.value, record.bytes);
+      if (record.outcome === 'ok' && record.partition !== undefined && record.offset !== undefined)
+        remember(record.partition, record.offset, record.value);
+    }
+  }
+  for (const { partition, records } of log.partitions) {
+    for (const { offset, value } of records) remember(partition, offset, value);
+  }
+  for (const op of ops) {
+    if (op.kind === 'read') for (const r of op.records) remember(op.partition, r.offset, r.value);
+  }
+  /** Whether retention may have removed the record at partition/offset by the end. */
+  const mayHaveExpired = (record: ProducedRecord): boolean => {
+    const rules = log.retention;
+    if (rules === undefined || record.partition === undefined || record.offset === undefined)
+      return false;
+    if (
+      rules.retentionMs >= 0 &&
+      record.timestamp !== undefined &&
+      record.timestamp < rules.lastRunAt - rules.retentionMs
+    ) {
+      return true;
+    }
+    if (rules.retentionBytes < 0) return false;
+    let after = 0;
+    for (const [offset, value] of known.get(record.partition) ?? []) {
+      if (offset > (record.offset as number)) after += bytesOf.get(value) ?? 0;
+    }
+    return after >= rules.retentionBytes;
+  };
+
   const produced = new Set<string>();
   for (const op of produces) {
     for (const record of op.records) {
@@ -167,7 +251,18 @@ export function checkHistory(ops: readonly Op[], log: FinalLog): CheckResult {
         );
       }
       if (record.outcome === 'ok') {
-        if (found.length === 0) {
+        const belowStart =
+          record.partition !== undefined &&
+          record.offset !== undefined &&
+          record.offset < startOf(record.partition);
+        if (found.length === 0 && belowStart) {
+          if (!mayHaveExpired(record)) {
+            report(
+              'expired-early',
+              `${record.value} (${op.process}) acknowledged at ${record.partition}/${record.offset} (timestamp ${record.timestamp}) is below the log start ${startOf(record.partition as number)}`,
+            );
+          }
+        } else if (found.length === 0) {
           report(
             'lost',
             `${record.value} (${op.process}) acknowledged at ${record.partition}/${record.offset}`,
@@ -218,7 +313,10 @@ export function checkHistory(ops: readonly Op[], log: FinalLog): CheckResult {
 
   // Reads: what a consumer skipped must be aborted, what it got must be the log's.
   const aborted = new Map(log.partitions.map((p) => [p.partition, p.aborted]));
+  // Below the final log start, an offset may have been skipped because retention removed it
+  // (log starts never go down, so it was below the log start of that time or is now).
   const isAborted = (partition: number, offset: number) =>
+    offset < startOf(partition) ||
     (aborted.get(partition) ?? []).some((r) => offset >= r.from && offset < r.to);
   const skipped = (partition: number, from: number, to: number): number | undefined => {
     for (let offset = from; offset < to; offset++) {
@@ -249,7 +347,11 @@ export function checkHistory(ops: readonly Op[], log: FinalLog): CheckResult {
           );
         }
       }
-      const expected = logValue.get(op.partition)?.get(record.offset);
+      // Below the log start the final log holds nothing: compare with what was known there.
+      const expected =
+        record.offset < startOf(op.partition)
+          ? known.get(op.partition)?.get(record.offset)
+          : logValue.get(op.partition)?.get(record.offset);
       if (expected !== record.value) {
         report(
           'read-mismatch',
@@ -318,6 +420,69 @@ export function checkHistory(ops: readonly Op[], log: FinalLog): CheckResult {
     }
   }
 
+  // Contiguous offsets: from the log start to the high watermark, every offset holds a record
+  // or lies in an aborted range.
+  for (const p of log.partitions) {
+    if (p.highWatermark === undefined) continue;
+    const held = new Set(p.records.map((r) => r.offset));
+    for (let offset = p.logStartOffset ?? 0; offset < p.highWatermark; offset++) {
+      if (held.has(offset) || isAborted(p.partition, offset)) continue;
+      report('offset-gap', `partition ${p.partition}: offset ${offset} holds nothing`);
+      break;
+    }
+    const beyond = p.records.find((r) => r.offset >= (p.highWatermark as number));
+    if (beyond !== undefined) {
+      report('offset-gap', `partition ${p.partition}: ${beyond.offset} past the high watermark`);
+    }
+  }
+
+  // High watermarks and log starts never go backwards, as any process sees them: a look that
+  // began after another one ended sees at least as much.
+  const looks = ops
+    .filter((op): op is BoundsSnapshot => op.kind === 'bounds')
+    .sort((a, b) => a.end - b.end);
+  const highest = new Map<number, { hw: number; start: number; by: string }>();
+  let settled = 0;
+  for (const look of [...looks].sort((a, b) => a.start - b.start)) {
+    // Fold in every look that ended before this one started.
+    while (settled < looks.length && (looks[settled] as BoundsSnapshot).end < look.start) {
+      const done = looks[settled++] as BoundsSnapshot;
+      for (const [key, hw] of Object.entries(done.highWatermarks)) {
+        const partition = Number(key);
+        const seen = highest.get(partition) ?? { hw: 0, start: 0, by: '' };
+        highest.set(partition, {
+          hw: Math.max(seen.hw, hw),
+          start: Math.max(seen.start, done.logStarts[partition] ?? 0),
+          by: done.process,
+        });
+      }
+    }
+    for (const [key, hw] of Object.entries(look.highWatermarks)) {
+      const partition = Number(key);
+      const seen = highest.get(partition);
+      if (seen === undefined) continue;
+      const start = look.logStarts[partition] ?? 0;
+      if (hw < seen.hw || start < seen.start) {
+        report(
+          'bounds-regressed',
+          `partition ${partition}: ${look.process} saw high watermark ${hw}, log start ${start} after ${seen.hw}, ${seen.start} were seen`,
+        );
+      }
+    }
+  }
+  const finalBounds = new Map(log.partitions.map((p) => [p.partition, p]));
+  for (const look of looks) {
+    for (const [key, hw] of Object.entries(look.highWatermarks)) {
+      const last = finalBounds.get(Number(key));
+      if (last?.highWatermark !== undefined && hw > last.highWatermark) {
+        report(
+          'bounds-regressed',
+          `partition ${key}: ${look.process} saw high watermark ${hw}, the final log ends at ${last.highWatermark}`,
+        );
+      }
+    }
+  }
+
   const byKind: Partial<Record<AnomalyKind, number>> = {};
   for (const anomaly of anomalies) byKind[anomaly.kind] = (byKind[anomaly.kind] ?? 0) + 1;
   return { anomalies, byKind };
@@ -351,7 +516,7 @@ export function summarize(
   const logRecords = log.partitions.reduce((n, p) => n + p.records.length, 0);
   const abortedRanges = log.partitions.reduce((n, p) => n + p.aborted.length, 0);
   const lines = [
-    `operations: ${ops.length} — produce ${produces.length} (${count(produces, (op) => op.outcome)}), records ${records.length} (${count(records, (r) => r.outcome)}), reads ${reads.length} (${reads.reduce((n, r) => n + r.records.length, 0)} records), commits ${commits.length} (${count(commits, (c) => c.outcome)}), committed snapshots ${ops.filter((op) => op.kind === 'committed').length}, other errors ${ops.filter((op) => op.kind === 'error').length}`,
+    `operations: ${ops.length} — produce ${produces.length} (${count(produces, (op) => op.outcome)}), records ${records.length} (${count(records, (r) => r.outcome)}), reads ${reads.length} (${reads.reduce((n, r) => n + r.records.length, 0)} records), commits ${commits.length} (${count(commits, (c) => c.outcome)}), committed snapshots ${ops.filter((op) => op.kind === 'committed').length}, bounds looks ${ops.filter((op) => op.kind === 'bounds').length}, other errors ${ops.filter((op) => op.kind === 'error').length}`,
     `by process: ${count(produces, (op) => `${op.process}`)}; produce latency p50 ${percentile(produces, 0.5)} ms, p99 ${percentile(produces, 0.99)} ms`,
     `faults injected: ${faults.length}${faults.length === 0 ? '' : ` — ${count(faults, (f) => `${f.action}:${f.command}`)}`}${
       Object.keys(extra).length === 0
@@ -360,7 +525,7 @@ export function summarize(
             .map(([k, v]) => `${k} ${v}`)
             .join(', ')}`
     }`,
-    `log: ${log.partitions.length} partitions, ${logRecords} records, ${abortedRanges} aborted ranges`,
+    `log: ${log.partitions.length} partitions, ${logRecords} records, ${abortedRanges} aborted ranges, log starts ${log.partitions.map((p) => p.logStartOffset ?? 0).join('/')}, high watermarks ${log.partitions.map((p) => p.highWatermark ?? '?').join('/')}`,
     `anomalies: ${
       result.anomalies.length === 0
         ? 'none'
