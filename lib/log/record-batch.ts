@@ -640,13 +640,39 @@ function decodeBody(buf: Uint8Array, at: number, header: RecordBatchHeader): Dec
   const start = at + RECORD_BATCH_OVERHEAD;
   const end = at + header.sizeInBytes;
   let records: DecodedRecord[];
-  if (header.compression === 'none') {
-    records = decodeRecords(buf, start, end, header);
-  } else {
-    const data = decompress(header.compression, buf.subarray(start, end));
-    records = decodeRecords(data, 0, data.length, header);
+  try {
+    if (header.compression === 'none') {
+      records = decodeRecords(buf, start, end, header);
+    } else {
+      const data = decompress(header.compression, buf.subarray(start, end));
+      records = decodeRecords(data, 0, data.length, header);
+    }
+  } catch (error) {
+    throw inBatch(error, at, header);
   }
   return withRecords(header, records);
+}
+
+/**
+ * A fault found in a batch's records names the batch: its byte position in the input and its
+ * base offset (details.position stays where the fault is: in the input for uncompressed
+ * records, in the decompressed records or the compressed blob otherwise).
+ */
+function inBatch(error: unknown, at: number, header: RecordBatchHeader): unknown {
+  if (!(error instanceof EventLogError) || error.code !== 'CORRUPT_RECORD') return error;
+  return new EventLogError(
+    'CORRUPT_RECORD',
+    `${error.message} (batch at byte ${at}, base offset ${header.baseOffset}, ${header.compression})`,
+    {
+      cause: error,
+      details: {
+        ...error.details,
+        batchPosition: at,
+        baseOffset: header.baseOffset,
+        compression: header.compression,
+      },
+    },
+  );
 }
 
 // One literal with every field, rather than a spread: same shape for every batch, and cheap.
@@ -683,7 +709,7 @@ function decodeRecords(
 ): DecodedRecord[] {
   const count = header.recordCount;
   if (count > (end - start) / MIN_RECORD_SIZE) {
-    throw corrupt(`Record count ${count} cannot fit in ${end - start} bytes`);
+    throw corrupt(`Record count ${count} cannot fit in ${end - start} bytes`, { position: start });
   }
   const records = new Array<DecodedRecord>(count);
   const arrayBuffer = data.buffer;
@@ -699,7 +725,10 @@ function decodeRecords(
     const length = readVarInt(data, cursor);
     const recordEnd = cursor.pos + length;
     if (length < MIN_RECORD_SIZE - 1 || recordEnd > end) {
-      throw corrupt(`Record ${i} has an invalid length ${length}`);
+      throw corrupt(`Record ${i} has an invalid length ${length}`, {
+        position: cursor.pos,
+        record: i,
+      });
     }
     cursor.end = recordEnd;
     cursor.pos++; // attributes (unused)
@@ -731,7 +760,10 @@ function decodeRecords(
     if (keyLength !== -1) {
       pos = cursor.pos;
       if (keyLength < 0 || keyLength > recordEnd - pos) {
-        throw corrupt(`Record ${i} has an invalid key length ${keyLength}`);
+        throw corrupt(`Record ${i} has an invalid key length ${keyLength}`, {
+          position: cursor.pos,
+          record: i,
+        });
       }
       key = view(arrayBuffer, byteOffset + pos, keyLength);
       cursor.pos = pos + keyLength;
@@ -742,7 +774,10 @@ function decodeRecords(
     if (valueLength !== -1) {
       pos = cursor.pos;
       if (valueLength < 0 || valueLength > recordEnd - pos) {
-        throw corrupt(`Record ${i} has an invalid value length ${valueLength}`);
+        throw corrupt(`Record ${i} has an invalid value length ${valueLength}`, {
+          position: cursor.pos,
+          record: i,
+        });
       }
       value = view(arrayBuffer, byteOffset + pos, valueLength);
       cursor.pos = pos + valueLength;
@@ -755,7 +790,10 @@ function decodeRecords(
     } else {
       // Each header takes 2 bytes at least.
       if (headerCount < 0 || headerCount > (recordEnd - cursor.pos) / 2) {
-        throw corrupt(`Record ${i} has an invalid header count ${headerCount}`);
+        throw corrupt(`Record ${i} has an invalid header count ${headerCount}`, {
+          position: cursor.pos,
+          record: i,
+        });
       }
       text ??= Buffer.from(arrayBuffer, byteOffset, data.length);
       headers = new Array<DecodedHeader>(headerCount);
@@ -763,7 +801,10 @@ function decodeRecords(
         const headerKeyLength = readVarInt(data, cursor);
         pos = cursor.pos;
         if (headerKeyLength < 0 || headerKeyLength > recordEnd - pos) {
-          throw corrupt(`Record ${i} has an invalid header key length ${headerKeyLength}`);
+          throw corrupt(`Record ${i} has an invalid header key length ${headerKeyLength}`, {
+            position: cursor.pos,
+            record: i,
+          });
         }
         const headerKey = text.toString('utf8', pos, pos + headerKeyLength);
         cursor.pos = pos + headerKeyLength;
@@ -772,7 +813,10 @@ function decodeRecords(
         if (headerValueLength !== -1) {
           pos = cursor.pos;
           if (headerValueLength < 0 || headerValueLength > recordEnd - pos) {
-            throw corrupt(`Record ${i} has an invalid header value length ${headerValueLength}`);
+            throw corrupt(`Record ${i} has an invalid header value length ${headerValueLength}`, {
+              position: cursor.pos,
+              record: i,
+            });
           }
           headerValue = view(arrayBuffer, byteOffset + pos, headerValueLength);
           cursor.pos = pos + headerValueLength;
@@ -784,13 +828,16 @@ function decodeRecords(
     if (cursor.pos !== recordEnd) {
       throw corrupt(
         `Record ${i} declares ${length} bytes but holds ${cursor.pos - (recordEnd - length)}`,
+        { position: cursor.pos, record: i },
       );
     }
     cursor.end = end;
     records[i] = { offset: baseOffset + offsetDelta, timestamp, key, value, headers };
   }
   if (cursor.pos !== end) {
-    throw corrupt(`${end - cursor.pos} stray bytes after the last record of the batch`);
+    throw corrupt(`${end - cursor.pos} stray bytes after the last record of the batch`, {
+      position: cursor.pos,
+    });
   }
   return records;
 }
@@ -806,7 +853,7 @@ function exactTimestamp(
   const delta = readVarLongBig(data, { pos: deltaStart, end: recordEnd });
   const timestamp = BigInt(baseTimestamp) + delta;
   if (timestamp > BigInt(MAX_SAFE) || timestamp < -BigInt(MAX_SAFE)) {
-    throw corrupt(`Record ${index} has a timestamp beyond ±2^53 ms`);
+    throw corrupt(`Record ${index} has a timestamp beyond ±2^53 ms`, { record: index });
   }
   return Number(timestamp);
 }
