@@ -86,7 +86,7 @@ export const CreateTopicRequestSchema = z
       .optional()
       .openapi({
         description:
-          'Kafka-named configs: retention.ms, retention.bytes, max.message.bytes, message.timestamp.type, compression.type',
+          'Kafka-named configs: retention.ms, retention.bytes, max.message.bytes, message.timestamp.type, compression.type (none or uncompressed, gzip, snappy, lz4, zstd)',
         example: { 'retention.ms': '86400000' },
       }),
   })

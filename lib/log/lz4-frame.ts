@@ -133,16 +133,18 @@ interface Output {
   readonly max: number;
 }
 
+function overLimit(max: number, position: number): EventLogError {
+  return new EventLogError(
+    'CORRUPT_RECORD',
+    `Cannot decompress the lz4 records: they exceed the ${max}-byte limit on decompressed records`,
+    { details: { codec: 'lz4', position, limit: max } },
+  );
+}
+
 function reserve(out: Output, extra: number, position: number): void {
   const need = out.length + extra;
   if (need <= out.buf.length) return;
-  if (need > out.max) {
-    throw new EventLogError(
-      'CORRUPT_RECORD',
-      `Cannot decompress the lz4 records: they exceed the ${out.max}-byte limit on decompressed records`,
-      { details: { codec: 'lz4', position, limit: out.max } },
-    );
-  }
+  if (need > out.max) throw overLimit(out.max, position);
   const grown = new Uint8Array(Math.min(out.max, Math.max(need, out.buf.length * 2)));
   grown.set(out.buf.subarray(0, out.length));
   out.buf = grown;
@@ -151,7 +153,8 @@ function reserve(out: Output, extra: number, position: number): void {
 /**
  * Decodes the LZ4 block `src[sPos, sEnd)` into `dst` at `dPos`, writing at most up to `dLimit`;
  * matches may reach back to `dFloor` (the block's start when blocks are independent, the
- * frame's start otherwise). Returns the position after the output.
+ * frame's start otherwise). Returns the position after the output. Running past `dLimit` is
+ * `overflow()`: the block is bigger than its frame allows, or than the output limit leaves.
  */
 function decodeBlock(
   src: Uint8Array,
@@ -161,6 +164,7 @@ function decodeBlock(
   dPos: number,
   dLimit: number,
   dFloor: number,
+  overflow: (position: number) => EventLogError,
 ): number {
   for (;;) {
     if (sPos >= sEnd) throw corrupt('block ends inside a sequence', sPos);
@@ -175,7 +179,7 @@ function decodeBlock(
       } while (b === 255);
     }
     if (literals > sEnd - sPos) throw corrupt('literals run past the block', sPos);
-    if (literals > dLimit - dPos) throw corrupt('literals run past the block size', sPos);
+    if (literals > dLimit - dPos) throw overflow(sPos);
     if (literals < 16) {
       for (let i = 0; i < literals; i++) dst[dPos + i] = src[sPos + i]!;
     } else {
@@ -201,7 +205,7 @@ function decodeBlock(
       } while (b === 255);
     }
     match += MIN_MATCH;
-    if (match > dLimit - dPos) throw corrupt('match runs past the block size', sPos);
+    if (match > dLimit - dPos) throw overflow(sPos);
     let from = dPos - offset;
     if (offset >= match && match >= 32) {
       dst.copyWithin(dPos, from, from + match);
@@ -306,15 +310,19 @@ function decodeFrame(data: Uint8Array, frameStart: number, out: Output): number 
     } else {
       // An LZ4 block expands at most 255-fold (one 0xff length byte per 255 bytes).
       const bound = Math.min(blockMax, size * 255);
-      reserve(out, bound, pos);
+      const room = Math.min(bound, out.max - out.length);
+      reserve(out, room, pos);
       out.length = decodeBlock(
         data,
         pos,
         pos + size,
         out.buf,
         out.length,
-        out.length + bound,
+        out.length + room,
         independent ? out.length : contentStart,
+        room < bound
+          ? (at) => overLimit(out.max, at)
+          : (at) => corrupt(`block decompresses past the frame's ${blockMax}-byte blocks`, at),
       );
     }
     pos += size + (blockChecksum ? 4 : 0);
