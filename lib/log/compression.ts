@@ -21,8 +21,8 @@
  * Implementations, each loaded on first use, native first with a fallback that always loads:
  *
  *   snappy  `snappy` (native)            else snappyjs (pure JS, same bytes, slower)
- *   lz4     frame and block decoder: ours, pure JS (bounds-checked; as fast as the native one)
- *           block compressor: `lz4-napi` (native) else ours, pure JS (same format)
+ *   lz4     frame format: ours (lz4-frame.ts); blocks: `lz4-napi` (native) else ours, pure JS
+ *           (lz4-block.ts, and the bounds-checked decoder in lz4-frame.ts)
  *   zstd    node:zlib's zstd (Node >= 22.15: Lambda's nodejs22.x) else `@toondepauw/node-zstd`
  *           (native) else, for reading only, fzstd (pure JS); writing zstd then is
  *           UNSUPPORTED_COMPRESSION
@@ -39,7 +39,7 @@ import * as fzstd from 'fzstd';
 import SnappyJS from 'snappyjs';
 import { EventLogError } from './errors.js';
 import { lz4CompressBlockJs } from './lz4-block.js';
-import { lz4FrameCompress, lz4FrameDecompress } from './lz4-frame.js';
+import { type Lz4BlockDecoder, lz4FrameCompress, lz4FrameDecompress } from './lz4-frame.js';
 import { zstdDecompressedBound } from './zstd-frame.js';
 
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -221,6 +221,7 @@ function snappyDecompress(data: Uint8Array, maxOutput: number): Buffer {
 
 interface Lz4Napi {
   compressSync(data: Buffer): Buffer;
+  uncompressSync(data: Uint8Array): Buffer;
 }
 
 let lz4Native: Lz4Napi | null | undefined;
@@ -249,7 +250,30 @@ function nativeCompressBlock(
   };
 }
 
-/** Which lz4 block compressor is in use; 'js' when lz4-napi could not load. */
+// lz4-napi's uncompressSync reads the same length-prefixed form; the prefix is the most the
+// block may decode to (lz4_flex refuses a block that would need more).
+function nativeDecodeBlock(native: Lz4Napi): Lz4BlockDecoder {
+  return (src, start, end, maxOutput) => {
+    const input = Buffer.allocUnsafe(end - start + 4);
+    input.writeUInt32LE(maxOutput, 0);
+    input.set(src.subarray(start, end), 4);
+    try {
+      return native.uncompressSync(input);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+let lz4NativeDecoder: Lz4BlockDecoder | undefined;
+
+function lz4Decompress(data: Uint8Array, maxOutput: number): Buffer {
+  const native = loadLz4Native();
+  if (native !== null) lz4NativeDecoder ??= nativeDecodeBlock(native);
+  return lz4FrameDecompress(data, maxOutput, lz4NativeDecoder);
+}
+
+/** Which lz4 block codec is in use; 'js' when lz4-napi could not load. */
 export function lz4Implementation(): 'native' | 'js' {
   return loadLz4Native() === null ? 'js' : 'native';
 }
@@ -368,6 +392,8 @@ function zstdDecompress(binding: ZstdBinding, data: Uint8Array, maxOutput: numbe
 /** For tests and the bench: the fallbacks that run where no native module loads. */
 export const codecFallbacksForTests = {
   lz4Compress: (data: Uint8Array): Buffer => lz4FrameCompress(data, lz4CompressBlockJs),
+  lz4Decompress: (data: Uint8Array, maxOutput = MAX_DECOMPRESSED_BYTES): Buffer =>
+    lz4FrameDecompress(data, maxOutput),
   zstdDecompress: (data: Uint8Array, maxOutput = MAX_DECOMPRESSED_BYTES): Buffer =>
     zstdDecompress(zstdJsBinding, data, maxOutput),
 };
@@ -457,7 +483,7 @@ export function decompress(
     case 'snappy':
       return snappyDecompress(data, maxBytes);
     case 'lz4':
-      return lz4FrameDecompress(data, maxBytes);
+      return lz4Decompress(data, maxBytes);
     case 'zstd':
       return zstdDecompress(loadZstd(), data, maxBytes);
   }

@@ -29,9 +29,10 @@
  * blocks, nothing optional) and BD 0x40 (64 KiB blocks); so does `lz4FrameCompress`. The
  * decoder reads any valid frame (dependent blocks, checksums, content size, several frames
  * back to back), checks every length against the input and the output, and verifies every
- * checksum present. The block decoder is pure JS: on the batches measured in bench/codec.ts it
- * is as fast as lz4-napi's frame decoder, and unlike lz4js's it bounds-checks every literal run
- * and match, so a damaged block is an error, never garbage.
+ * checksum present. This file parses the frame; blocks go to a native block decoder where one
+ * is given (lz4-napi: lz4_flex, safe Rust, bounded by the block size), else to the pure-JS one
+ * here, which bounds-checks every literal run and match: a damaged block is an error, never
+ * garbage. (lz4-napi's own frame decoder measured 2-5x slower than either on Kafka's frames.)
  */
 import { EventLogError } from './errors.js';
 import { xxhash32 } from './xxhash32.js';
@@ -62,6 +63,17 @@ export type Lz4BlockCompressor = (
   end: number,
   dst: Uint8Array,
 ) => number;
+
+/**
+ * A native block decoder: decodes the independent LZ4 block `src[start, end)` to at most
+ * `maxOutput` bytes, or returns undefined when it cannot (the JS decoder then decides).
+ */
+export type Lz4BlockDecoder = (
+  src: Uint8Array,
+  start: number,
+  end: number,
+  maxOutput: number,
+) => Uint8Array | undefined;
 
 /** The largest an LZ4 block of `n` input bytes can get (LZ4_COMPRESSBOUND). */
 export function lz4BlockBound(n: number): number {
@@ -229,7 +241,11 @@ const BLOCK_MAX_SIZES: Record<number, number> = {
  * Decompresses one or more LZ4 frames (and skips skippable frames) that fill `data` exactly.
  * The output never grows past `maxOutput` bytes: a frame that would is CORRUPT_RECORD.
  */
-export function lz4FrameDecompress(data: Uint8Array, maxOutput: number): Buffer {
+export function lz4FrameDecompress(
+  data: Uint8Array,
+  maxOutput: number,
+  nativeBlock?: Lz4BlockDecoder,
+): Buffer {
   const out: Output = {
     buf: new Uint8Array(Math.min(maxOutput, Math.max(64, data.length * 4))),
     length: 0,
@@ -250,12 +266,17 @@ export function lz4FrameDecompress(data: Uint8Array, maxOutput: number): Buffer 
     if (magic !== FRAME_MAGIC) {
       throw corrupt(`not an LZ4 frame (magic 0x${magic.toString(16)})`, pos);
     }
-    pos = decodeFrame(data, pos, out);
+    pos = decodeFrame(data, pos, out, nativeBlock);
   }
   return Buffer.from(out.buf.buffer, out.buf.byteOffset, out.length);
 }
 
-function decodeFrame(data: Uint8Array, frameStart: number, out: Output): number {
+function decodeFrame(
+  data: Uint8Array,
+  frameStart: number,
+  out: Output,
+  nativeBlock: Lz4BlockDecoder | undefined,
+): number {
   let pos = frameStart + 4;
   if (data.length - pos < 3) throw corrupt('truncated frame descriptor', pos);
   const flg = data[pos]!;
@@ -312,18 +333,25 @@ function decodeFrame(data: Uint8Array, frameStart: number, out: Output): number 
       const bound = Math.min(blockMax, size * 255);
       const room = Math.min(bound, out.max - out.length);
       reserve(out, room, pos);
-      out.length = decodeBlock(
-        data,
-        pos,
-        pos + size,
-        out.buf,
-        out.length,
-        out.length + room,
-        independent ? out.length : contentStart,
-        room < bound
-          ? (at) => overLimit(out.max, at)
-          : (at) => corrupt(`block decompresses past the frame's ${blockMax}-byte blocks`, at),
-      );
+      // Independent blocks may go to the native decoder (about twice as fast on JSON); a block
+      // it refuses is decoded again by ours, which says precisely what is wrong.
+      const decoded = independent ? nativeBlock?.(data, pos, pos + size, room) : undefined;
+      if (decoded !== undefined && decoded.length <= room) {
+        out.buf.set(decoded, out.length);
+        out.length += decoded.length;
+      } else
+        out.length = decodeBlock(
+          data,
+          pos,
+          pos + size,
+          out.buf,
+          out.length,
+          out.length + room,
+          independent ? out.length : contentStart,
+          room < bound
+            ? (at) => overLimit(out.max, at)
+            : (at) => corrupt(`block decompresses past the frame's ${blockMax}-byte blocks`, at),
+        );
     }
     pos += size + (blockChecksum ? 4 : 0);
   }
