@@ -701,6 +701,27 @@ function withRecords(header: RecordBatchHeader, records: DecodedRecord[]): Decod
   };
 }
 
+/**
+ * The decoder reads varints of one and two bytes inline (record lengths under 8 KiB, offset
+ * deltas under 8192: nearly all of them), keeping its position in a local rather than in a
+ * cursor object; that is a fifth of the time of decoding a 100 B record. Longer varints, and
+ * every error (truncation, more than 5 bytes), go through readVarInt: this wrapper, whose end
+ * position is left in `slowNext`.
+ */
+let slowNext = 0;
+const slowCursor: Cursor = { pos: 0, end: 0 };
+
+function slowVarInt(data: Uint8Array, pos: number, end: number): number {
+  slowCursor.pos = pos;
+  slowCursor.end = end;
+  const value = readVarInt(data, slowCursor);
+  slowNext = slowCursor.pos;
+  return value;
+}
+
+/** Headers of a record that has none: one frozen array shared by all of them. */
+const NO_HEADERS: DecodedHeader[] = Object.freeze([]) as unknown as DecodedHeader[];
+
 function decodeRecords(
   data: Uint8Array,
   start: number,
@@ -718,23 +739,50 @@ function decodeRecords(
   const baseTimestamp = header.baseTimestamp;
   const logAppendTime = header.timestampType === 'LogAppendTime';
   const maxTimestamp = header.maxTimestamp;
-  const cursor: Cursor = { pos: start, end };
   let text: Buffer | undefined;
+  // The read position; varints of one or two bytes are read inline (see slowVarInt).
+  let pos = start;
+  let b0: number;
+  let z: number;
+  let length: number;
+  let offsetDelta: number;
+  let keyLength: number;
+  let valueLength: number;
 
   for (let i = 0; i < count; i++) {
-    const length = readVarInt(data, cursor);
-    const recordEnd = cursor.pos + length;
-    if (length < MIN_RECORD_SIZE - 1 || recordEnd > end) {
-      throw corrupt(`Record ${i} has an invalid length ${length}`, {
-        position: cursor.pos,
-        record: i,
-      });
+    b0 = pos < end ? data[pos]! : 0x80;
+    if (b0 < 0x80) {
+      length = (b0 >>> 1) ^ -(b0 & 1);
+      pos += 1;
+    } else if (pos + 1 < end && data[pos + 1]! < 0x80) {
+      z = (b0 & 0x7f) | (data[pos + 1]! << 7);
+      length = (z >>> 1) ^ -(z & 1);
+      pos += 2;
+    } else {
+      length = slowVarInt(data, pos, end);
+      pos = slowNext;
     }
-    cursor.end = recordEnd;
-    cursor.pos++; // attributes (unused)
-
-    const deltaStart = cursor.pos;
-    const timestampDelta = readVarLong(data, cursor);
+    const recordEnd = pos + length;
+    if (length < MIN_RECORD_SIZE - 1 || recordEnd > end) {
+      throw corrupt(`Record ${i} has an invalid length ${length}`, { position: pos, record: i });
+    }
+    // Skip the attributes (unused). deltaStart + 1 < recordEnd: a record holds at least
+    // MIN_RECORD_SIZE - 1 bytes.
+    const deltaStart = pos + 1;
+    let timestampDelta: number;
+    b0 = data[deltaStart]!;
+    if (b0 < 0x80) {
+      pos = deltaStart + 1;
+      timestampDelta = (b0 >>> 1) ^ -(b0 & 1);
+    } else if (data[deltaStart + 1]! < 0x80) {
+      pos = deltaStart + 2;
+      z = (b0 & 0x7f) | (data[deltaStart + 1]! << 7);
+      timestampDelta = (z >>> 1) ^ -(z & 1);
+    } else {
+      const cursor: Cursor = { pos: deltaStart, end: recordEnd };
+      timestampDelta = readVarLong(data, cursor);
+      pos = cursor.pos;
+    }
     let timestamp: number;
     if (logAppendTime) {
       timestamp = maxTimestamp;
@@ -752,94 +800,135 @@ function decodeRecords(
         timestamp = exactTimestamp(data, deltaStart, recordEnd, baseTimestamp, i);
       }
     }
-    const offsetDelta = readVarInt(data, cursor);
+    b0 = pos < recordEnd ? data[pos]! : 0x80;
+    if (b0 < 0x80) {
+      offsetDelta = (b0 >>> 1) ^ -(b0 & 1);
+      pos += 1;
+    } else if (pos + 1 < recordEnd && data[pos + 1]! < 0x80) {
+      z = (b0 & 0x7f) | (data[pos + 1]! << 7);
+      offsetDelta = (z >>> 1) ^ -(z & 1);
+      pos += 2;
+    } else {
+      offsetDelta = slowVarInt(data, pos, recordEnd);
+      pos = slowNext;
+    }
 
-    let pos: number;
     let key: Buffer | null = null;
-    const keyLength = readVarInt(data, cursor);
+    b0 = pos < recordEnd ? data[pos]! : 0x80;
+    if (b0 < 0x80) {
+      keyLength = (b0 >>> 1) ^ -(b0 & 1);
+      pos += 1;
+    } else if (pos + 1 < recordEnd && data[pos + 1]! < 0x80) {
+      z = (b0 & 0x7f) | (data[pos + 1]! << 7);
+      keyLength = (z >>> 1) ^ -(z & 1);
+      pos += 2;
+    } else {
+      keyLength = slowVarInt(data, pos, recordEnd);
+      pos = slowNext;
+    }
     if (keyLength !== -1) {
-      pos = cursor.pos;
       if (keyLength < 0 || keyLength > recordEnd - pos) {
         throw corrupt(`Record ${i} has an invalid key length ${keyLength}`, {
-          position: cursor.pos,
+          position: pos,
           record: i,
         });
       }
       key = view(arrayBuffer, byteOffset + pos, keyLength);
-      cursor.pos = pos + keyLength;
+      pos += keyLength;
     }
 
     let value: Buffer | null = null;
-    const valueLength = readVarInt(data, cursor);
+    b0 = pos < recordEnd ? data[pos]! : 0x80;
+    if (b0 < 0x80) {
+      valueLength = (b0 >>> 1) ^ -(b0 & 1);
+      pos += 1;
+    } else if (pos + 1 < recordEnd && data[pos + 1]! < 0x80) {
+      z = (b0 & 0x7f) | (data[pos + 1]! << 7);
+      valueLength = (z >>> 1) ^ -(z & 1);
+      pos += 2;
+    } else {
+      valueLength = slowVarInt(data, pos, recordEnd);
+      pos = slowNext;
+    }
     if (valueLength !== -1) {
-      pos = cursor.pos;
       if (valueLength < 0 || valueLength > recordEnd - pos) {
         throw corrupt(`Record ${i} has an invalid value length ${valueLength}`, {
-          position: cursor.pos,
+          position: pos,
           record: i,
         });
       }
       value = view(arrayBuffer, byteOffset + pos, valueLength);
-      cursor.pos = pos + valueLength;
+      pos += valueLength;
     }
 
-    const headerCount = readVarInt(data, cursor);
     let headers: DecodedHeader[];
-    if (headerCount === 0) {
-      headers = [];
+    if (pos < recordEnd && data[pos] === 0) {
+      pos += 1;
+      headers = NO_HEADERS;
     } else {
-      // Each header takes 2 bytes at least.
-      if (headerCount < 0 || headerCount > (recordEnd - cursor.pos) / 2) {
-        throw corrupt(`Record ${i} has an invalid header count ${headerCount}`, {
-          position: cursor.pos,
-          record: i,
-        });
-      }
       text ??= Buffer.from(arrayBuffer, byteOffset, data.length);
-      headers = new Array<DecodedHeader>(headerCount);
-      for (let h = 0; h < headerCount; h++) {
-        const headerKeyLength = readVarInt(data, cursor);
-        pos = cursor.pos;
-        if (headerKeyLength < 0 || headerKeyLength > recordEnd - pos) {
-          throw corrupt(`Record ${i} has an invalid header key length ${headerKeyLength}`, {
-            position: cursor.pos,
-            record: i,
-          });
-        }
-        const headerKey = text.toString('utf8', pos, pos + headerKeyLength);
-        cursor.pos = pos + headerKeyLength;
-        const headerValueLength = readVarInt(data, cursor);
-        let headerValue: Buffer | null = null;
-        if (headerValueLength !== -1) {
-          pos = cursor.pos;
-          if (headerValueLength < 0 || headerValueLength > recordEnd - pos) {
-            throw corrupt(`Record ${i} has an invalid header value length ${headerValueLength}`, {
-              position: cursor.pos,
-              record: i,
-            });
-          }
-          headerValue = view(arrayBuffer, byteOffset + pos, headerValueLength);
-          cursor.pos = pos + headerValueLength;
-        }
-        headers[h] = { key: headerKey, value: headerValue };
-      }
+      const cursor: Cursor = { pos, end: recordEnd };
+      headers = decodeHeaders(data, cursor, text, i);
+      pos = cursor.pos;
     }
 
-    if (cursor.pos !== recordEnd) {
+    if (pos !== recordEnd) {
       throw corrupt(
-        `Record ${i} declares ${length} bytes but holds ${cursor.pos - (recordEnd - length)}`,
-        { position: cursor.pos, record: i },
+        `Record ${i} declares ${length} bytes but holds ${pos - (recordEnd - length)}`,
+        { position: pos, record: i },
       );
     }
-    cursor.end = end;
     records[i] = { offset: baseOffset + offsetDelta, timestamp, key, value, headers };
   }
-  if (cursor.pos !== end) {
-    throw corrupt(`${end - cursor.pos} stray bytes after the last record of the batch`, {
-      position: cursor.pos,
+  if (pos !== end) {
+    throw corrupt(`${end - pos} stray bytes after the last record of the batch`, {
+      position: pos,
     });
   }
   return records;
+}
+
+/** A record's headers, from its header count on; `cursor.end` is the record's end. */
+function decodeHeaders(data: Uint8Array, cursor: Cursor, text: Buffer, i: number): DecodedHeader[] {
+  const arrayBuffer = data.buffer;
+  const byteOffset = data.byteOffset;
+  const recordEnd = cursor.end;
+  const headerCount = readVarInt(data, cursor);
+  // Each header takes 2 bytes at least.
+  if (headerCount < 0 || headerCount > (recordEnd - cursor.pos) / 2) {
+    throw corrupt(`Record ${i} has an invalid header count ${headerCount}`, {
+      position: cursor.pos,
+      record: i,
+    });
+  }
+  const headers = new Array<DecodedHeader>(headerCount);
+  for (let h = 0; h < headerCount; h++) {
+    const headerKeyLength = readVarInt(data, cursor);
+    let pos = cursor.pos;
+    if (headerKeyLength < 0 || headerKeyLength > recordEnd - pos) {
+      throw corrupt(`Record ${i} has an invalid header key length ${headerKeyLength}`, {
+        position: pos,
+        record: i,
+      });
+    }
+    const headerKey = text.toString('utf8', pos, pos + headerKeyLength);
+    cursor.pos = pos + headerKeyLength;
+    const headerValueLength = readVarInt(data, cursor);
+    let headerValue: Buffer | null = null;
+    if (headerValueLength !== -1) {
+      pos = cursor.pos;
+      if (headerValueLength < 0 || headerValueLength > recordEnd - pos) {
+        throw corrupt(`Record ${i} has an invalid header value length ${headerValueLength}`, {
+          position: pos,
+          record: i,
+        });
+      }
+      headerValue = view(arrayBuffer, byteOffset + pos, headerValueLength);
+      cursor.pos = pos + headerValueLength;
+    }
+    headers[h] = { key: headerKey, value: headerValue };
+  }
+  return headers;
 }
 
 /** The slow, exact path for a timestamp delta beyond ±2^53 (legal in Kafka, never seen in use). */

@@ -406,6 +406,28 @@ describe('zero-copy views', () => {
   });
 });
 
+describe('decoder fast paths', () => {
+  it('reads offset deltas of one, two and three varint bytes (10,000 records)', () => {
+    const input: RecordInput[] = Array.from({ length: 10_000 }, (_, i) => ({
+      key: null,
+      value: i % 2 === 0 ? null : Buffer.from([i & 0xff]),
+      timestamp: 1_700_000_000_000 + i * 1000, // deltas past 2^20: 4-byte varlongs
+    }));
+    const batch = decodeRecordBatch(encodeRecordBatch(input, { baseOffset: 5 }));
+    expect(batch.records.map((r) => r.offset)).toEqual(input.map((_, i) => 5 + i));
+    expect(batch.records[9999]!.timestamp).toBe(1_700_000_000_000 + 9_999_000);
+    expect(batch.records[8193]!.value).toEqual(Buffer.from([8193 & 0xff]));
+  });
+
+  it('gives records without headers one shared, frozen empty array', () => {
+    const input = [SMALL_RECORDS[1]!, { ...SMALL_RECORDS[1]!, value: null }];
+    const [a, b] = decodeRecordBatch(encodeRecordBatch(input)).records;
+    expect(a!.headers).toEqual([]);
+    expect(a!.headers).toBe(b!.headers);
+    expect(Object.isFrozen(a!.headers)).toBe(true);
+  });
+});
+
 describe('several batches', () => {
   const first = encodeRecordBatch(SMALL_RECORDS, { baseOffset: 0 });
   const second = encodeRecordBatch([{ value: Buffer.from('z'), timestamp: 9 }], {
