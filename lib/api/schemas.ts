@@ -73,7 +73,7 @@ const ConfigsSchema = z.record(z.string(), z.string()).openapi({
     'retention.bytes': '-1',
     'max.message.bytes': '1048588',
     'message.timestamp.type': 'CreateTime',
-    'compression.type': 'none',
+    'compression.type': 'zstd',
   },
 });
 

@@ -419,6 +419,22 @@ function tooLarge(codec: string, limit: number): EventLogError {
   );
 }
 
+/**
+ * The codec a batch meant for `type` is written with in this process: `type` itself, except
+ * zstd where this process cannot write it (Node < 22.15 without the native binding: never
+ * Lambda's nodejs22.x), which is written as gzip, the codec nearest to it in ratio. A batch
+ * names its codec in its attributes and every reader reads all five, so a topic whose
+ * compression.type is zstd stays readable whoever wrote it; the fallback only costs speed.
+ */
+export function writableCompression(type: CompressionType): CompressionType {
+  return type === 'zstd' && loadZstd().compress === undefined ? 'gzip' : type;
+}
+
+/** For tests: make this process read zstd with fzstd only, as where no encoder loads. */
+export function useZstdReadOnlyForTests(readOnly: boolean): void {
+  zstdBinding = readOnly ? zstdJsBinding : undefined;
+}
+
 /** Whether `compress` can write `type` in this process (`decompress` reads every codec). */
 export function isCompressionSupported(type: CompressionType): boolean {
   switch (type) {

@@ -55,6 +55,7 @@ import {
   compress,
   compressionFromAttributes,
   decompress,
+  writableCompression,
 } from './compression.js';
 import { crc32c } from './crc32c.js';
 import { EventLogError } from './errors.js';
@@ -123,7 +124,7 @@ export interface RecordInput {
 export interface EncodeOptions {
   /** Default 0: segments are written at 0 and readers add the real base offset. */
   baseOffset?: number;
-  /** Default 'none'. */
+  /** Default 'none'. zstd is written as gzip where this process cannot write zstd. */
   compression?: CompressionType;
   /** Codec level (gzip 0-9, zstd 1-22); the codec's default when absent. */
   compressionLevel?: number;
@@ -338,9 +339,13 @@ export function encodeRecordBatch(
   if (count === 0) throw invalid('A record batch needs at least one record');
   const baseOffset = options.baseOffset ?? 0;
   checkInt(baseOffset, 0, MAX_SAFE - count + 1, 'baseOffset');
-  const compression = options.compression ?? 'none';
-  const codec: number | undefined = COMPRESSION_CODES[compression];
-  if (codec === undefined) throw invalid(`Unknown compression ${String(compression)}`);
+  const requested = options.compression ?? 'none';
+  if (COMPRESSION_CODES[requested] === undefined) {
+    throw invalid(`Unknown compression ${String(requested)}`);
+  }
+  // zstd is written as gzip where this process cannot write zstd (see writableCompression).
+  const compression = writableCompression(requested);
+  const codec: number = COMPRESSION_CODES[compression];
   const timestampType = options.timestampType ?? 'CreateTime';
   const producerId = options.producerId ?? -1;
   const producerEpoch = options.producerEpoch ?? -1;

@@ -5,14 +5,21 @@
  * clients use and the ones they may (checksums, dependent blocks, content size).
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { decompress } from '../../../lib/log/compression.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  decompress,
+  isCompressionSupported,
+  useZstdReadOnlyForTests,
+  writableCompression,
+  zstdImplementation,
+} from '../../../lib/log/compression.js';
 import { crc32c } from '../../../lib/log/crc32c.js';
 import { EventLogError } from '../../../lib/log/errors.js';
 import {
   decodeRecordBatch,
   encodeRecordBatch,
   RECORD_BATCH_OVERHEAD,
+  readBatchHeader,
 } from '../../../lib/log/record-batch.js';
 import { fixtureRecords } from '../../fixtures/lz4-zstd-records.js';
 import { kafkajsDecode, registerKafkajsCodec } from './kafkajs-reference.js';
@@ -108,5 +115,39 @@ describe('our lz4 and zstd batches read by kafkajs with codec plugins', () => {
     const theirs = await kafkajsDecode(batch);
     expect(theirs.records.map((r) => text(r.value))).toEqual(records.map((r) => text(r.value)));
     expect(theirs.records.map((r) => text(r.key))).toEqual(records.map((r) => text(r.key)));
+  });
+});
+
+describe('a process that cannot write zstd (Node < 22.15 without the native binding)', () => {
+  afterEach(() => useZstdReadOnlyForTests(false));
+
+  const input = fixtureRecords(30, 150).map((r) => ({
+    key: r.key === null ? null : Buffer.from(r.key),
+    value: r.value === null ? null : Buffer.from(r.value),
+    headers: r.headers.map((h) => ({ key: h.key, value: Buffer.from(h.value) })),
+    timestamp: r.timestamp,
+  }));
+  const values = (batch: Buffer) => decodeRecordBatch(batch).records.map((r) => text(r.value));
+
+  it('writes a batch meant for zstd as gzip, which its attributes say', () => {
+    expect(writableCompression('zstd')).toBe('zstd');
+    useZstdReadOnlyForTests(true);
+    expect(isCompressionSupported('zstd')).toBe(false);
+    expect(writableCompression('zstd')).toBe('gzip');
+    expect(writableCompression('lz4')).toBe('lz4');
+    const batch = encodeRecordBatch(input, { compression: 'zstd' });
+    expect(readBatchHeader(batch, { verifyCrc: true }).compression).toBe('gzip');
+    expect(values(batch)).toEqual(input.map((r) => text(r.value)));
+  });
+
+  it('still reads zstd, with fzstd: our batches and the golden ones', () => {
+    const ours = encodeRecordBatch(input, { compression: 'zstd' });
+    useZstdReadOnlyForTests(true);
+    expect(zstdImplementation()).toBe('js');
+    expect(values(ours)).toEqual(input.map((r) => text(r.value)));
+    for (const c of doc.cases.filter((x) => x.expected.compression === 'zstd')) {
+      const expected = fixtureRecords(c.expected.records.count, c.expected.records.valueSize);
+      expect(values(Buffer.from(c.hex, 'hex'))).toEqual(expected.map((r) => r.value));
+    }
   });
 });
