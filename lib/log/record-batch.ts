@@ -155,6 +155,7 @@ export interface DecodedRecord {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
+  /** Records without headers share one frozen empty array: copy before changing it. */
   headers: DecodedHeader[];
 }
 
