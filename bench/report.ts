@@ -33,6 +33,12 @@ export interface BenchResults {
   quick: boolean;
   wallSeconds: number;
   codec: ExternalSection<unknown>;
+  /** Set when the codec section was run alone (`npm run bench -- --codec`) after the rest. */
+  codecRun?: {
+    date: string;
+    node: string;
+    loadAverage: { min: number; mean: number; max: number; samples: number };
+  };
   bundles: ExternalSection<unknown>;
   /** bench/dispatch-latency.ts: commit to Lambda handler invoked. Absent in older results. */
   dispatch?: ExternalSection<unknown>;
@@ -53,6 +59,20 @@ interface CodecRow {
   kafkajs: { mbPerSecond: number; recordsPerSecond: number };
   speedupVsKafkajs: number;
   timeVsFloor?: number;
+  timeVsFloorWithViews?: number;
+}
+interface CompressionRow {
+  payload: string;
+  payloadLabel: string;
+  rawBytes: number;
+  codec: string;
+  implementation: string;
+  compressedBytes: number;
+  ratio: number;
+  compressMBps?: number;
+  decompressMBps: number;
+  compressVsKafkajs?: number;
+  decompressVsKafkajs?: number;
 }
 interface BundleRow {
   function: string;
@@ -72,6 +92,18 @@ function codecRows(section: ExternalSection<unknown>): CodecRow[] | undefined {
       typeof (r as CodecRow).kafkajs?.mbPerSecond === 'number',
   );
   return valid.length > 0 ? valid : undefined;
+}
+
+function compressionRows(section: ExternalSection<unknown>): CompressionRow[] {
+  const rows = (section.result as { compression?: unknown } | undefined)?.compression;
+  if (!Array.isArray(rows)) return [];
+  return rows.filter(
+    (r): r is CompressionRow =>
+      typeof r === 'object' &&
+      r !== null &&
+      typeof (r as CompressionRow).ratio === 'number' &&
+      typeof (r as CompressionRow).decompressMBps === 'number',
+  );
 }
 
 function bundleRows(section: ExternalSection<unknown>): BundleRow[] | undefined {
@@ -136,6 +168,32 @@ function range(values: number[], digits: number): string {
   return lo === hi ? lo : `${lo}-${hi}`;
 }
 
+/** The 100 B figures that issue 16 set goals for, as one sentence. */
+function smallRecords(codec: CodecRow[]): string {
+  const find = (op: string) =>
+    codec.find((r) => r.operation === op && r.recordSize === 100 && r.compression === 'none');
+  const encode = find('encode');
+  const decode = find('decode');
+  if (encode?.timeVsFloor === undefined || decode?.timeVsFloorWithViews === undefined) return '';
+  return ` At 100 B records: encode ${n(encode.timeVsFloor, 2)}x the floor, decode ${n(decode.timeVsFloorWithViews, 2)}x the floor with views.`;
+}
+
+function zstdRatio(rows: CompressionRow[]): string {
+  const row = (codec: string) =>
+    rows.find(
+      (r) =>
+        r.payload === 'json-events' &&
+        r.codec === codec &&
+        r.implementation !== 'js' &&
+        r.implementation !== 'kafkajs',
+    );
+  const zstd = row('zstd');
+  const gzip = row('gzip');
+  const lz4 = row('lz4');
+  if (zstd === undefined || gzip === undefined || lz4 === undefined) return '';
+  return ` JSON events compress to ${n(zstd.ratio * 100)}% with zstd (${n(zstd.compressMBps)} MB/s in, ${n(zstd.decompressMBps)} MB/s out), ${n(gzip.ratio * 100)}% with gzip (${n(gzip.compressMBps)} / ${n(gzip.decompressMBps)}), ${n(lz4.ratio * 100)}% with lz4 (${n(lz4.compressMBps)} / ${n(lz4.decompressMBps)}).`;
+}
+
 const sizeLabel = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
 
 /** Writes REPORT.md and the charts into `dir`; returns the file names written. */
@@ -172,8 +230,11 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
       '',
     );
   } else {
+    const run = results.codecRun;
+    const impl = (results.codec.result as { implementations?: Record<string, string> })
+      .implementations;
     md.push(
-      'From `runCodecBench()` in bench/codec.ts: one RecordBatch of 1000 records, record payload throughput (MB = 10^6 B). "floor" is the least work any codec must do with the same bytes (copy + CRC-32C); see bench/codec.ts.',
+      `From \`runCodecBench()\` in bench/codec.ts${run === undefined ? '' : ` (run alone with \`npm run bench -- --codec\` at ${run.date.slice(0, 16).replace('T', ' ')} UTC, Node ${run.node}, load average ${n(run.loadAverage.min, 1)} to ${n(run.loadAverage.max, 1)})`}${impl === undefined ? '' : `; implementations: snappy ${impl['snappy']}, lz4 ${impl['lz4']}, zstd ${impl['zstd']}`}. One RecordBatch of 1000 records, record payload throughput (MB = 10^6 B). "floor" is the least work any codec must do with the same bytes uncompressed (encode: copy keys and values + CRC-32C; decode: copy + CRC-32C), "floor + views" adds the one view object per key and value that a zero-copy decoder must create; compressed rows are set against the floors of the same records uncompressed. kafkajs has gzip built in; for snappy, lz4 and zstd it is given our codec as its plugin, so those rows compare its batch handling around the same compression. All ratios are from the same run.`,
       '',
       table(
         [
@@ -185,6 +246,7 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
           'kafkajs MB/s',
           'ours / kafkajs',
           'ours / floor (time)',
+          'ours / floor + views (time)',
         ],
         codec.map((r) => [
           r.operation,
@@ -195,11 +257,44 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
           n(r.kafkajs.mbPerSecond),
           `${n(r.speedupVsKafkajs, 1)}x`,
           r.timeVsFloor === undefined ? '' : `${n(r.timeVsFloor, 2)}x`,
+          r.timeVsFloorWithViews === undefined ? '' : `${n(r.timeVsFloorWithViews, 2)}x`,
         ]),
-        ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r'],
+        ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
       ),
       '',
     );
+    const compression = compressionRows(results.codec);
+    if (compression.length > 0) {
+      const labels = [...new Map(compression.map((r) => [r.payload, r.payloadLabel])).entries()];
+      md.push(
+        `The compression codecs alone, on ${labels.map(([p, l]) => `${p} (${l})`).join(', ')}: ratio = compressed / raw, speeds in MB/s of raw bytes. "js" rows are the fallbacks that run where a native module cannot load (a Lambda bundle); kafkajs's own gzip is measured in the same run.`,
+        '',
+        table(
+          [
+            'payload',
+            'codec',
+            'implementation',
+            'ratio',
+            'compress MB/s',
+            'decompress MB/s',
+            'vs kafkajs (compress / decompress)',
+          ],
+          compression.map((r) => [
+            r.payload,
+            r.codec,
+            r.implementation,
+            n(r.ratio, 3),
+            r.compressMBps === undefined ? '–' : n(r.compressMBps),
+            n(r.decompressMBps),
+            r.compressVsKafkajs === undefined
+              ? ''
+              : `${n(r.compressVsKafkajs, 1)}x / ${n(r.decompressVsKafkajs, 1)}x`,
+          ]),
+          ['l', 'l', 'l', 'r', 'r', 'r', 'r'],
+        ),
+        '',
+      );
+    }
     const encode = codec.find(
       (r) => r.operation === 'encode' && r.recordSize === 1024 && r.compression === 'none',
     );
@@ -209,7 +304,7 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
     if (encode !== undefined && decode !== undefined) {
       headline.set(
         'codec',
-        `- Codec (1 KiB records, uncompressed): encode ${n(encode.ours.mbPerSecond)} MB/s (${n(encode.speedupVsKafkajs, 1)}x kafkajs), decode ${n(decode.ours.mbPerSecond)} MB/s (${n(decode.speedupVsKafkajs, 1)}x kafkajs).`,
+        `- Codec (1 KiB records, uncompressed): encode ${n(encode.ours.mbPerSecond)} MB/s (${n(encode.speedupVsKafkajs, 1)}x kafkajs), decode ${n(decode.ours.mbPerSecond)} MB/s (${n(decode.speedupVsKafkajs, 1)}x kafkajs).${smallRecords(codec)}${zstdRatio(compressionRows(results.codec))}`,
       );
     }
   }

@@ -6,6 +6,9 @@
  *                               temporary directory, never over the full run's files
  *   npm run bench -- --report   recompute the cost model and rewrite REPORT.md and the charts
  *                               from bench/results.json (no benchmark run)
+ *   npm run bench -- --codec    the codec section alone (bench/codec.ts, about a minute): its
+ *                               figures replace the codec section of bench/results.json, and
+ *                               REPORT.md is rewritten; every other section keeps its run
  *
  * Starts its own emulators (DynamoDB Local in memory, s3rver in a temporary directory, on
  * 127.0.0.1 only), runs every section, and writes bench/results.json, bench/REPORT.md and the
@@ -111,6 +114,24 @@ async function main(): Promise<void> {
     log(
       `recomputed the cost model and rewrote bench/results.json, ${files.map((f) => `bench/${f}`).join(', ')}`,
     );
+    return;
+  }
+  if (process.argv.includes('--codec')) {
+    const results = JSON.parse(
+      await readFile(join(BENCH_DIR, 'results.json'), 'utf8'),
+    ) as BenchResults;
+    const load = sampleLoad();
+    log('codec: runCodecBench() from bench/codec.ts (the codec section alone)');
+    results.codec = await external<unknown>('codec.ts', 'runCodecBench', [{ quick: false }]);
+    const loadAverage = load.stop();
+    log(
+      `codec: ${results.codec.status}${results.codec.note === undefined ? '' : ` (${results.codec.note})`}; load average ${loadAverage.min}-${loadAverage.max}`,
+    );
+    results.codecRun = { date: new Date().toISOString(), node: process.version, loadAverage };
+    const files = await writeReport(results, BENCH_DIR);
+    await writeFile(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    log(`rewrote bench/results.json, ${files.map((f) => `bench/${f}`).join(', ')}`);
+    if (results.codec.status !== 'ok') process.exitCode = 1;
     return;
   }
   const quick = process.argv.includes('--quick');

@@ -78,7 +78,10 @@ topics
   .command('create <name>')
   .description('create a topic')
   .option('-p, --partitions <n>', 'number of partitions (1-1000)', integer(1, 1000), 1)
-  .option('-c, --config <name=value...>', 'topic configs, e.g. retention.ms=86400000')
+  .option(
+    '-c, --config <name=value...>',
+    'topic configs, e.g. retention.ms=86400000 compression.type=zstd (none, gzip, snappy, lz4, zstd)',
+  )
   .option('--json', 'print the topic as JSON')
   .action((name: string, options, command: Command) =>
     createTopic(globals(command), name, options),

@@ -73,7 +73,7 @@ const ConfigsSchema = z.record(z.string(), z.string()).openapi({
     'retention.bytes': '-1',
     'max.message.bytes': '1048588',
     'message.timestamp.type': 'CreateTime',
-    'compression.type': 'none',
+    'compression.type': 'zstd',
   },
 });
 
@@ -86,7 +86,7 @@ export const CreateTopicRequestSchema = z
       .optional()
       .openapi({
         description:
-          'Kafka-named configs: retention.ms, retention.bytes, max.message.bytes, message.timestamp.type, compression.type',
+          'Kafka-named configs: retention.ms, retention.bytes, max.message.bytes, message.timestamp.type, compression.type (none or uncompressed, gzip, snappy, lz4, zstd)',
         example: { 'retention.ms': '86400000' },
       }),
   })

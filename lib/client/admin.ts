@@ -38,6 +38,10 @@ export interface CreateTopicRequest {
   name: string;
   /** Default 1. */
   partitions?: number;
+  /**
+   * Kafka-named configs, e.g. `{ 'retention.ms': 86400000, 'compression.type': 'zstd' }`
+   * (compression.type: none or uncompressed, gzip, snappy, lz4, zstd).
+   */
   configs?: Record<string, string | number>;
 }
 

@@ -110,9 +110,11 @@ export const FUNCTION_BUILD_OPTIONS = {
   sourcesContent: false,
   // The SDK's ES module builds tree-shake; their CommonJS builds do not.
   mainFields: ['module', 'main'],
-  // `@node-rs/crc32` and `snappy` are native and loaded lazily through createRequire with a
-  // fallback (pure-JS CRC-32C; snappyjs): they stay out of the bundle, see docs/deploy.md.
-  external: ['@node-rs/crc32', 'snappy'],
+  // `@node-rs/crc32`, `snappy`, `lz4-napi` and `@toondepauw/node-zstd` are native and loaded
+  // lazily through createRequire with a fallback (pure-JS CRC-32C; snappyjs; our JS lz4 block
+  // compressor; node:zlib's zstd on nodejs22.x, fzstd for reading elsewhere): they stay out of
+  // the bundle, see docs/deploy.md.
+  external: ['@node-rs/crc32', 'snappy', 'lz4-napi', '@toondepauw/node-zstd'],
   // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __eventlogCreateRequire } from 'node:module'; const require = __eventlogCreateRequire(import.meta.url);",

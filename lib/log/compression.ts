@@ -13,18 +13,34 @@
  *             Readers also meet raw (unframed) snappy from other clients (sarama, librdkafka
  *             with some settings): a blob without the magic is decoded as one raw block, as
  *             snappy-java's SnappyInputStream and kafkajs-snappy do.
- *   3 lz4     Kafka's LZ4 frame format: not supported yet (UNSUPPORTED_COMPRESSION). Nothing in
- *             this system writes it; a pure-JS frame codec is the way to add it.
- *   4 zstd    via node:zlib where this Node has it (zstdCompressSync, Node >= 22.15), else
- *             UNSUPPORTED_COMPRESSION.
+ *   3 lz4     the LZ4 frame format, as Kafka's KafkaLZ4BlockOutputStream writes it: see
+ *             lz4-frame.ts for the layout.
+ *   4 zstd    Zstandard frames (RFC 8878), as zstd-jni's ZstdOutputStream writes them: see
+ *             zstd-frame.ts for the layout.
  *
- * The `snappy` package is native and optional for a bundle: it is loaded on first use, and a
- * build without it falls back to the pure-JS snappyjs (same bytes, slower).
+ * Implementations, each loaded on first use, native first with a fallback that always loads:
+ *
+ *   snappy  `snappy` (native)            else snappyjs (pure JS, same bytes, slower)
+ *   lz4     frame format: ours (lz4-frame.ts); blocks: `lz4-napi` (native) else ours, pure JS
+ *           (lz4-block.ts, and the bounds-checked decoder in lz4-frame.ts)
+ *   zstd    node:zlib's zstd (Node >= 22.15: Lambda's nodejs22.x) else `@toondepauw/node-zstd`
+ *           (native) else, for reading only, fzstd (pure JS); writing zstd then is
+ *           UNSUPPORTED_COMPRESSION
+ *
+ * Decompression bombs: no codec decompresses more than MAX_DECOMPRESSED_BYTES (64 MiB) per
+ * batch. lz4 and zstd frames are walked before anything is allocated (their block headers bound
+ * the output), gzip stops at the limit (zlib's maxOutputLength) and snappy blocks declare their
+ * length up front; a batch over the limit is CORRUPT_RECORD. 64 MiB is 16x the largest record a
+ * topic accepts (max.message.bytes <= 4 MiB) and a twentieth of the API function's memory.
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
+import * as fzstd from 'fzstd';
 import SnappyJS from 'snappyjs';
 import { EventLogError } from './errors.js';
+import { lz4CompressBlockJs } from './lz4-block.js';
+import { type Lz4BlockDecoder, lz4FrameCompress, lz4FrameDecompress } from './lz4-frame.js';
+import { zstdDecompressedBound } from './zstd-frame.js';
 
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -150,7 +166,19 @@ function snappyCompress(data: Uint8Array): Buffer {
   return out;
 }
 
-function snappyUncompressBlock(snappy: SnappyBinding, block: Uint8Array): Buffer {
+/** The uncompressed length a raw snappy block declares up front (a varint of up to 32 bits). */
+function snappyDeclaredLength(block: Uint8Array): number {
+  let length = 0;
+  for (let i = 0; i < 5 && i < block.length; i++) {
+    const b = block[i]!;
+    length += (b & 0x7f) * 2 ** (7 * i);
+    if (b < 0x80) return length;
+  }
+  throw corrupt('snappy (bad block length preamble)');
+}
+
+function snappyUncompressBlock(snappy: SnappyBinding, block: Uint8Array, room: number): Buffer {
+  if (snappyDeclaredLength(block) > room) throw tooLarge('snappy', room);
   try {
     return snappy.uncompressSync(block, SNAPPY_UNCOMPRESS_OPTIONS) as Buffer;
   } catch (error) {
@@ -158,11 +186,12 @@ function snappyUncompressBlock(snappy: SnappyBinding, block: Uint8Array): Buffer
   }
 }
 
-function snappyDecompress(data: Uint8Array): Buffer {
+function snappyDecompress(data: Uint8Array, maxOutput: number): Buffer {
   const snappy = requireSnappy();
-  if (!hasXerialMagic(data, 0)) return snappyUncompressBlock(snappy, data);
+  if (!hasXerialMagic(data, 0)) return snappyUncompressBlock(snappy, data, maxOutput);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const blocks: Buffer[] = [];
+  let room = maxOutput;
   let pos = 0;
   while (pos < data.length) {
     // A stream may hold several xerial streams back to back (snappy-java reads them as one).
@@ -179,14 +208,83 @@ function snappyDecompress(data: Uint8Array): Buffer {
     const length = view.getInt32(pos);
     pos += 4;
     if (length < 0 || length > data.length - pos) throw corrupt('snappy (bad chunk length)');
-    blocks.push(snappyUncompressBlock(snappy, data.subarray(pos, pos + length)));
+    const block = snappyUncompressBlock(snappy, data.subarray(pos, pos + length), room);
+    room -= block.length;
+    blocks.push(block);
     pos += length;
   }
   return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
 }
 
 // ---------------------------------------------------------------------------------------------
-// zstd (node:zlib on Node >= 22.15 / 23.8)
+// lz4
+
+interface Lz4Napi {
+  compressSync(data: Buffer): Buffer;
+  uncompressSync(data: Uint8Array): Buffer;
+}
+
+let lz4Native: Lz4Napi | null | undefined;
+
+function loadLz4Native(): Lz4Napi | null {
+  if (lz4Native !== undefined) return lz4Native;
+  try {
+    const require = createRequire(import.meta.url);
+    lz4Native = require('lz4-napi') as Lz4Napi;
+  } catch {
+    lz4Native = null;
+  }
+  return lz4Native;
+}
+
+// lz4-napi's compressSync writes lz4_flex's block with its length prepended (4 bytes).
+function nativeCompressBlock(
+  native: Lz4Napi,
+): (src: Uint8Array, start: number, end: number, dst: Uint8Array) => number {
+  return (src, start, end, dst) => {
+    const block = native.compressSync(Buffer.from(src.buffer, src.byteOffset + start, end - start));
+    const size = block.length - 4;
+    if (size > dst.length) return 0;
+    dst.set(block.subarray(4), 0);
+    return size;
+  };
+}
+
+// lz4-napi's uncompressSync reads the same length-prefixed form; the prefix is the most the
+// block may decode to (lz4_flex refuses a block that would need more).
+function nativeDecodeBlock(native: Lz4Napi): Lz4BlockDecoder {
+  return (src, start, end, maxOutput) => {
+    const input = Buffer.allocUnsafe(end - start + 4);
+    input.writeUInt32LE(maxOutput, 0);
+    input.set(src.subarray(start, end), 4);
+    try {
+      return native.uncompressSync(input);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+let lz4NativeDecoder: Lz4BlockDecoder | undefined;
+
+function lz4Decompress(data: Uint8Array, maxOutput: number): Buffer {
+  const native = loadLz4Native();
+  if (native !== null) lz4NativeDecoder ??= nativeDecodeBlock(native);
+  return lz4FrameDecompress(data, maxOutput, lz4NativeDecoder);
+}
+
+/** Which lz4 block codec is in use; 'js' when lz4-napi could not load. */
+export function lz4Implementation(): 'native' | 'js' {
+  return loadLz4Native() === null ? 'js' : 'native';
+}
+
+function lz4Compress(data: Uint8Array): Buffer {
+  const native = loadLz4Native();
+  return lz4FrameCompress(data, native === null ? lz4CompressBlockJs : nativeCompressBlock(native));
+}
+
+// ---------------------------------------------------------------------------------------------
+// zstd
 
 type ZlibSync = (data: Uint8Array, options?: object) => Buffer;
 const zlibZstd = zlib as unknown as {
@@ -195,46 +293,158 @@ const zlibZstd = zlib as unknown as {
   constants: Record<string, number>;
 };
 
-function requireZstd(): { compress: ZlibSync; decompress: ZlibSync } {
-  const compress = zlibZstd.zstdCompressSync;
-  const decompress = zlibZstd.zstdDecompressSync;
-  if (compress === undefined || decompress === undefined) {
+interface ZstdBinding {
+  name: 'node:zlib' | 'native' | 'js';
+  /** Undefined where this process cannot write zstd. */
+  compress: ((data: Uint8Array, level: number | undefined) => Buffer) | undefined;
+  decompress(data: Uint8Array, maxOutput: number): Buffer;
+}
+
+interface NodeZstd {
+  Encoder: new (level: number) => { encodeSync(data: Buffer): Buffer };
+  Decoder: new () => { decodeSync(data: Buffer): Buffer };
+}
+
+/** zstd's own default level, which zstd-jni and Kafka (compression.zstd.level) keep. */
+const ZSTD_DEFAULT_LEVEL = 3;
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : toBuffer(bytes);
+}
+
+function zlibZstdBinding(): ZstdBinding | undefined {
+  const compressSync = zlibZstd.zstdCompressSync;
+  const decompressSync = zlibZstd.zstdDecompressSync;
+  if (compressSync === undefined || decompressSync === undefined) return undefined;
+  const levelParam = zlibZstd.constants['ZSTD_c_compressionLevel'] ?? 100;
+  return {
+    name: 'node:zlib',
+    compress: (data, level) =>
+      compressSync(data, { params: { [levelParam]: level ?? ZSTD_DEFAULT_LEVEL } }),
+    decompress: (data, maxOutput) => decompressSync(data, { maxOutputLength: maxOutput }),
+  };
+}
+
+function nativeZstdBinding(): ZstdBinding | undefined {
+  let native: NodeZstd;
+  try {
+    const require = createRequire(import.meta.url);
+    native = require('@toondepauw/node-zstd') as NodeZstd;
+  } catch {
+    return undefined;
+  }
+  const encoders = new Map<number, { encodeSync(data: Buffer): Buffer }>();
+  const decoder = new native.Decoder();
+  return {
+    name: 'native',
+    compress: (data, level = ZSTD_DEFAULT_LEVEL) => {
+      let encoder = encoders.get(level);
+      if (encoder === undefined) {
+        encoder = new native.Encoder(level);
+        encoders.set(level, encoder);
+      }
+      return encoder.encodeSync(asBuffer(data));
+    },
+    // The frames were walked first: what the decoder can produce is bounded by maxOutput.
+    decompress: (data) => decoder.decodeSync(asBuffer(data)),
+  };
+}
+
+const zstdJsBinding: ZstdBinding = {
+  name: 'js',
+  compress: undefined,
+  decompress: (data) => toBuffer(fzstd.decompress(data)),
+};
+
+let zstdBinding: ZstdBinding | undefined;
+
+function loadZstd(): ZstdBinding {
+  zstdBinding ??= zlibZstdBinding() ?? nativeZstdBinding() ?? zstdJsBinding;
+  return zstdBinding;
+}
+
+/** Which zstd implementation is in use: node:zlib's, the native binding, or fzstd (read only). */
+export function zstdImplementation(): 'node:zlib' | 'native' | 'js' {
+  return loadZstd().name;
+}
+
+function zstdCompress(data: Uint8Array, level: number | undefined): Buffer {
+  const binding = loadZstd();
+  if (binding.compress === undefined) {
     throw new EventLogError(
       'UNSUPPORTED_COMPRESSION',
-      `zstd compression needs Node >= 22.15 (this is ${process.version})`,
+      `Writing zstd needs Node >= 22.15 or the @toondepauw/node-zstd binding (this is ${process.version} without it); reading works everywhere`,
+      { details: { compression: 'zstd' } },
     );
   }
-  return { compress, decompress };
+  return binding.compress(data, level);
 }
+
+function zstdDecompress(binding: ZstdBinding, data: Uint8Array, maxOutput: number): Buffer {
+  zstdDecompressedBound(data, maxOutput);
+  try {
+    return binding.decompress(data, maxOutput);
+  } catch (error) {
+    throw corrupt('zstd', error);
+  }
+}
+
+/** For tests and the bench: the fallbacks that run where no native module loads. */
+export const codecFallbacksForTests = {
+  lz4Compress: (data: Uint8Array): Buffer => lz4FrameCompress(data, lz4CompressBlockJs),
+  lz4Decompress: (data: Uint8Array, maxOutput = MAX_DECOMPRESSED_BYTES): Buffer =>
+    lz4FrameDecompress(data, maxOutput),
+  zstdDecompress: (data: Uint8Array, maxOutput = MAX_DECOMPRESSED_BYTES): Buffer =>
+    zstdDecompress(zstdJsBinding, data, maxOutput),
+};
 
 // ---------------------------------------------------------------------------------------------
 
+/** The most a batch's records may decompress to: 64 MiB. See the top of this file. */
+export const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
 function corrupt(codec: string, cause?: unknown): EventLogError {
-  return new EventLogError('CORRUPT_RECORD', `Cannot decompress the ${codec} records`, {
+  const reason = cause instanceof Error ? `: ${cause.message}` : '';
+  return new EventLogError('CORRUPT_RECORD', `Cannot decompress the ${codec} records${reason}`, {
     cause,
+    details: { codec },
   });
 }
 
-function unsupported(type: CompressionType): EventLogError {
+function tooLarge(codec: string, limit: number): EventLogError {
   return new EventLogError(
-    'UNSUPPORTED_COMPRESSION',
-    `${type} compression is not supported by this build`,
-    { details: { compression: type } },
+    'CORRUPT_RECORD',
+    `Cannot decompress the ${codec} records: they exceed the ${limit}-byte limit on decompressed records`,
+    { details: { codec, limit } },
   );
 }
 
-/** Whether `compress`/`decompress` can handle `type` in this process. */
+/**
+ * The codec a batch meant for `type` is written with in this process: `type` itself, except
+ * zstd where this process cannot write it (Node < 22.15 without the native binding: never
+ * Lambda's nodejs22.x), which is written as gzip, the codec nearest to it in ratio. A batch
+ * names its codec in its attributes and every reader reads all five, so a topic whose
+ * compression.type is zstd stays readable whoever wrote it; the fallback only costs speed.
+ */
+export function writableCompression(type: CompressionType): CompressionType {
+  return type === 'zstd' && loadZstd().compress === undefined ? 'gzip' : type;
+}
+
+/** For tests: make this process read zstd with fzstd only, as where no encoder loads. */
+export function useZstdReadOnlyForTests(readOnly: boolean): void {
+  zstdBinding = readOnly ? zstdJsBinding : undefined;
+}
+
+/** Whether `compress` can write `type` in this process (`decompress` reads every codec). */
 export function isCompressionSupported(type: CompressionType): boolean {
   switch (type) {
     case 'none':
     case 'gzip':
-      return true;
     case 'snappy':
+    case 'lz4':
       return true;
     case 'zstd':
-      return zlibZstd.zstdCompressSync !== undefined;
-    case 'lz4':
-      return false;
+      return loadZstd().compress !== undefined;
   }
 }
 
@@ -251,46 +461,46 @@ export function compress(
       return zlib.gzipSync(data, options.level === undefined ? {} : { level: options.level });
     case 'snappy':
       return snappyCompress(data);
-    case 'zstd': {
-      const zstd = requireZstd();
-      const level = options.level;
-      return zstd.compress(
-        data,
-        level === undefined
-          ? {}
-          : { params: { [zlibZstd.constants['ZSTD_c_compressionLevel'] ?? 100]: level } },
-      );
-    }
     case 'lz4':
-      throw unsupported(type);
+      return lz4Compress(data);
+    case 'zstd':
+      return zstdCompress(data, options.level);
   }
 }
 
+export interface DecompressOptions {
+  /** The most the records may decompress to; default MAX_DECOMPRESSED_BYTES. */
+  maxBytes?: number;
+}
+
 /**
- * Decompresses `data` written with `type`. A blob the codec rejects is CORRUPT_RECORD; a codec
- * this build lacks is UNSUPPORTED_COMPRESSION.
+ * Decompresses `data` written with `type`. A blob the codec rejects, or one that would
+ * decompress past `maxBytes`, is CORRUPT_RECORD (details: codec, and the position in the blob
+ * where the codec could tell).
  */
-export function decompress(type: CompressionType, data: Uint8Array): Buffer {
+export function decompress(
+  type: CompressionType,
+  data: Uint8Array,
+  options: DecompressOptions = {},
+): Buffer {
+  const maxBytes = options.maxBytes ?? MAX_DECOMPRESSED_BYTES;
   switch (type) {
     case 'none':
       return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     case 'gzip':
       try {
-        return zlib.gunzipSync(data);
+        return zlib.gunzipSync(data, { maxOutputLength: maxBytes });
       } catch (error) {
+        if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw tooLarge('gzip', maxBytes);
+        }
         throw corrupt('gzip', error);
       }
     case 'snappy':
-      return snappyDecompress(data);
-    case 'zstd': {
-      const zstd = requireZstd();
-      try {
-        return zstd.decompress(data);
-      } catch (error) {
-        throw corrupt('zstd', error);
-      }
-    }
+      return snappyDecompress(data, maxBytes);
     case 'lz4':
-      throw unsupported(type);
+      return lz4Decompress(data, maxBytes);
+    case 'zstd':
+      return zstdDecompress(loadZstd(), data, maxBytes);
   }
 }

@@ -51,7 +51,26 @@ export function validatePartitionCount(partitions: unknown): number {
 }
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
-export type CompressionName = 'none' | 'gzip' | 'snappy';
+export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+/** The values of `compression.type`, Kafka's names; `uncompressed` is read as `none`. */
+export const COMPRESSION_NAMES: readonly CompressionName[] = [
+  'none',
+  'gzip',
+  'snappy',
+  'lz4',
+  'zstd',
+];
+
+/** Kafka's other spellings of a codec: `uncompressed` is its topic-level name for none. */
+const COMPRESSION_ALIASES: Readonly<Record<string, CompressionName>> = { uncompressed: 'none' };
+
+/** The codec a `compression.type` value names, or undefined. */
+export function parseCompressionName(raw: unknown): CompressionName | undefined {
+  if (typeof raw !== 'string') return undefined;
+  if ((COMPRESSION_NAMES as readonly string[]).includes(raw)) return raw as CompressionName;
+  return Object.hasOwn(COMPRESSION_ALIASES, raw) ? COMPRESSION_ALIASES[raw] : undefined;
+}
 
 export interface TopicConfig {
   /** How long records are kept, in ms; -1 keeps them forever. Kafka's `retention.ms`. */
@@ -71,7 +90,9 @@ export const DEFAULT_TOPIC_CONFIG: Readonly<TopicConfig> = Object.freeze({
   retentionBytes: -1,
   maxMessageBytes: 1_048_588,
   timestampType: 'CreateTime',
-  compression: 'none',
+  // zstd: about a fifth of the bytes of JSON events, at gzip's ratio and 4x its speed; the
+  // reasoning, from the bench's figures and the cost model, is in docs/cost-model.md.
+  compression: 'zstd',
 });
 
 /** Kafka's config names, as the REST APIs and the CLI spell them. */
@@ -153,11 +174,16 @@ export function parseConfigValue(name: string, raw: unknown): Partial<TopicConfi
         );
       }
       return { timestampType: raw };
-    case 'compression.type':
-      if (raw !== 'none' && raw !== 'gzip' && raw !== 'snappy') {
-        throw new EventLogError('INVALID_CONFIG', 'compression.type must be none, gzip or snappy');
+    case 'compression.type': {
+      const compression = parseCompressionName(raw);
+      if (compression === undefined) {
+        throw new EventLogError(
+          'INVALID_CONFIG',
+          `compression.type must be one of ${COMPRESSION_NAMES.join(', ')} (or uncompressed), got ${String(raw)}`,
+        );
       }
-      return { compression: raw };
+      return { compression };
+    }
   }
 }
 

@@ -31,7 +31,7 @@ describe('/v1/topics/{topic}/configs', () => {
         'retention.bytes': '-1',
         'max.message.bytes': '2048',
         'message.timestamp.type': 'CreateTime',
-        'compression.type': 'none',
+        'compression.type': 'zstd',
       },
     });
     expect((await api.call('GET', `/v1/topics/${topic}`)).json.configs['retention.ms']).toBe(

@@ -21,7 +21,7 @@ describe('/v1/topics', () => {
         'retention.bytes': '-1',
         'max.message.bytes': '1048588',
         'message.timestamp.type': 'CreateTime',
-        'compression.type': 'none',
+        'compression.type': 'zstd', // the default for new topics
       },
     });
     expect(created.json.topicId).toMatch(/^[0-9a-f-]{36}$/);

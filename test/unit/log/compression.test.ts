@@ -5,10 +5,14 @@ import { describe, expect, it } from 'vitest';
 import {
   COMPRESSION_CODES,
   type CompressionType,
+  codecFallbacksForTests,
   compress,
   compressionFromAttributes,
   decompress,
   isCompressionSupported,
+  lz4Implementation,
+  MAX_DECOMPRESSED_BYTES,
+  zstdImplementation,
 } from '../../../lib/log/compression.js';
 import { EventLogError } from '../../../lib/log/errors.js';
 
@@ -49,7 +53,7 @@ describe('codec ids', () => {
   });
 });
 
-describe.each(['none', 'gzip', 'snappy'] as const)('%s', (type) => {
+describe.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const)('%s', (type) => {
   it('is supported in this build', () => {
     expect(isCompressionSupported(type)).toBe(true);
   });
@@ -160,25 +164,156 @@ describe('snappy', () => {
   });
 });
 
-describe('lz4 and zstd', () => {
-  it('lz4 answers UNSUPPORTED_COMPRESSION both ways', () => {
-    expect(isCompressionSupported('lz4')).toBe(false);
-    expect(errorOf(() => compress('lz4', Buffer.from('abc'))).code).toBe('UNSUPPORTED_COMPRESSION');
-    expect(errorOf(() => decompress('lz4', Buffer.from('abc'))).code).toBe(
-      'UNSUPPORTED_COMPRESSION',
+describe('decompression bombs', () => {
+  it('caps what a batch may decompress to at 64 MiB', () => {
+    expect(MAX_DECOMPRESSED_BYTES).toBe(64 * 1024 * 1024);
+  });
+
+  it.each(['gzip', 'snappy', 'lz4', 'zstd'] as const)(
+    '%s: refuses records that decompress past the limit, with CORRUPT_RECORD',
+    (type) => {
+      const data = Buffer.alloc(1 << 20, 7);
+      const compressed = compress(type, data);
+      expect(compressed.length).toBeLessThan(data.length / 20);
+      expect(decompress(type, compressed, { maxBytes: 1 << 20 }).equals(data)).toBe(true);
+      const error = errorOf(() => decompress(type, compressed, { maxBytes: (1 << 20) - 1 }));
+      expect(error.code).toBe('CORRUPT_RECORD');
+      expect(error.message).toMatch(/limit/);
+    },
+  );
+
+  it('zstd: a hand-made frame of RLE blocks declaring 75 MiB is refused before decoding', () => {
+    // Frame header: magic, descriptor 0 (no content size, window descriptor follows), window
+    // 2^17; then 600 RLE blocks of 128 KiB (header: size << 3 | type 1 << 1 | last), 4 bytes
+    // each: 2.4 KB that would decompress to 75 MiB.
+    const blocks = 600;
+    const frame = Buffer.alloc(6 + blocks * 4);
+    frame.writeUInt32LE(0xfd2fb528, 0);
+    frame[4] = 0;
+    frame[5] = (17 - 10) << 3;
+    for (let i = 0; i < blocks; i++) {
+      const header = ((128 * 1024) << 3) | (1 << 1) | (i === blocks - 1 ? 1 : 0);
+      frame.writeUIntLE(header, 6 + i * 4, 3);
+      frame[6 + i * 4 + 3] = 0x61;
+    }
+    const error = errorOf(() => decompress('zstd', frame));
+    expect(error.code).toBe('CORRUPT_RECORD');
+    expect(error.details).toMatchObject({ codec: 'zstd', limit: MAX_DECOMPRESSED_BYTES });
+    // The same frame cut to 10 blocks is fine: 1.25 MiB of 'a'.
+    const small = Buffer.from(frame.subarray(0, 6 + 10 * 4));
+    small[6 + 9 * 4]! |= 1;
+    expect(decompress('zstd', small).equals(Buffer.alloc(10 * 128 * 1024, 0x61))).toBe(true);
+  });
+});
+
+describe('lz4', () => {
+  it("writes the frame header of Kafka's KafkaLZ4BlockOutputStream: FLG 0x60, BD 0x40", () => {
+    const frame = compress('lz4', recordLike(1000));
+    expect([...frame.subarray(0, 7)]).toEqual([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82]);
+    expect(frame.readUInt32LE(frame.length - 4)).toBe(0); // the end mark
+  });
+
+  it('the native and the pure-JS block codecs write frames that each other reads', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200_000 }), fc.nat(40), (random, runs) => {
+        // Random bytes, then runs of them repeated: both compressible and incompressible blocks.
+        const data = Buffer.concat([
+          random,
+          ...Array.from({ length: runs }, () => random.subarray(0, 97)),
+        ]);
+        const js = codecFallbacksForTests.lz4Compress(data);
+        const native = compress('lz4', data);
+        expect(decompress('lz4', js).equals(data)).toBe(true);
+        expect(decompress('lz4', native).equals(data)).toBe(true);
+        // And both block decoders: the native one (the default) and the pure-JS fallback.
+        expect(codecFallbacksForTests.lz4Decompress(native).equals(data)).toBe(true);
+        expect(codecFallbacksForTests.lz4Decompress(js).equals(data)).toBe(true);
+      }),
+      { numRuns: 60 },
     );
   });
 
-  it('zstd works where node:zlib has it and answers UNSUPPORTED_COMPRESSION elsewhere', () => {
+  it('is native here (lz4-napi loads on this platform)', () => {
+    expect(lz4Implementation()).toBe('native');
+  });
+});
+
+describe('zstd', () => {
+  it('reads and writes zstd in this process (node:zlib or the native binding)', () => {
+    expect(isCompressionSupported('zstd')).toBe(true);
+    const hasZlibZstd =
+      typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
+    expect(zstdImplementation()).toBe(hasZlibZstd ? 'node:zlib' : 'native');
     const data = recordLike(10_000);
-    if (typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function') {
-      expect(isCompressionSupported('zstd')).toBe(true);
-      expect(decompress('zstd', compress('zstd', data, { level: 3 })).equals(data)).toBe(true);
-    } else {
-      expect(isCompressionSupported('zstd')).toBe(false);
-      expect(errorOf(() => compress('zstd', data)).code).toBe('UNSUPPORTED_COMPRESSION');
-      expect(errorOf(() => decompress('zstd', data)).code).toBe('UNSUPPORTED_COMPRESSION');
-    }
+    const fast = compress('zstd', data, { level: 1 });
+    const small = compress('zstd', data, { level: 19 });
+    expect(fast.readUInt32LE(0)).toBe(0xfd2fb528);
+    expect(decompress('zstd', small).equals(data)).toBe(true);
+    expect(small.length).toBeLessThanOrEqual(fast.length);
+  });
+
+  it('the pure-JS fallback (fzstd) reads what the native codec writes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100_000 }), fc.nat(30), (random, runs) => {
+        const data = Buffer.concat([
+          random,
+          ...Array.from({ length: runs }, () => random.subarray(0, 61)),
+        ]);
+        const frames = compress('zstd', data);
+        expect(codecFallbacksForTests.zstdDecompress(frames).equals(data)).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('reads frames back to back and skips skippable frames', () => {
+    const skippable = Buffer.from([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    const joined = Buffer.concat([
+      compress('zstd', Buffer.from('abc')),
+      skippable,
+      compress('zstd', Buffer.from('def')),
+    ]);
+    expect(decompress('zstd', joined).toString()).toBe('abcdef');
+    expect(codecFallbacksForTests.zstdDecompress(joined).toString()).toBe('abcdef');
+  });
+});
+
+describe.each(['lz4', 'zstd'] as const)('%s damage', (type) => {
+  const good = compress(type, recordLike(100_000));
+
+  it('truncation at any length is CORRUPT_RECORD with the codec and a position', () => {
+    fc.assert(
+      fc.property(fc.nat(good.length - 1), (length) => {
+        const error = errorOf(() => decompress(type, good.subarray(0, length)));
+        expect(error.code).toBe('CORRUPT_RECORD');
+        expect(error.details).toMatchObject({ codec: type });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('changed bytes give CORRUPT_RECORD or bytes of the right length, never another error', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 1, max: 255 })), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (changes) => {
+          const damaged = Buffer.from(good);
+          for (const [at, mask] of changes) damaged[at]! ^= mask;
+          try {
+            // A change inside literals that no checksum covers decodes to other bytes: the
+            // batch's CRC-32C, checked before any codec runs, is what catches those.
+            expect(decompress(type, damaged).length).toBeLessThanOrEqual(MAX_DECOMPRESSED_BYTES);
+          } catch (error) {
+            expect(error).toBeInstanceOf(EventLogError);
+            expect((error as EventLogError).code).toBe('CORRUPT_RECORD');
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -141,13 +141,27 @@ export function toKafkajsHeaders(
   return out;
 }
 
+/**
+ * Registers a codec in kafkajs under its attribute id (kafkajs ships gzip only; plugins such as
+ * kafkajs-snappy, kafkajs-lz4 and @kafkajs/zstd do exactly this).
+ */
+export function registerKafkajsCodec(
+  id: 2 | 3 | 4,
+  codec: {
+    compress(data: Buffer): Buffer;
+    decompress(data: Buffer): Buffer;
+  },
+): void {
+  compression.Codecs[id] = () => ({
+    compress: async (encoder: KafkaEncoder) => codec.compress(encoder.buffer),
+    decompress: async (buffer: Buffer) => codec.decompress(buffer),
+  });
+}
+
 /** Registers a snappy codec in kafkajs (it ships none), for cross-decoding snappy batches. */
 export function registerKafkajsSnappy(codec: {
   compress(data: Buffer): Buffer;
   decompress(data: Buffer): Buffer;
 }): void {
-  compression.Codecs[2] = () => ({
-    compress: async (encoder: KafkaEncoder) => codec.compress(encoder.buffer),
-    decompress: async (buffer: Buffer) => codec.decompress(buffer),
-  });
+  registerKafkajsCodec(2, codec);
 }

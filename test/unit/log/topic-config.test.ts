@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { isCompressionSupported } from '../../../lib/log/compression.js';
 import { isEventLogError } from '../../../lib/log/errors.js';
 import {
   buildTopicConfig,
+  COMPRESSION_NAMES,
   configEntries,
   DEFAULT_TOPIC_CONFIG,
   validatePartitionCount,
@@ -73,9 +75,42 @@ describe('topic rules (Kafka)', () => {
     [{ 'max.message.bytes': 0 }],
     [{ 'max.message.bytes': 5 * 1024 * 1024 }],
     [{ 'compression.type': 'brotli' }],
+    [{ 'compression.type': 'producer' }],
+    [{ 'compression.type': 'LZ4' }],
+    [{ 'compression.type': 3 }],
     [{ 'cleanup.policy': 'compact' }],
     [{ 'segment.bytes': '1' }],
   ])('rejects %j with INVALID_CONFIG', (configs) => {
     expect(codeOf(() => buildTopicConfig(configs))).toBe('INVALID_CONFIG');
+  });
+});
+
+describe('compression.type', () => {
+  it.each([
+    ['none', 'none'],
+    ['uncompressed', 'none'],
+    ['gzip', 'gzip'],
+    ['snappy', 'snappy'],
+    ['lz4', 'lz4'],
+    ['zstd', 'zstd'],
+  ] as const)('accepts %s as %s, and lists it by its canonical name', (raw, codec) => {
+    const config = buildTopicConfig({ 'compression.type': raw });
+    expect(config.compression).toBe(codec);
+    expect(configEntries(config)).toContainEqual({ name: 'compression.type', value: codec });
+  });
+
+  it('names every codec in the refusal', () => {
+    try {
+      buildTopicConfig({ 'compression.type': 'brotli' });
+      expect.unreachable();
+    } catch (error) {
+      expect(String(error)).toMatch(
+        /none, gzip, snappy, lz4, zstd \(or uncompressed\), got brotli/,
+      );
+    }
+  });
+
+  it('every codec it accepts can be written and read in this process', () => {
+    for (const codec of COMPRESSION_NAMES) expect(isCompressionSupported(codec)).toBe(true);
   });
 });
