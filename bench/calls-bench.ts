@@ -1,3 +1,5 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { ProduceRecord } from '../lib/broker/produce.js';
 import {
   addCounts,
   type CallCounts,
@@ -5,14 +7,22 @@ import {
   DYNAMODB_WRITE_COMMANDS,
   total,
 } from '../lib/store/call-counter.js';
+import { commitItem } from '../lib/store/commit-log-store.js';
+import { stateKey } from '../lib/store/producer-store.js';
 import { type BenchContext, makeRecords } from './context.js';
+import { dynamoItemBytes } from './item-size.js';
 import { runLoad } from './load.js';
 import { round, summarize } from './stats.js';
 
 /**
- * AWS calls per operation, counted exactly by the call counter on the real clients:
- * per produce request and per partition it touches, per tail fetch, and the wasted
- * (failed conditional) writes under contention.
+ * AWS calls per operation, counted exactly by the call counter on the real clients, with the
+ * consumed capacity DynamoDB reports (storage engine v2, docs/architecture.md):
+ *
+ * - per produce request touching 1, 4, 16 and 64 partitions of topics of 16 and 64
+ *   partitions, plain and idempotent, with the sizes of the items written;
+ * - wasted (failed, billed) conditional writes per commit with 32 producers on one topic;
+ * - per tail fetch (one new commit) for a consumer owning 1 partition (`fetch`) and 16
+ *   partitions (`fetchMany`).
  */
 
 export interface PerOperation {
@@ -29,13 +39,20 @@ export interface PerOperation {
 }
 
 export interface ProduceCallsRow {
+  /** The topic's partitions (one commit sequence: the default up to 64). */
   partitions: number;
+  partitionsTouched: number;
+  idempotent: boolean;
   recordsPerRequest: number;
   recordBytes: number;
   requests: number;
-  partitionsTouched: number;
   perRequest: PerOperation;
-  perPartitionTouched: { dynamoWrites: number; writeUnits: number };
+  /**
+   * Item sizes as DynamoDB bills them (attribute names + values), read back after the row:
+   * the sequence head (one attribute per partition ever written), one commit of this row,
+   * and the producer's state item (idempotent rows).
+   */
+  itemBytes: { head: number; commit: number; state?: number };
   /** Calls by command name over the whole row. */
   commands: CallCounts;
 }
@@ -43,9 +60,11 @@ export interface ProduceCallsRow {
 export interface ContentionResult {
   producers: number;
   partitions: number;
+  idempotent: boolean;
   commits: number;
   errors: number;
   dynamoWrites: number;
+  writeUnits: number;
   failedConditions: number;
   wastedWritesPerCommit: number;
   p50Ms: number;
@@ -53,8 +72,12 @@ export interface ContentionResult {
 }
 
 export interface TailFetchResult {
+  /** Partitions the consumer owns (1: `fetch`; more: one `fetchMany` for all). */
+  partitions: number;
+  topicPartitions: number;
   fetches: number;
-  batchesPerFetch: number;
+  /** Records returned per fetch (one new commit each time, touching every owned partition). */
+  recordsPerFetch: number;
   perFetch: PerOperation & { hintRaises: number };
   p50Ms: number;
   commands: CallCounts;
@@ -64,8 +87,8 @@ export interface CallsBenchResult {
   /** True when DynamoDB Local reported ConsumedCapacity (units are then measured, not computed). */
   capacityReported: boolean;
   produce: ProduceCallsRow[];
-  contention: ContentionResult;
-  tailFetch: TailFetchResult;
+  contention: ContentionResult[];
+  tailFetches: TailFetchResult[];
 }
 
 export function perOperation(counts: CallCounts, operations: number): PerOperation {
@@ -82,119 +105,233 @@ export function perOperation(counts: CallCounts, operations: number): PerOperati
   };
 }
 
-export async function runCallsBench(context: BenchContext): Promise<CallsBenchResult> {
-  const { broker, counter, quick, log } = context;
-  const requestsPerRow = quick ? 12 : 40;
-  const rows: ProduceCallsRow[] = [];
-  const recordBytes = 1024;
-  let tailTopic = '';
-  for (const partitions of [1, 16]) {
-    const topic = context.topicName(`calls-p${partitions}`);
-    await broker.topics.create({ name: topic, partitions });
-    if (partitions === 16) tailTopic = topic;
-    for (const recordsPerRequest of [1, 4, 16, 100]) {
-      if (partitions === 1 && recordsPerRequest !== 1 && recordsPerRequest !== 100) continue;
-      const records = makeRecords(recordsPerRequest, recordBytes);
-      let touched = 0;
-      const before = counter.snapshot();
-      const result = await runLoad(
-        { concurrency: 4, durationMs: 60_000, maxRequests: requestsPerRow, warmupRequests: 0 },
-        async () => {
-          const answer = await broker.produce.produce({ topic, records });
-          touched += new Set(answer.records.map((r) => r.partition)).size;
-        },
-      );
-      const counts = counter.since(before);
-      const requests = result.requests + result.errors;
-      const row: ProduceCallsRow = {
-        partitions,
-        recordsPerRequest,
-        recordBytes,
-        requests,
-        partitionsTouched: round(touched / requests),
-        perRequest: perOperation(counts, requests),
-        perPartitionTouched: {
-          dynamoWrites: round(total(counts, 'calls', DYNAMODB_WRITE_COMMANDS) / touched, 4),
-          writeUnits: round(total(counts, 'writeUnits') / touched, 4),
-        },
-        commands: counts,
-      };
-      rows.push(row);
-      log(
-        `calls: produce ${recordsPerRequest} x ${recordBytes} B on ${partitions} partitions: ${row.perRequest.s3Puts} PUT, ${row.perRequest.dynamoWrites} DynamoDB writes (${row.perPartitionTouched.dynamoWrites} per partition touched), ${row.perRequest.dynamoReads} reads per request`,
-      );
-    }
-  }
+/** One record per partition in [0, touched), each naming its partition. */
+function spread(touched: number, recordBytes: number): ProduceRecord[] {
+  return makeRecords(touched, recordBytes).map((r, p) => ({ ...r, partition: p }));
+}
 
-  // Contention: many producers on one partition. The reservation is an ADD, which never fails
-  // its condition; the publish's condition can only fail on a retried or aborted range.
-  const contentionTopic = context.topicName('contention');
-  await broker.topics.create({ name: contentionTopic, partitions: 1 });
-  const producers = 32;
-  const single = makeRecords(1, 100);
-  const before = counter.snapshot();
-  const result = await runLoad(
-    { concurrency: producers, durationMs: quick ? 1000 : 3000, maxRequests: 20_000 },
-    () => broker.produce.produce({ topic: contentionTopic, records: single }),
-  );
-  const counts = counter.since(before);
-  const commits = result.requests + Math.min(producers, 8);
-  const failed = total(counts, 'failedConditions');
-  const contention: ContentionResult = {
-    producers,
-    partitions: 1,
-    commits,
-    errors: result.errors,
-    dynamoWrites: total(counts, 'calls', DYNAMODB_WRITE_COMMANDS),
-    failedConditions: failed,
-    wastedWritesPerCommit: round(failed / commits, 4),
-    p50Ms: round(result.latencyMs.p50),
-    p99Ms: round(result.latencyMs.p99),
-  };
-  log(
-    `calls: ${producers} producers on 1 partition: ${commits} commits, ${contention.dynamoWrites} DynamoDB writes, ${failed} failed conditions (${contention.wastedWritesPerCommit} wasted per commit)`,
-  );
-
-  // Tail fetch: a consumer at the tail of a busy partition (the 16-partition topic above,
-  // ~100 batches in partition 0) gets one new batch per fetch: produce one, fetch it. Only the
-  // fetches are counted.
-  const fetches = quick ? 10 : 40;
-  const tailRecords = makeRecords(1, recordBytes);
-  const latencies: number[] = [];
-  let offset = (await broker.offsets.listOffsets(tailTopic, 0, 'latest')).offset ?? 0;
-  let batches = 0;
-  let tailCounts: CallCounts = {};
-  for (let i = 0; i < fetches; i++) {
-    await broker.produce.produce({
-      topic: tailTopic,
-      records: tailRecords.map((r) => ({ ...r, partition: 0 })),
-    });
-    const before = counter.snapshot();
-    const t0 = performance.now();
-    const page = await broker.fetch.fetch({ topic: tailTopic, partition: 0, offset });
-    latencies.push(performance.now() - t0);
-    tailCounts = addCounts(tailCounts, counter.since(before));
-    if (page.records.length !== 1) {
-      throw new Error(`tail fetch at ${offset} returned ${page.records.length} records, not 1`);
-    }
-    offset = page.nextOffset;
-    batches++;
-  }
-  const tailFetch: TailFetchResult = {
-    fetches: latencies.length,
-    batchesPerFetch: round(batches / latencies.length),
-    perFetch: {
-      ...perOperation(tailCounts, latencies.length),
-      hintRaises: round(total(tailCounts, 'calls', ['UpdateItem']) / latencies.length, 4),
+/** An idempotent producer writing `records`: its next base sequence per partition. */
+async function idempotentProducer(context: BenchContext, records: ProduceRecord[]) {
+  const { producerId, producerEpoch } = await context.broker.producers.init();
+  const next = new Map<number, number>();
+  return {
+    producerId,
+    request(topic: string) {
+      const baseSequences: Record<number, number> = {};
+      for (const r of records) {
+        const p = r.partition as number;
+        if (baseSequences[p] === undefined) baseSequences[p] = next.get(p) ?? 0;
+        next.set(p, (next.get(p) ?? 0) + 1);
+      }
+      return { topic, records, producer: { producerId, producerEpoch, baseSequences } };
     },
-    p50Ms: round(summarize(latencies).p50),
-    commands: tailCounts,
   };
-  log(
-    `calls: tail fetch: ${tailFetch.perFetch.s3Gets} GET, ${tailFetch.perFetch.dynamoReads} DynamoDB reads (${tailFetch.perFetch.readUnits} read units) per fetch`,
-  );
+}
 
-  const all = [...rows.map((r) => r.commands), counts, tailCounts];
+function assertWritten(result: { records: { error?: unknown }[] }): void {
+  const failed = result.records.find((r) => r.error !== undefined);
+  if (failed !== undefined) throw failed.error;
+}
+
+export async function runCallsBench(context: BenchContext): Promise<CallsBenchResult> {
+  const { broker, counter, quick, log, env } = context;
+  const requestsPerRow = quick ? 8 : 24;
+  const recordBytes = 1024;
+  const rows: ProduceCallsRow[] = [];
+  const readItem = async (pk: string, sk: number) =>
+    (
+      await env.clients.doc.send(
+        new GetCommand({ TableName: env.names.logTable, Key: { pk, sk }, ConsistentRead: true }),
+      )
+    ).Item;
+
+  for (const partitions of [16, 64]) {
+    for (const idempotent of [false, true]) {
+      // A fresh topic per kind, so that the head holds the partitions of this test only.
+      const topic = context.topicName(`calls-p${partitions}${idempotent ? '-idem' : ''}`);
+      await broker.topics.create({ name: topic, partitions });
+      const { topicId } = await broker.topics.resolve(topic);
+      // Steady state: every partition written once, so that the head and every commit's
+      // offset vector hold all of the topic's partitions, as they do on a topic in use.
+      assertWritten(await broker.produce.produce({ topic, records: spread(partitions, 100) }));
+      const shapes: [number, number][] = [1, 4, 16, 64]
+        .filter((t) => t <= partitions)
+        .map((t) => [t, recordBytes]);
+      // Workload (c)'s request: 64 records of 16 KiB, one per partition (wider positions).
+      if (partitions === 64 && !idempotent) shapes.push([64, 16 * 1024]);
+      for (const [touched, recordBytes] of shapes) {
+        const records = spread(touched, recordBytes);
+        // Four producers in parallel, each with its own id (a producer's requests are sequential).
+        const producers = idempotent
+          ? await Promise.all(Array.from({ length: 4 }, () => idempotentProducer(context, records)))
+          : [];
+        const before = counter.snapshot();
+        const result = await runLoad(
+          { concurrency: 4, durationMs: 60_000, maxRequests: requestsPerRow, warmupRequests: 0 },
+          async (worker) => {
+            const request = idempotent
+              ? (producers[worker] as Awaited<ReturnType<typeof idempotentProducer>>).request(topic)
+              : { topic, records };
+            assertWritten(await broker.produce.produce(request));
+          },
+        );
+        const counts = counter.since(before);
+        const requests = result.requests + result.errors;
+        if (result.errors > 0) throw new Error(`calls: produce failed: ${result.firstError}`);
+        // The last commit of the sequence and the head, as stored.
+        const head = (await readItem(`${topicId}/0/head`, 0)) ?? {};
+        const last = await broker.stores.commits.commit(topicId, 0, head['c'] as number);
+        if (last?.kind !== 'published') throw new Error('calls: the last commit is not there');
+        const state =
+          producers[0] === undefined
+            ? undefined
+            : await readItem(
+                stateKey(topicId, 0, { kind: 'producer', producerId: producers[0].producerId }),
+                0,
+              );
+        const row: ProduceCallsRow = {
+          partitions,
+          partitionsTouched: touched,
+          idempotent,
+          recordsPerRequest: records.length,
+          recordBytes,
+          requests,
+          perRequest: perOperation(counts, requests),
+          itemBytes: {
+            head: dynamoItemBytes(head),
+            commit: dynamoItemBytes(commitItem(topicId, 0, last)),
+            ...(state === undefined ? {} : { state: dynamoItemBytes(state) }),
+          },
+          commands: counts,
+        };
+        rows.push(row);
+        log(
+          `calls: ${idempotent ? 'idempotent' : 'plain'} produce touching ${touched} of ${partitions} partitions: ${row.perRequest.s3Puts} PUT, ${row.perRequest.dynamoWrites} DynamoDB writes = ${row.perRequest.writeUnits} WCU, ${row.perRequest.dynamoReads} reads (${row.perRequest.readUnits} RCU) per request; commit item ${row.itemBytes.commit} B, head ${row.itemBytes.head} B`,
+        );
+      }
+    }
+  }
+
+  // Contention: 32 producers on one topic, single-record requests spread over its 16
+  // partitions. The reservation is an ADD without a condition; the commit put's condition can
+  // only fail against an aborted marker, which nothing writes here.
+  const contention: ContentionResult[] = [];
+  const producers = 32;
+  for (const idempotent of [false, true]) {
+    const topic = context.topicName(`contention${idempotent ? '-idem' : ''}`);
+    await broker.topics.create({ name: topic, partitions: 16 });
+    const writers = await Promise.all(
+      Array.from({ length: producers }, async (_, i) => {
+        const records = makeRecords(1, 100, i % 16);
+        return idempotent ? await idempotentProducer(context, records) : records;
+      }),
+    );
+    const before = counter.snapshot();
+    const result = await runLoad(
+      {
+        concurrency: producers,
+        durationMs: quick ? 1500 : 4000,
+        maxRequests: 20_000,
+        warmupRequests: 0,
+      },
+      async (worker) => {
+        const writer = writers[worker];
+        const request = Array.isArray(writer)
+          ? { topic, records: writer }
+          : (writer as Awaited<ReturnType<typeof idempotentProducer>>).request(topic);
+        assertWritten(await broker.produce.produce(request));
+      },
+    );
+    const counts = counter.since(before);
+    const commits = result.requests;
+    const failed = total(counts, 'failedConditions');
+    const row: ContentionResult = {
+      producers,
+      partitions: 16,
+      idempotent,
+      commits,
+      errors: result.errors,
+      dynamoWrites: total(counts, 'calls', DYNAMODB_WRITE_COMMANDS),
+      writeUnits: round(total(counts, 'writeUnits'), 2),
+      failedConditions: failed,
+      wastedWritesPerCommit: round(failed / Math.max(1, commits), 4),
+      p50Ms: round(result.latencyMs.p50),
+      p99Ms: round(result.latencyMs.p99),
+    };
+    contention.push(row);
+    log(
+      `calls: ${producers} ${idempotent ? 'idempotent ' : ''}producers on one topic of 16 partitions: ${commits} commits, ${row.dynamoWrites} DynamoDB writes, ${failed} failed conditions (${row.wastedWritesPerCommit} wasted per commit), ${result.errors} errors`,
+    );
+  }
+
+  // Tail fetch: a consumer at the tail of a topic of 16 partitions, each round one new commit
+  // touching every partition it owns; only the fetches are counted.
+  const tailFetches: TailFetchResult[] = [];
+  const tailTopic = context.topicName('tail');
+  await broker.topics.create({ name: tailTopic, partitions: 16 });
+  // Some history first, so that the walk is not from an empty sequence.
+  for (let i = 0; i < 20; i++) {
+    assertWritten(
+      await broker.produce.produce({ topic: tailTopic, records: spread(16, recordBytes) }),
+    );
+  }
+  for (const owned of [1, 16]) {
+    const fetches = quick ? 10 : 40;
+    const records = spread(owned, recordBytes);
+    const offsets = new Map<number, number>();
+    for (let p = 0; p < owned; p++) {
+      offsets.set(p, (await broker.offsets.listOffsets(tailTopic, p, 'latest')).offset ?? 0);
+    }
+    // One untimed round, so that this process has seen the sequence up to the tail.
+    const round_ = async (counted: boolean) => {
+      assertWritten(await broker.produce.produce({ topic: tailTopic, records }));
+      const before = counter.snapshot();
+      const t0 = performance.now();
+      const wants = [...offsets].map(([partition, offset]) => ({ partition, offset }));
+      const pages =
+        owned === 1
+          ? [await broker.fetch.fetch({ topic: tailTopic, ...(wants[0] as (typeof wants)[0]) })]
+          : await broker.fetch.fetchMany({ topic: tailTopic, partitions: wants });
+      const ms = performance.now() - t0;
+      const counts = counter.since(before);
+      let got = 0;
+      for (const page of pages) {
+        if ('error' in page) throw page.error;
+        got += page.records.length;
+        offsets.set(page.partition, page.nextOffset);
+      }
+      if (got !== owned) {
+        throw new Error(`tail fetch of ${owned} partitions returned ${got} records, not ${owned}`);
+      }
+      return counted ? { ms, counts } : undefined;
+    };
+    await round_(false);
+    const latencies: number[] = [];
+    let counts: CallCounts = {};
+    for (let i = 0; i < fetches; i++) {
+      const r = (await round_(true)) as { ms: number; counts: CallCounts };
+      latencies.push(r.ms);
+      counts = addCounts(counts, r.counts);
+    }
+    const tail: TailFetchResult = {
+      partitions: owned,
+      topicPartitions: 16,
+      fetches,
+      recordsPerFetch: owned,
+      perFetch: {
+        ...perOperation(counts, fetches),
+        hintRaises: round(total(counts, 'calls', ['UpdateItem']) / fetches, 4),
+      },
+      p50Ms: round(summarize(latencies).p50),
+      commands: counts,
+    };
+    tailFetches.push(tail);
+    log(
+      `calls: tail fetch of ${owned} partition${owned === 1 ? '' : 's'} (${owned === 1 ? 'fetch' : 'fetchMany'}): ${tail.perFetch.s3Gets} GET, ${tail.perFetch.dynamoReads} DynamoDB reads = ${tail.perFetch.readUnits} read units per fetch`,
+    );
+  }
+
+  const all = [...rows.map((r) => r.commands), ...tailFetches.map((t) => t.commands)];
   const capacityReported = all.some((c) => total(c, 'writeUnits') > 0 || total(c, 'readUnits') > 0);
-  return { capacityReported, produce: rows, contention, tailFetch };
+  return { capacityReported, produce: rows, contention, tailFetches };
 }

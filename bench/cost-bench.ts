@@ -6,25 +6,46 @@ import {
   compare,
   DEFAULT_DEPLOYMENT,
   DESIGN_CHANGES,
-  DESIGN_COUNTS,
   type Deployment,
   type DesignChange,
   eventLogCost,
   type ProtocolCounts,
   standardWorkloads,
+  V2_COUNTS,
+  V01_COUNTS,
   type Workload,
 } from './cost-model.js';
+import type { FetchBenchResult } from './fetch-bench.js';
 import type { ProduceBenchResult, ProduceCell } from './produce-bench.js';
 import { round } from './stats.js';
+
+/** The 0.1 figures as published in docs/cost-model.md (run of 2026-11-25), US$ a month. */
+export const PUBLISHED_0_1 = {
+  date: '2026-11-25',
+  totals: [552, 22_104, 20_838],
+} as const;
+
+/** Before and after for one workload. */
+export interface BeforeAfter {
+  workload: string;
+  /** 0.1 as published (its own consumer model: one fetch per partition). */
+  published01Usd: number;
+  /** 0.1 priced today under the fixed consumer model (one reading process per group). */
+  v01Usd: number;
+  /** v2 priced today under the same consumer model. */
+  v2Usd: number;
+  v01Lines: { item: string; usd: number }[];
+}
 
 /** The cost model fed with what the benchmark counted and measured. */
 export interface CostBenchResult {
   counts: ProtocolCounts;
   /** Where each count came from. */
-  countSources: Record<keyof ProtocolCounts, string>;
+  countSources: Partial<Record<keyof ProtocolCounts, string>>;
   compressionRatio: number;
   deployments: { workload: string; deployment: Deployment; latencyFrom: string }[];
   comparisons: Comparison[];
+  beforeAfter: BeforeAfter[];
   designChanges: {
     workload: string;
     change: DesignChange;
@@ -96,60 +117,80 @@ function nearestCell(
   return cells.filter((c) => c.p50Ms !== undefined).sort((a, b) => distance(a) - distance(b))[0];
 }
 
+/** Fits the measured item sizes to the model's base + per partition (+ per batch) form. */
+export function fitItemBytes(calls: CallsBenchResult):
+  | {
+      head: ProtocolCounts['headItemBytes'];
+      commit: ProtocolCounts['commitItemBytes'];
+    }
+  | undefined {
+  const row = (partitions: number, touched: number, recordBytes = 1024) =>
+    calls.produce.find(
+      (r) =>
+        !r.idempotent &&
+        r.partitions === partitions &&
+        r.partitionsTouched === touched &&
+        r.recordBytes === recordBytes,
+    );
+  const a1 = row(16, 1);
+  const b1 = row(64, 1);
+  const b64 = row(64, 64);
+  if (a1 === undefined || b1 === undefined || b64 === undefined) return undefined;
+  // Every row's topic had all its partitions written first, so the vector (and the head)
+  // holds all of them: the 16- and 64-partition topics at one batch give the per-partition
+  // bytes, 1 against 64 batches on the 64-partition topic the per-batch bytes. The widest
+  // measured batches (16 KiB records: larger positions and lengths) when that row ran.
+  const big = row(64, 64, 16 * 1024) ?? b64;
+  const perBatch = (big.itemBytes.commit - b1.itemBytes.commit) / 63;
+  const perPartition = (b1.itemBytes.commit - a1.itemBytes.commit) / 48;
+  const headPerPartition = (b1.itemBytes.head - a1.itemBytes.head) / 48;
+  return {
+    head: {
+      base: round(a1.itemBytes.head - 16 * headPerPartition, 1),
+      perPartition: round(headPerPartition, 2),
+    },
+    commit: {
+      base: round(a1.itemBytes.commit - 16 * perPartition - perBatch, 1),
+      perPartition: round(perPartition, 2),
+      perBatch: round(perBatch, 2),
+    },
+  };
+}
+
 export function runCostModel(
   calls: CallsBenchResult | undefined,
   produce: ProduceBenchResult | undefined,
+  fetch?: FetchBenchResult,
 ): CostBenchResult {
-  const counts: ProtocolCounts = { ...DESIGN_COUNTS };
-  const sources = Object.fromEntries(
-    Object.keys(DESIGN_COUNTS).map((k) => [k, 'design figure (not measured in this run)']),
-  ) as Record<keyof ProtocolCounts, string>;
-
+  const counts: ProtocolCounts = { ...V2_COUNTS };
+  const sources: Partial<Record<keyof ProtocolCounts, string>> = Object.fromEntries(
+    Object.keys(V2_COUNTS).map((k) => [k, 'design figure (not measured in this run)']),
+  );
+  sources.engine = 'storage engine v2';
   if (calls !== undefined) {
-    const units = calls.capacityReported
-      ? 'consumed capacity reported by DynamoDB Local'
-      : 'calls, 1 unit each';
-    const big = calls.produce.find((r) => r.partitions === 16 && r.recordsPerRequest === 100);
-    const single = calls.produce.find((r) => r.partitions === 1 && r.recordsPerRequest === 1);
-    const hundred = calls.produce.find((r) => r.partitions === 1 && r.recordsPerRequest === 100);
-    const puts = calls.produce.map((r) => r.perRequest.s3Puts);
+    const plain = calls.produce.filter((r) => !r.idempotent);
+    const puts = plain.map((r) => r.perRequest.s3Puts);
     counts.s3PutsPerRequest = round(puts.reduce((a, b) => a + b, 0) / puts.length, 4);
-    sources.s3PutsPerRequest = `mean PutObject calls per produce request over ${puts.length} counted rows`;
-    if (big !== undefined) {
-      counts.writeUnitsPerPartition = calls.capacityReported
-        ? big.perPartitionTouched.writeUnits
-        : big.perPartitionTouched.dynamoWrites;
-      sources.writeUnitsPerPartition = `100 records over 16 partitions: per partition touched (${units})`;
+    sources.s3PutsPerRequest = `mean PutObject calls per plain produce request over ${puts.length} counted rows (one sequence each)`;
+    const fit = fitItemBytes(calls);
+    if (fit !== undefined) {
+      counts.headItemBytes = fit.head;
+      counts.commitItemBytes = fit.commit;
+      sources.headItemBytes =
+        'fitted to the head items read back after the 16- and 64-partition rows (bytes as DynamoDB counts them)';
+      sources.commitItemBytes =
+        'fitted to the commit items read back: 1 batch on 16 and 64 partitions, 64 batches of 16 KiB records';
     }
-    if (single !== undefined) {
-      const perRequest = calls.capacityReported
-        ? single.perRequest.writeUnits
-        : single.perRequest.dynamoWrites;
-      counts.writeUnitsPerRequest = round(
-        Math.max(0, perRequest - single.partitionsTouched * counts.writeUnitsPerPartition),
-        4,
-      );
-      sources.writeUnitsPerRequest = `1 record on 1 partition: writes beyond those per partition (${units})`;
+    sources.largeOffsetBytesPerPartition =
+      'allowance: offsets past 2^21 (a week of (c) is ~29M per partition) take 3 more bytes per partition, as varints in the vector and as numbers in the head';
+    const tail = calls.tailFetches.find((t) => t.partitions > 1) ?? calls.tailFetches[0];
+    if (tail !== undefined) {
+      counts.readUnitsPerPoll = calls.capacityReported
+        ? tail.perFetch.readUnits
+        : tail.perFetch.dynamoReads;
+      sources.readUnitsPerPoll = `tail fetch of ${tail.partitions} partitions (one new commit): ${calls.capacityReported ? 'consumed capacity reported by DynamoDB Local' : 'calls, 1 unit each'}`;
     }
-    const tail = calls.tailFetch.perFetch;
-    counts.readUnitsPerFetch = calls.capacityReported ? tail.readUnits : tail.dynamoReads;
-    sources.readUnitsPerFetch = `tail fetch of one batch (${calls.capacityReported ? 'consumed capacity reported by DynamoDB Local' : 'calls, 1 unit each'})`;
-    counts.getsPerBatchPerGroup = round(
-      tail.s3Gets / Math.max(calls.tailFetch.batchesPerFetch, 1e-9),
-      4,
-    );
-    sources.getsPerBatchPerGroup = 'tail fetch: GetObject calls per batch returned';
-    if (hundred !== undefined) {
-      counts.recordOverheadBytes = round(
-        (hundred.perRequest.s3PutBytes - DESIGN_COUNTS.batchOverheadBytes) / 100 -
-          hundred.recordBytes,
-      );
-      sources.recordOverheadBytes =
-        'PutObject bytes of 100 records of 1 KiB on 1 partition, less the values and the batch header';
-    }
-  }
-  if (calls !== undefined) {
-    const lookups = calls.produce.map((r) => r.commands['GetItem']).filter((c) => c !== undefined);
+    const lookups = plain.map((r) => r.commands['GetItem']).filter((c) => c !== undefined);
     const callsN = lookups.reduce((s, c) => s + c.calls, 0);
     const units = lookups.reduce((s, c) => s + c.readUnits, 0);
     if (callsN > 0 && units > 0) {
@@ -158,15 +199,27 @@ export function runCostModel(
         'read units per topic GetItem during produce (their number is modelled: one per warm function per second)';
     }
   }
-  sources.sharedTailReads = 'today: no (one GET per batch per group)';
+  if (produce !== undefined) {
+    const hundred = produce.cells.find(
+      (c) => c.recordBytes === 1024 && c.recordsPerRequest === 100 && c.partitions === 1,
+    );
+    if (hundred?.putBytesPerRequest !== undefined) {
+      counts.recordOverheadBytes = round(
+        (hundred.putBytesPerRequest - V2_COUNTS.batchOverheadBytes) / 100 - hundred.recordBytes,
+      );
+      sources.recordOverheadBytes =
+        'PutObject bytes of 100 records of 1 KiB on 1 partition, less the values and the batch header';
+    }
+  }
   sources.batchOverheadBytes = 'RecordBatch v2 header (fixed by the format)';
-  sources.indexItemBytes =
-    'estimate from the index item attributes (pk, sk, count, object key, range, timestamps)';
+  sources.writeUnitsPerPartition = 'v2: none per partition';
+  sources.indexItemBytes = 'v2: no index items (commit items instead)';
   sources.compressionRatio = 'none (topics default to compression none)';
 
   const compressionRatio = round(measureCompressionRatio());
   const workloads = standardWorkloads();
   const cells = produce?.cells ?? [];
+  const tailMs = calls?.tailFetches.find((t) => t.partitions > 1)?.p50Ms;
   const deployments = workloads.map((w) => {
     const cell = nearestCell(
       cells,
@@ -177,25 +230,35 @@ export function runCostModel(
     const deployment: Deployment = {
       ...DEFAULT_DEPLOYMENT,
       ...(cell?.p50Ms === undefined ? {} : { produceDurationMs: cell.p50Ms }),
-      ...(calls === undefined ? {} : { fetchDurationMs: calls.tailFetch.p50Ms }),
+      ...(tailMs === undefined ? {} : { fetchDurationMs: tailMs }),
+      ...(fetch === undefined ? {} : { fullFetchDurationMs: fetch.fetchP50Ms }),
     };
     const latencyFrom =
       cell === undefined
         ? `default ${DEFAULT_DEPLOYMENT.produceDurationMs} ms (no matching cell measured)`
-        : `measured p50 of ${cell.recordBytes} B x ${cell.recordsPerRequest}, ${cell.concurrency} producers, ${cell.partitions} partitions on the emulators: ${cell.p50Ms} ms`;
+        : `produce: measured p50 of ${cell.recordBytes} B x ${cell.recordsPerRequest}, ${cell.concurrency} producers, ${cell.partitions} partitions on the emulators: ${cell.p50Ms} ms; fetch: ${deployment.fetchDurationMs} ms (tail poll), ${deployment.fullFetchDurationMs} ms (4 MiB answer)`;
     return { workload: w.name, deployment, latencyFrom };
   });
 
-  const comparisons = workloads.map((w, i) =>
-    compare(w, counts, (deployments[i] as { deployment: Deployment }).deployment),
-  );
+  const deploymentOf = (i: number) => (deployments[i] as { deployment: Deployment }).deployment;
+  const comparisons = workloads.map((w, i) => compare(w, counts, deploymentOf(i)));
+  const beforeAfter: BeforeAfter[] = workloads.map((w, i) => {
+    const v01 = eventLogCost(w, V01_COUNTS, deploymentOf(i));
+    return {
+      workload: w.name,
+      published01Usd: PUBLISHED_0_1.totals[i] ?? Number.NaN,
+      v01Usd: round(v01.totalUsd),
+      v2Usd: round(comparisons[i]?.estimates[0]?.totalUsd ?? Number.NaN),
+      v01Lines: v01.lines.map((l) => ({ item: l.item, usd: round(l.usd) })),
+    };
+  });
   const designChanges: CostBenchResult['designChanges'] = [];
   workloads.forEach((w: Workload, i) => {
-    const deployment = (deployments[i] as { deployment: Deployment }).deployment;
+    const deployment = deploymentOf(i);
     const baseline = eventLogCost(w, counts, deployment).totalUsd;
     for (const change of DESIGN_CHANGES) {
-      const changed = applyDesignChange(change, w, counts, compressionRatio);
-      const totalUsd = eventLogCost(changed.workload, changed.counts, deployment).totalUsd;
+      const changed = applyDesignChange(change, w, counts, deployment, compressionRatio);
+      const totalUsd = eventLogCost(changed.workload, changed.counts, changed.deployment).totalUsd;
       designChanges.push({
         workload: w.name,
         change,
@@ -210,6 +273,7 @@ export function runCostModel(
     compressionRatio,
     deployments,
     comparisons,
+    beforeAfter,
     designChanges,
   };
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_PRODUCE_LIMITS, recordSize } from '../lib/broker/produce.js';
 import { startApiServer } from '../lib/local/server.js';
-import { total } from '../lib/store/call-counter.js';
+import { DYNAMODB_WRITE_COMMANDS, total } from '../lib/store/call-counter.js';
 import { type BenchContext, makeRecords } from './context.js';
 import { alternate, type LoadResult, runLoad } from './load.js';
 import { rawProduce } from './raw-calls.js';
@@ -24,7 +24,11 @@ export interface ProduceCell {
   p99Ms?: number;
   /** Counted per request in this cell. */
   s3PutsPerRequest?: number;
+  /** PutObject body bytes per request. */
+  putBytesPerRequest?: number;
   dynamoWritesPerRequest?: number;
+  /** Write units DynamoDB reported, per request. */
+  writeUnitsPerRequest?: number;
   failedConditions?: number;
 }
 
@@ -68,10 +72,27 @@ export interface ScalingPoint {
   raw: { requestsPerSecond: number; mbPerSecond: number; p50Ms: number };
 }
 
+/**
+ * A 16-partition cell and its 1-partition twin measured in alternating rounds (each round
+ * runs both back to back), so that load from elsewhere on the machine hits both alike.
+ */
+export interface PairedCell {
+  recordBytes: number;
+  recordsPerRequest: number;
+  concurrency: number;
+  rounds: number;
+  p50One: number;
+  p50Sixteen: number;
+  /** Median over the rounds of (p50 on 16 partitions / p50 on 1 partition). */
+  ratio: number;
+}
+
 export interface ProduceBenchResult {
   cellMs: number;
   maxRequestsPerCell: number;
   cells: ProduceCell[];
+  /** The matrix's 16-partition cells at 8 and 32 producers against 1 partition, interleaved. */
+  paired?: PairedCell[];
   overhead: OverheadCell[];
   http?: HttpRow;
   scaling: { recordBytes: number; recordsPerRequest: number; points: ScalingPoint[] };
@@ -165,7 +186,9 @@ export async function runProduceBench(context: BenchContext): Promise<ProduceBen
             p50Ms: round(result.latencyMs.p50),
             p99Ms: round(result.latencyMs.p99),
             s3PutsPerRequest: round(total(counts, 'calls', ['PutObject']) / sent),
-            dynamoWritesPerRequest: round(total(counts, 'calls', ['UpdateItem', 'PutItem']) / sent),
+            putBytesPerRequest: round(total(counts, 'requestBytes', ['PutObject']) / sent),
+            dynamoWritesPerRequest: round(total(counts, 'calls', DYNAMODB_WRITE_COMMANDS) / sent),
+            writeUnitsPerRequest: round(total(counts, 'writeUnits') / sent),
             failedConditions: total(counts, 'failedConditions'),
           });
           log(
@@ -176,6 +199,7 @@ export async function runProduceBench(context: BenchContext): Promise<ProduceBen
     }
   }
 
+  const paired = await runPaired(context, matrix, topicFor);
   const overhead = await runOverhead(context);
   const http = quick ? undefined : await runHttpRow(context, topicFor);
   const scaling = await runScaling(context);
@@ -183,10 +207,58 @@ export async function runProduceBench(context: BenchContext): Promise<ProduceBen
     cellMs,
     maxRequestsPerCell,
     cells,
+    paired,
     overhead,
     ...(http === undefined ? {} : { http }),
     scaling,
   };
+}
+
+async function runPaired(
+  context: BenchContext,
+  matrix: Matrix,
+  topicFor: (partitions: number) => Promise<string>,
+): Promise<PairedCell[]> {
+  const { broker, quick, log } = context;
+  const rounds = quick ? 2 : 3;
+  const roundMs = quick ? 400 : 700;
+  const out: PairedCell[] = [];
+  const one = await topicFor(1);
+  const sixteen = await topicFor(16);
+  for (const recordBytes of matrix.recordBytes) {
+    for (const recordsPerRequest of matrix.recordsPerRequest) {
+      const records = makeRecords(recordsPerRequest, recordBytes);
+      if (
+        records.reduce((sum, r) => sum + recordSize(r), 0) > DEFAULT_PRODUCE_LIMITS.maxRequestBytes
+      )
+        continue;
+      for (const concurrency of matrix.concurrency.filter((c) => c >= 8)) {
+        const measured = await alternate(
+          { concurrency, durationMs: rounds * roundMs, maxRequests: 20_000 },
+          rounds,
+          () => broker.produce.produce({ topic: one, records }).then(assertWritten),
+          () => broker.produce.produce({ topic: sixteen, records }).then(assertWritten),
+        );
+        const perRound = measured.rounds
+          .filter(([a, b]) => a.requests > 0 && b.requests > 0)
+          .map(([a, b]) => b.latencyMs.p50 / a.latencyMs.p50);
+        const cell: PairedCell = {
+          recordBytes,
+          recordsPerRequest,
+          concurrency,
+          rounds,
+          p50One: round(measured.a.latencyMs.p50),
+          p50Sixteen: round(measured.b.latencyMs.p50),
+          ratio: round(median(perRound)),
+        };
+        out.push(cell);
+        log(
+          `paired ${recordBytes} B x ${recordsPerRequest}, ${concurrency} producers: p50 ${cell.p50One} ms on 1 partition, ${cell.p50Sixteen} ms on 16: ${cell.ratio}x (median of ${perRound.length} rounds)`,
+        );
+      }
+    }
+  }
+  return out;
 }
 
 function assertWritten(result: { records: { error?: unknown }[] }): void {

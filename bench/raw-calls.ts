@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type CommitBatch, packCommitBody } from '../lib/log/commit.js';
 import { encodeRecordBatch, type RecordInput } from '../lib/log/record-batch.js';
 import type { BenchContext } from './context.js';
 
@@ -9,8 +10,10 @@ import type { BenchContext } from './context.js';
  * issued directly with the SDK on the same clients, with the same bytes and item shapes, and
  * nothing else (no validation, no encoding, no topic lookup):
  *
- *   one S3 PutObject of the encoded batches, then per partition touched, in parallel,
- *   UpdateItem ADD nextOffset (UPDATED_NEW) and a conditional PutItem of the index entry.
+ *   one S3 PutObject of the encoded batches, then one UpdateItem on the sequence head (ADD the
+ *   commit counter and every touched partition's offset, ALL_OLD) and one conditional PutItem
+ *   of the commit (object key, times, the packed batches and offset vector): storage engine
+ *   v2's three calls.
  *
  * Our produce divided by this is the overhead ratio (goal <= 1.25).
  */
@@ -66,42 +69,59 @@ export function rawProduce(
           ContentType: 'application/vnd.apache.kafka.record-batch',
         }),
       );
+      const partitionOf = (i: number) => (fixedPartition === undefined ? i : fixedPartition(n));
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':one': 1, ':now': now };
+      const adds = ['c :one'];
+      batches.forEach((batch, i) => {
+        const p = partitionOf(i);
+        names[`#p${p}`] = `p${p}`;
+        values[`:n${p}`] = batch.count;
+        adds.push(`#p${p} :n${p}`);
+      });
+      const reserved = await doc.send(
+        new UpdateCommand({
+          TableName: logTable,
+          Key: { pk: `raw-${id}/0/head`, sk: 0 },
+          UpdateExpression: `SET t = :now ADD ${adds.join(', ')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const old = reserved.Attributes ?? {};
+      const vector = new Map<number, number>();
+      const commitBatches: CommitBatch[] = [];
       let position = 0;
-      await Promise.all(
-        batches.map(async (batch, i) => {
-          const partition = fixedPartition === undefined ? i : fixedPartition(n);
-          const pk = `raw-${id}#${partition}`;
-          const start = position;
-          position += batch.bytes.byteLength;
-          const reserved = await doc.send(
-            new UpdateCommand({
-              TableName: logTable,
-              Key: { pk, sk: -1 },
-              UpdateExpression: 'ADD nextOffset :n, bytesIn :b',
-              ExpressionAttributeValues: { ':n': batch.count, ':b': batch.count * valueBytes },
-              ReturnValues: 'UPDATED_NEW',
-            }),
-          );
-          const next = reserved.Attributes?.['nextOffset'] as number;
-          await doc.send(
-            new PutCommand({
-              TableName: logTable,
-              Item: {
-                pk,
-                sk: next - batch.count,
-                count: batch.count,
-                object,
-                position: start,
-                length: batch.bytes.byteLength,
-                minTimestamp: now,
-                maxTimestamp: now,
-                appendTime: now,
-                bytes: batch.count * valueBytes,
-              },
-              ConditionExpression: 'attribute_not_exists(sk)',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          );
+      batches.forEach((batch, i) => {
+        const p = partitionOf(i);
+        const next = ((old[`p${p}`] as number | undefined) ?? 0) + batch.count;
+        vector.set(p, next);
+        commitBatches.push({
+          partition: p,
+          baseOffset: next - batch.count,
+          count: batch.count,
+          position,
+          length: batch.bytes.byteLength,
+          minTimestamp: now,
+          maxTimestamp: now,
+          bytes: batch.count * valueBytes,
+        });
+        position += batch.bytes.byteLength;
+      });
+      await doc.send(
+        new PutCommand({
+          TableName: logTable,
+          Item: {
+            pk: `raw-${id}/0`,
+            sk: ((old['c'] as number | undefined) ?? 0) + 1,
+            o: object,
+            t: now,
+            pt: (old['t'] as number | undefined) ?? 0,
+            b: packCommitBody({ vector, batches: commitBatches }, now),
+          },
+          ConditionExpression: 'attribute_not_exists(sk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     },

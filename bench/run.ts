@@ -1,7 +1,7 @@
 /**
  * The benchmarks, in one command:
  *
- *   npm run bench               the full run (a few minutes on 2 cores)
+ *   npm run bench               the full run (about 7 minutes on a shared 2-core machine)
  *   npm run bench -- --quick    a reduced matrix (under 90 s), for smoke testing; writes into a
  *                               temporary directory, never over the full run's files
  *   npm run bench -- --report   recompute the cost model and rewrite REPORT.md and the charts
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       await readFile(join(BENCH_DIR, 'results.json'), 'utf8'),
     ) as BenchResults;
     // The cost model is pure: recompute it, so that a change of prices or model shows at once.
-    results.cost = runCostModel(results.calls, results.produce);
+    results.cost = runCostModel(results.calls, results.produce, results.fetch);
     const files = await writeReport(results, BENCH_DIR);
     await writeFile(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     log(
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
   }
 
   log('cost model');
-  const cost = runCostModel(calls, produce);
+  const cost = runCostModel(calls, produce, fetch);
   const results: BenchResults = {
     date: new Date().toISOString(),
     machine: {

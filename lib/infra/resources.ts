@@ -6,6 +6,7 @@
  * This file must stay free of aws-cdk-lib and the AWS SDK: plain data only.
  */
 import { createHash } from 'node:crypto';
+import { SEGMENT_ROOT } from '../log/commit.js';
 
 export interface KeyAttribute {
   name: string;
@@ -61,7 +62,7 @@ export const DISPATCH_FUNCTION_ENV_VAR = 'EVENTLOG_DISPATCH_FUNCTION';
 export const BOOTSTRAP_SERVERS_ENV_VAR = 'EVENTLOG_BOOTSTRAP_SERVERS';
 
 /** S3 key prefix of a topic's segment objects; the topic id keeps re-created topics apart. */
-export const SEGMENT_PREFIX = 'segments/';
+export const SEGMENT_PREFIX = SEGMENT_ROOT;
 
 /** Table and bucket names, as the functions read them from their environment. */
 export interface ResourceNames {

@@ -436,10 +436,23 @@ export function batchOf(commit: Commit, partition: number): CommitBatch | undefi
  */
 export const SEGMENT_SPREAD = 8;
 
-/** The object key of a commit's object: `{root}{topicId}/{sequence}/{spread}/{ulid}`. */
+/** Where segment objects live in the bucket. */
+export const SEGMENT_ROOT = 'segments/';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * The object key of a commit's object: `{root}{topicId}/{sequence}/{spread}/{ulid}`. The spread
+ * is the ULID's last character (5 random bits) modulo 8: each prefix gets exactly an eighth.
+ */
 export function segmentKey(root: string, topicId: string, sequence: number, id: string): string {
-  const spread = (id.charCodeAt(id.length - 1) || 0) % SEGMENT_SPREAD;
-  return `${root}${topicId}/${sequence}/${spread}/${id}`;
+  const digit = Math.max(0, CROCKFORD.indexOf(id.charAt(id.length - 1)));
+  return `${root}${topicId}/${sequence}/${digit % SEGMENT_SPREAD}/${id}`;
+}
+
+/** The id a segment key ends with (what a commit stores: the rest follows from its key). */
+export function segmentId(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
 }
 
 /** Every prefix a sequence's objects are under, for listings. */

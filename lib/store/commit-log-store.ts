@@ -16,7 +16,10 @@ import {
   type PublishedCommit,
   packCommitBody,
   packPartitionMap,
+  SEGMENT_ROOT,
   type SettledPrefix,
+  segmentId,
+  segmentKey,
   unpackCommitBody,
   unpackPartitionMap,
 } from '../log/commit.js';
@@ -148,7 +151,9 @@ export function commitItem(
   return {
     pk: sequenceKey(topicId, sequence),
     sk: commit.commit,
-    o: commit.object,
+    // Only the object's id: its key follows from the topic and sequence, and DynamoDB bills
+    // by the byte (the full key would be 50 bytes more on every commit).
+    o: segmentId(commit.object),
     t: commit.reservedAt,
     pt: commit.previousReservedAt,
     b: packCommitBody(
@@ -165,13 +170,17 @@ export function commitItem(
 export function toCommit(raw: Record<string, unknown>): Commit {
   const item = unmarshallItem(raw);
   const commit = item['sk'] as number;
+  const pk = item['pk'] as string;
+  const slash = pk.lastIndexOf('/');
+  const topicId = pk.slice(0, slash);
+  const sequence = Number(pk.slice(slash + 1));
   if (typeof item['x'] === 'number') return { kind: 'aborted', commit, abortedAt: item['x'] };
   const reservedAt = item['t'] as number;
   const body = unpackCommitBody(item['b'] as Uint8Array, reservedAt);
   return {
     kind: 'published',
     commit,
-    object: item['o'] as string,
+    object: segmentKey(SEGMENT_ROOT, topicId, sequence, item['o'] as string),
     reservedAt,
     previousReservedAt: item['pt'] as number,
     batches: body.batches,

@@ -1,24 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AWS_LIMITS,
   apiGatewayUnits,
   applyDesignChange,
   type CostEstimate,
   DEFAULT_DEPLOYMENT,
-  DESIGN_COUNTS,
   type Deployment,
   eventLogCost,
-  fetchesPerSecond,
   kinesisOnDemandCost,
   kinesisProvisionedCost,
   kinesisShards,
   mskServerlessCost,
   type ProtocolCounts,
+  readPlan,
   SECONDS_PER_MONTH,
+  s3PrefixLoad,
   segmentBytesPerRequest,
+  sequenceCeiling,
+  sequencesOf,
+  sequencesTouched,
   standardWorkloads,
   topicLookupsPerSecond,
+  V2_COUNTS,
+  V01_COUNTS,
+  v2ItemBytes,
   type Workload,
   writeUnits,
+  writeUnitsPerRequest,
 } from '../../../bench/cost-model.js';
 import { PRICES, type PriceTable, priceRows } from '../../../bench/prices.js';
 
@@ -63,15 +71,37 @@ const W: Workload = {
   consumerGroups: 2,
 };
 
-const C: ProtocolCounts = { ...DESIGN_COUNTS };
+/** 0.1: per partition touched, a reservation and an index entry; a GET per batch per group. */
+const C01: ProtocolCounts = { ...V01_COUNTS };
+/** v2 with round item sizes, so that every line can be checked by hand. */
+const C2: ProtocolCounts = {
+  engine: 'v2',
+  s3PutsPerRequest: 1,
+  writeUnitsPerPartition: 0,
+  headItemBytes: { base: 60, perPartition: 5 },
+  commitItemBytes: { base: 140, perPartition: 4, perBatch: 12 },
+  largeOffsetBytesPerPartition: 3,
+  readUnitsPerTopicLookup: 1,
+  readUnitsPerPoll: 2,
+  recordOverheadBytes: 10,
+  batchOverheadBytes: 61,
+  indexItemBytes: 0,
+  compressionRatio: 1,
+};
 const D: Deployment = {
   lambdaMemoryGb: 1,
   produceDurationMs: 100,
   fetchDurationMs: 50,
-  maxFetchesPerSecondPerPartition: 5,
+  fullFetchDurationMs: 200,
+  consumerModel: 'one process per group',
+  maxPollsPerSecond: 5,
+  maxFetchBytes: 4 * 1024 * 1024,
   httpExpansion: 4 / 3,
   topicCacheTtlMs: 1000,
+  apiGatewayShare: 1,
 };
+/** The model the 0.1 figures were published with: each partition fetched on its own. */
+const D_PER_PARTITION: Deployment = { ...D, consumerModel: 'fetch per partition' };
 
 function line(estimate: CostEstimate, item: string): number {
   const found = estimate.lines.find((l) => l.item === item);
@@ -79,8 +109,8 @@ function line(estimate: CostEstimate, item: string): number {
   return found.usd;
 }
 
-describe('eventLogCost', () => {
-  const cost = eventLogCost(W, C, D, P);
+describe('eventLogCost, storage engine 0.1 as published (fetch per partition)', () => {
+  const cost = eventLogCost(W, C01, D_PER_PARTITION, P);
 
   it('prices one S3 PUT per request', () => {
     // 10 req/s x 2,628,000 s x $0.005/1000
@@ -89,7 +119,7 @@ describe('eventLogCost', () => {
 
   it('keeps 7 days of segments in S3', () => {
     // segment = 4 batches x 61 B + 100 x (1024 + 10) B = 103,644 B per request
-    expect(segmentBytesPerRequest(W, C)).toBe(103_644);
+    expect(segmentBytesPerRequest(W, C01)).toBe(103_644);
     // 10 x 103,644 B/s x 604,800 s / 2^30 = 583.789 GB x $0.023
     expect(line(cost, 'S3 storage')).toBeCloseTo(583.7892293930054 * 0.023, 6);
   });
@@ -101,12 +131,13 @@ describe('eventLogCost', () => {
 
   it('prices two write units per partition touched', () => {
     // 10 x 4 x 2 = 80 WRU/s x 2,628,000 x $0.625/M
+    expect(writeUnitsPerRequest(W, C01)).toBe(8);
     expect(line(cost, 'DynamoDB writes')).toBeCloseTo(131.4, 6);
   });
 
   it('prices fetches capped by the poll rate, and topic lookups', () => {
     // 10 batches/s per partition, capped at 5 fetches/s: 2 groups x 4 partitions x 5 = 40/s
-    expect(fetchesPerSecond(W, D)).toBe(40);
+    expect(readPlan(W, C01, D_PER_PARTITION).pollsPerSecond).toBe(40);
     // warm functions: 10 req/s x 0.1 s = 1, one lookup per second each
     expect(topicLookupsPerSecond(W, D)).toBe(1);
     // (40 x 2 + 1 x 1) = 81 RRU/s x 2,628,000 x $0.125/M
@@ -136,6 +167,142 @@ describe('eventLogCost', () => {
   it('adds the lines up', () => {
     const sum = cost.lines.reduce((s, l) => s + l.usd, 0);
     expect(cost.totalUsd).toBeCloseTo(sum, 9);
+  });
+});
+
+describe('eventLogCost, storage engine v2 (one reading process per group)', () => {
+  const cost = eventLogCost(W, C2, D, P);
+
+  it('sizes the head by the sequence and the commit by its vector and batches', () => {
+    // head 60 + 4 x (5 + 3) = 92 B; commit 140 + 4 x (4 + 3) + 4 x 12 = 216 B
+    expect(v2ItemBytes(W, C2)).toEqual({ head: 92, commit: 216 });
+    expect(sequencesOf(W)).toBe(1);
+    expect(sequencesTouched(W, C2)).toBe(1);
+  });
+
+  it('prices one reservation and one commit per request, whatever its partitions', () => {
+    expect(writeUnitsPerRequest(W, C2)).toBe(2);
+    expect(writeUnitsPerRequest({ ...W, partitionsTouched: 1 }, C2)).toBe(2);
+    // 10 x 2 = 20 WRU/s x 2,628,000 x $0.625/M
+    expect(line(cost, 'DynamoDB writes')).toBeCloseTo(32.85, 6);
+  });
+
+  it('bills a commit over 1 KB as two write units', () => {
+    // 64 partitions all touched: commit 140 + 64 x 7 + 64 x 12 = 1356 B, head 572 B
+    const wide = { ...W, partitions: 64, partitionsTouched: 64 };
+    expect(v2ItemBytes(wide, C2)).toEqual({ head: 572, commit: 1356 });
+    expect(writeUnitsPerRequest(wide, C2)).toBe(3);
+  });
+
+  it('counts one object per commit sequence touched', () => {
+    const spread = { ...W, partitions: 8, partitionsTouched: 8, sequences: 4 };
+    expect(sequencesTouched(spread, C2)).toBe(4);
+    // per sequence: head 60 + 2 x 8 = 76 B, commit 140 + 2 x 7 + 2 x 12 = 178 B
+    expect(v2ItemBytes(spread, C2)).toEqual({ head: 76, commit: 178 });
+    expect(writeUnitsPerRequest(spread, C2)).toBe(8);
+    // 10 req/s x 4 objects
+    expect(line(eventLogCost(spread, C2, D, P), 'S3 PUT')).toBeCloseTo(4 * 131.4, 6);
+  });
+
+  it('reads each object once per group, polling at most 5 times a second', () => {
+    const plan = readPlan(W, C2, D);
+    // 2 groups x min(10 commits/s, 5) polls; 1,365,333 body B/s is far from 4 MiB a poll
+    expect(plan.pollsPerSecond).toBe(10);
+    expect(plan.byteBound).toBe(false);
+    // 2 commits per poll of 216 B: meta (1) + one 4 KB Query unit = 2 RRU a poll
+    expect(plan.readUnitsPerSecond).toBe(20);
+    // 10 objects/s x 2 groups = 20 GET/s x 2,628,000 x $0.0004/1000
+    expect(plan.getsPerSecond).toBe(20);
+    expect(line(cost, 'S3 GET')).toBeCloseTo(21.024, 6);
+    // (20 + 1 lookup) RRU/s x 2,628,000 x $0.125/M
+    expect(line(cost, 'DynamoDB reads')).toBeCloseTo(6.8985, 6);
+  });
+
+  it('polls again at once while answers come back full', () => {
+    // 48 requests/s of 1 MiB: 64 MiB/s of body per group, 4 MiB answers = 16 polls/s
+    const big = {
+      ...W,
+      recordBytes: 16 * 1024,
+      recordsPerRequest: 64,
+      requestsPerSecond: 48,
+      partitions: 64,
+      partitionsTouched: 64,
+    };
+    const plan = readPlan(big, C2, D);
+    expect(plan.byteBound).toBe(true);
+    expect(plan.pollsPerSecond).toBe(32);
+    expect(plan.fetchBodyBytes).toBe(4 * 1024 * 1024);
+    // each group: 48 objects/s + one GET per full answer (it may end inside an object)
+    expect(plan.getsPerSecond).toBe(2 * (48 + 16));
+    // 3 commits per poll x 1356 B = 4068 B: one 4 KB unit + the meta = 2 RRU per poll
+    expect(plan.readUnitsPerSecond).toBe(64);
+    // a full answer is billed at the full fetch's duration
+    const cost = eventLogCost(big, C2, D, P);
+    // 1 GB x (48 x 0.1 s + 32 x 0.2 s) = 11.2 GB-s/s
+    expect(line(cost, 'Lambda duration')).toBeCloseTo(11.2 * SECONDS_PER_MONTH * 0.0000133334, 6);
+    // API Gateway: 48 x 3 (1 MiB x 4/3 in 512 KB units) + 32 x 8 (4 MiB answers)
+    expect(line(cost, 'API Gateway')).toBeCloseTo((48 * 3 + 32 * 8) * 2.628, 6);
+  });
+
+  it('keeps commit items, one per commit, as long as the segments', () => {
+    // 10 commits/s x 216 B x 604,800 s / 2^30 x $0.25
+    expect(line(cost, 'DynamoDB storage')).toBeCloseTo(
+      ((10 * 216 * 604_800) / 1024 ** 3) * 0.25,
+      9,
+    );
+  });
+
+  it('meters API Gateway and Lambda per poll, not per partition', () => {
+    // (10 produce + 10 polls) x 1 unit x $1/M; 20 invocations/s x $0.20/M
+    expect(line(cost, 'API Gateway')).toBeCloseTo(52.56, 6);
+    expect(line(cost, 'Lambda requests')).toBeCloseTo(10.512, 6);
+    // 1 GB x (10 x 0.1 s + 10 x 0.05 s) = 1.5 GB-s/s
+    expect(line(cost, 'Lambda duration')).toBeCloseTo(1.5 * SECONDS_PER_MONTH * 0.0000133334, 6);
+  });
+
+  it('prices 0.1 under the same consumer model for a fair before and after', () => {
+    const before = readPlan(W, C01, D);
+    // 10 polls/s, each reading the 4 partitions with new batches at 2 RRU: 80 RRU/s
+    expect(before.pollsPerSecond).toBe(10);
+    expect(before.readUnitsPerSecond).toBe(80);
+    expect(before.getsPerSecond).toBe(80);
+    expect(eventLogCost(W, C01, D, P).totalUsd).toBeGreaterThan(cost.totalUsd);
+  });
+});
+
+describe('ceilings', () => {
+  it('takes 1,000 plain requests a second per sequence while both items stay under 1 KB', () => {
+    const c = sequenceCeiling('plain', 500, 900, false);
+    expect(c.headUnits).toBe(1);
+    expect(c.commitUnits).toBe(1);
+    expect(c.requestsPerSecond).toBe(1000);
+    expect(c.sequencesFor).toBe(5);
+  });
+
+  it('halves it for the idempotent path (its commit is in a transaction)', () => {
+    const c = sequenceCeiling('idempotent', 500, 900, true);
+    expect(c.commitUnits).toBe(2);
+    expect(c.requestsPerSecond).toBe(500);
+    expect(c.sequencesFor).toBe(10);
+    expect(sequenceCeiling('wide', 500, 1200, true).requestsPerSecond).toBe(250);
+  });
+
+  it('spreads objects over 8 prefixes per sequence', () => {
+    expect(AWS_LIMITS.prefixesPerSequence).toBe(8);
+    expect(s3PrefixLoad(5000, 1, 2)).toEqual({
+      prefixes: 8,
+      putsPerPrefix: 625,
+      getsPerPrefix: 1250,
+      maxReaders: 8,
+    });
+    expect(s3PrefixLoad(5000, 10, 2).putsPerPrefix).toBe(62.5);
+    // an uneven spread: the busiest prefix takes 5/32 of the objects
+    expect(s3PrefixLoad(5000, 1, 2, 5 / 32)).toEqual({
+      prefixes: 8,
+      putsPerPrefix: 781.25,
+      getsPerPrefix: 1562.5,
+      maxReaders: 7,
+    });
   });
 });
 
@@ -208,46 +375,43 @@ describe('MSK Serverless', () => {
 });
 
 describe('design changes', () => {
-  it('topic-level reservation: one write per request plus one per partition', () => {
-    const { counts } = applyDesignChange('topic-level reservation', W, C);
-    expect(counts.writeUnitsPerPartition).toBe(1);
-    expect(counts.writeUnitsPerRequest).toBe(1);
-    // 10 x (4 x 1 + 1) = 50 WRU/s
-    expect(line(eventLogCost(W, counts, D, P), 'DynamoDB writes')).toBeCloseTo(
-      50 * SECONDS_PER_MONTH * 0.625e-6,
-      6,
-    );
-  });
-
-  it('tail readers sharing GETs: one GET per object', () => {
-    const { counts } = applyDesignChange('tail readers sharing GETs', W, C);
-    expect(line(eventLogCost(W, counts, D, P), 'S3 GET')).toBeCloseTo(
-      10 * SECONDS_PER_MONTH * 0.0004e-3,
-      6,
-    );
+  it('function URL front door: no API Gateway line', () => {
+    const { deployment } = applyDesignChange('function URL front door', W, C2, D);
+    expect(line(eventLogCost(W, C2, deployment, P), 'API Gateway')).toBe(0);
   });
 
   it('batching producers: 100 records per request on one partition', () => {
     const single = { ...W, recordsPerRequest: 1, requestsPerSecond: 1000, partitionsTouched: 1 };
-    const { workload } = applyDesignChange('batching producers', single, C);
+    const { workload } = applyDesignChange('batching producers', single, C2, D);
     expect(workload.requestsPerSecond).toBe(10);
     expect(workload.recordsPerRequest).toBe(100);
     expect(workload.partitionsTouched).toBe(1);
   });
 
   it('compression shrinks what S3 stores', () => {
-    const { counts } = applyDesignChange('compression', W, C, 0.25);
+    const { counts } = applyDesignChange('compression', W, C2, D, 0.25);
     expect(segmentBytesPerRequest(W, counts)).toBe(4 * 61 + 100 * 1034 * 0.25);
   });
 
   it('all of the above is never dearer than the baseline', () => {
     for (const w of standardWorkloads()) {
-      const baseline = eventLogCost(w, C, DEFAULT_DEPLOYMENT, P).totalUsd;
-      const all = applyDesignChange('all of the above', w, C);
-      expect(eventLogCost(all.workload, all.counts, DEFAULT_DEPLOYMENT, P).totalUsd).toBeLessThan(
+      const baseline = eventLogCost(w, C2, DEFAULT_DEPLOYMENT, P).totalUsd;
+      const all = applyDesignChange('all of the above', w, C2, DEFAULT_DEPLOYMENT);
+      expect(eventLogCost(all.workload, all.counts, all.deployment, P).totalUsd).toBeLessThan(
         baseline,
       );
     }
+  });
+
+  it('v2 is never dearer than 0.1 on the standard workloads, and (c) is below $6,000', () => {
+    const totals = standardWorkloads().map((w) => ({
+      before: eventLogCost(w, V01_COUNTS, DEFAULT_DEPLOYMENT, P).totalUsd,
+      after: eventLogCost(w, V2_COUNTS, DEFAULT_DEPLOYMENT, P).totalUsd,
+    }));
+    for (const { before, after } of totals) expect(after).toBeLessThanOrEqual(before);
+    // (c): 0.1's 128 write units and 64 GETs per request per group are gone
+    expect(totals[2]?.before).toBeGreaterThan(15_000);
+    expect(totals[2]?.after).toBeLessThan(6000);
   });
 });
 
