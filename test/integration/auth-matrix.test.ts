@@ -129,3 +129,67 @@ describe('the authorization matrix (in process, bearer principals)', () => {
     expect(issuer.fetches()).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('abuse limits', () => {
+  it('answers a pathological topic_pattern on a long almost-matching topic in well under a second', async () => {
+    const admin = bearer(adminKey);
+    const long = `c${'a'.repeat(200)}${uniqueName('x').replaceAll('-', 'a')}`.slice(0, 249);
+    const created = await send(
+      new Request('http://localhost/v1/topics', {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: long, partitions: 1 }),
+      }),
+    );
+    expect(created.status, created.text).toBe(201);
+    const v2 = { ...admin, 'content-type': 'application/vnd.kafka.v2+json' };
+    const group = uniqueName('redos');
+    await send(
+      new Request(`http://localhost/consumers/${group}`, {
+        method: 'POST',
+        headers: v2,
+        body: '{"name":"i"}',
+      }),
+    );
+    const started = performance.now();
+    const subscribed = await send(
+      new Request(`http://localhost/consumers/${group}/instances/i/subscription`, {
+        method: 'POST',
+        headers: v2,
+        body: JSON.stringify({ topic_pattern: 'c((.*)*)*x' }),
+      }),
+    );
+    const ms = performance.now() - started;
+    expect(subscribed.status, subscribed.text).toBe(204);
+    expect(ms).toBeLessThan(500);
+    const tooLong = await send(
+      new Request(`http://localhost/consumers/${group}/instances/i/subscription`, {
+        method: 'POST',
+        headers: v2,
+        body: JSON.stringify({ topic_pattern: 'a'.repeat(300) }),
+      }),
+    );
+    expect(tooLong.status).toBe(400);
+  });
+
+  it('limits a principal’s request rate with 429 and Retry-After when configured', async () => {
+    const limited = createApp({
+      broker,
+      clusterId: CLUSTER_ID,
+      logError: () => {},
+      auth: { enabled: true, rateLimit: { requestsPerSecond: 1, burst: 2 } },
+    });
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 3; i++) {
+      const response = await limited.request('/v1/whoami', { headers: bearer(adminKey) });
+      statuses.push(response.status);
+      if (response.status === 429) {
+        retryAfter = response.headers.get('retry-after');
+        expect(await response.json()).toMatchObject({ code: 'RATE_LIMITED', error_code: 42901 });
+      }
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(retryAfter).toBe('1');
+  });
+});
