@@ -52,7 +52,9 @@ export function grantsOf(options: {
   const seen = new Set<string>();
   return grants.filter((g) => {
     const key = JSON.stringify(g);
-    return seen.has(key) ? false : (seen.add(key), true);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }
 
