@@ -96,6 +96,13 @@ export interface Deployment {
   httpExpansion: number;
   /** How long a warm function trusts its copy of a topic (TopicService's cache, 1 s). */
   topicCacheTtlMs: number;
+  /**
+   * What carries requests to the API function: API Gateway's HTTP API ($1.00 per million
+   * requests, metered per 512 KB) or a Lambda function URL (no charge of its own). The
+   * figures of the report are for `httpApi`, as deployed before function URLs; lib/infra's
+   * default is now `functionUrl`. Default `httpApi`.
+   */
+  frontDoor?: 'httpApi' | 'functionUrl';
 }
 
 export const DEFAULT_DEPLOYMENT: Deployment = {
@@ -195,8 +202,10 @@ export function eventLogCost(
   const requestBodyBytes = w.recordsPerRequest * w.recordBytes * d.httpExpansion;
   const fetchBodyBytes =
     fetches === 0 ? 0 : ((bytesPerSecond(w) * w.consumerGroups) / fetches) * d.httpExpansion;
-  const apiUnitsPerSecond =
-    rps * apiGatewayUnits(requestBodyBytes) + fetches * apiGatewayUnits(fetchBodyBytes);
+  const viaApiGateway = (d.frontDoor ?? 'httpApi') === 'httpApi';
+  const apiUnitsPerSecond = viaApiGateway
+    ? rps * apiGatewayUnits(requestBodyBytes) + fetches * apiGatewayUnits(fetchBodyBytes)
+    : 0;
   const invocationsPerSecond = rps + fetches;
   const gbSecondsPerSecond =
     (d.lambdaMemoryGb * (rps * d.produceDurationMs + fetches * d.fetchDurationMs)) / 1000;
@@ -237,7 +246,9 @@ export function eventLogCost(
     {
       item: 'API Gateway',
       usd: apiUnitsPerSecond * T * p.apiGateway.httpRequest.usd,
-      detail: `${fmt(apiUnitsPerSecond)} metered requests/s (produce ${apiGatewayUnits(requestBodyBytes)} x 512 KB each, ${fmt(fetches)} fetches/s)`,
+      detail: viaApiGateway
+        ? `${fmt(apiUnitsPerSecond)} metered requests/s (produce ${apiGatewayUnits(requestBodyBytes)} x 512 KB each, ${fmt(fetches)} fetches/s)`
+        : 'none: a Lambda function URL has no charge of its own',
     },
     {
       item: 'Lambda requests',
