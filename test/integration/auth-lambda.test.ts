@@ -167,6 +167,8 @@ const named: Record<string, Who> = {};
 
 const logged: string[] = [];
 const tokens: string[] = [];
+/** The variables this file sets, restored after it: a worker runs other files next. */
+const saved: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
   vi.spyOn(console, 'warn').mockImplementation((line: unknown) => {
@@ -174,12 +176,14 @@ beforeAll(async () => {
   });
   issuer = await startTestIssuer();
   const env = testEnvironment().env;
-  Object.assign(process.env, env, {
+  const settings = {
     [AUTH_ENV.mode]: 'on',
     [AUTH_ENV.jwtIssuer]: issuer.issuer,
     [AUTH_ENV.jwtAudience]: issuer.audience,
     [AUTH_ENV.jwtJwks]: JSON.stringify(issuer.jwks),
-  });
+  };
+  for (const name of Object.keys(settings)) saved[name] = process.env[name];
+  Object.assign(process.env, env, settings);
   ctx = {
     topic: `${run}-t`,
     group: `${run}-g`,
@@ -277,6 +281,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await issuer?.close();
   vi.restoreAllMocks();
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 });
 
 function rowId(key: string): string {
