@@ -57,6 +57,13 @@ function allStatements(resources: Resources): Statement[] {
   });
 }
 
+/** The stack with frontDoor httpApi, synthesized once for the tests that need it. */
+let httpApiSynth: SynthesizedStack | undefined;
+function httpApiStack(): SynthesizedStack {
+  httpApiSynth ??= synthEventLogStack({ eventLog: { frontDoor: 'httpApi' } }, 'Apigw');
+  return httpApiSynth;
+}
+
 describe('EventLogStack (defaults)', () => {
   let synth: SynthesizedStack;
   let template: Template;
@@ -289,7 +296,7 @@ describe('EventLogStack (defaults)', () => {
   });
 
   it('with frontDoor httpApi, puts IAM authorization on every route, payload format 2.0', () => {
-    const { template } = synthEventLogStack({ eventLog: { frontDoor: 'httpApi' } }, 'Apigw');
+    const { template } = httpApiStack();
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
     expect(Object.keys(routes).length).toBeGreaterThan(0);
     for (const route of Object.values(routes)) {
