@@ -6,6 +6,7 @@
  *   eventlog:stackName       stack name (default EventLogStack)
  *   eventlog:removalPolicy   retain (default) | destroy  (destroy also empties the bucket)
  *   eventlog:authorization   iam (default) | none        (none: development only)
+ *   eventlog:frontDoor       functionUrl (default) | httpApi
  */
 import { App, RemovalPolicy, Validations } from 'aws-cdk-lib';
 // cdk-nag is CommonJS without statically detectable exports: named ESM imports fail.
@@ -23,6 +24,10 @@ const authorization = context('authorization') ?? 'iam';
 if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
   throw new Error(`eventlog:removalPolicy must be retain or destroy, got ${removalPolicy}`);
 }
+const frontDoor = context('frontDoor') ?? 'functionUrl';
+if (frontDoor !== 'functionUrl' && frontDoor !== 'httpApi') {
+  throw new Error(`eventlog:frontDoor must be functionUrl or httpApi, got ${frontDoor}`);
+}
 if (authorization !== 'iam' && authorization !== 'none') {
   throw new Error(`eventlog:authorization must be iam or none, got ${authorization}`);
 }
@@ -31,6 +36,7 @@ new EventLogStack(app, context('stackName') ?? 'EventLogStack', {
   eventLog: {
     removalPolicy: removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     authorization,
+    frontDoor,
   },
 });
 

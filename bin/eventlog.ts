@@ -10,6 +10,7 @@
  * (EVENTLOG_DEBUG=1 prints it).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { registerAuthCommands } from '../lib/client/cli/auth-command.js';
 import { consume } from '../lib/client/cli/consume-command.js';
 import { DEFAULT_URL, type GlobalOptions, UsageError } from '../lib/client/cli/context.js';
 import {
@@ -59,7 +60,12 @@ const program = new Command('eventlog')
   .addOption(new Option('--url <url>', 'the API base URL').env('EVENTLOG_URL').default(DEFAULT_URL))
   .option(
     '--sigv4',
-    'sign requests with AWS SigV4 (automatic for *.execute-api.*.amazonaws.com URLs)',
+    'sign requests with AWS SigV4 (automatic for execute-api and Lambda function URLs)',
+  )
+  .addOption(
+    new Option('--token <token>', 'an API key or JWT, sent as Authorization: Bearer').env(
+      'EVENTLOG_TOKEN',
+    ),
   )
   .showHelpAfterError('(add --help for usage)')
   // Usage errors exit 2; the catch below decides.
@@ -69,6 +75,8 @@ const program = new Command('eventlog')
 function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals<GlobalOptions>();
 }
+
+registerAuthCommands(program, globals);
 
 const topics = program
   .command('topics')

@@ -1,5 +1,12 @@
 import { handle } from 'hono/aws-lambda';
 import { createApp } from '../lib/api/app.js';
+import { authSettingsFromEnv } from '../lib/api/auth-config.js';
+import {
+  iamArnFromLambdaContext,
+  type LambdaHttpEvent,
+  type LambdaHttpResult,
+  refuseRawPath,
+} from '../lib/api/lambda.js';
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import { notifyDispatcher } from '../lib/broker/produce-notifier.js';
 import {
@@ -12,12 +19,14 @@ import { createAwsClients } from '../lib/store/aws-clients.js';
 import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
 
 /**
- * The HTTP API's Lambda, behind API Gateway HTTP API (payload format 2.0). Clients, stores and
- * the broker are built once per execution environment, so warm invocations reuse sockets and
- * the topic cache.
+ * The HTTP API's Lambda, behind a function URL or API Gateway's HTTP API (both payload format
+ * 2.0). Clients, stores and the broker are built once per execution environment, so warm
+ * invocations reuse sockets and the topic and ACL caches. Auth is on unless EVENTLOG_AUTH=off
+ * (development stacks only).
  */
 
 const names = resourceNamesFromEnv();
+const auth = authSettingsFromEnv(process.env, 'on');
 // Each produce wakes the dispatcher of Lambda consumers, when the stack has one.
 const dispatchFunction = process.env[DISPATCH_FUNCTION_ENV_VAR];
 const broker = createBroker(createStores(createAwsClients(), names), {
@@ -31,7 +40,25 @@ const broker = createBroker(createStores(createAwsClients(), names), {
         ),
       }
     : {}),
+  ...(auth.jwt === undefined ? {} : { auth: { jwt: auth.jwt } }),
 });
-const app = createApp({ broker, clusterId: clusterIdFor(names) });
+const app = createApp({
+  broker,
+  clusterId: clusterIdFor(names),
+  auth: {
+    enabled: auth.enabled,
+    iamArnOf: iamArnFromLambdaContext,
+    ...(auth.rateLimit === undefined ? {} : { rateLimit: auth.rateLimit }),
+    log: (entry) => console.warn(JSON.stringify({ auth: entry })),
+  },
+});
+const serve = handle(app) as unknown as (
+  event: LambdaHttpEvent,
+  context: unknown,
+) => Promise<LambdaHttpResult>;
 
-export const handler = handle(app);
+/** The raw path is checked before Hono's adapter turns it into a (normalized) URL. */
+export const handler = async (
+  event: LambdaHttpEvent,
+  context: unknown,
+): Promise<LambdaHttpResult> => refuseRawPath(event) ?? serve(event, context);

@@ -1,10 +1,12 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Broker } from '../broker/broker.js';
 import { EventLogError, toEventLogError } from '../log/errors.js';
+import { type ApiAuthOptions, authMiddleware } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorResponseParts } from './error-mapping.js';
 import { MAX_WAIT_MS } from './long-poll.js';
 import type { ApiContext } from './route.js';
+import { registerAuthRoutes } from './routes/auth.js';
 import { registerConfluentConsumerRoutes } from './routes/confluent-consumers.js';
 import { registerConfluentV2Routes } from './routes/confluent-v2.js';
 import { registerConfluentV3Routes } from './routes/confluent-v3.js';
@@ -25,6 +27,11 @@ export interface AppOptions {
   maxWaitMs?: number;
   /** Where unexpected (5xx) errors are reported; default console.error. */
   logError?: (error: EventLogError) => void;
+  /**
+   * Authentication and authorization (docs/security.md). Default off: every caller is
+   * anonymous and allowed everything, which only the local server on loopback uses.
+   */
+  auth?: Omit<ApiAuthOptions, 'service'>;
 }
 
 /**
@@ -42,6 +49,11 @@ export function createApp(options: AppOptions): OpenAPIHono {
   const logError = options.logError ?? ((error: EventLogError) => console.error(error));
   const app = new OpenAPIHono();
 
+  // First: refuse ambiguous paths, find the caller, apply its rate limit. Each route then
+  // checks its own rule (lib/api/route-access.ts) as the router matched it.
+  app.use('*', authMiddleware({ enabled: false, ...options.auth, service: options.broker.auth }));
+
+  registerAuthRoutes(app, api);
   registerTopicRoutes(app, api);
   registerRecordRoutes(app, api);
   registerProducerRoutes(app, api);

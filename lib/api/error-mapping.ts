@@ -54,6 +54,10 @@ export const ERROR_MAPPING = {
   IDEMPOTENCY_IN_PROGRESS: { status: 409, errorCode: 409 },
   UNKNOWN_SUBSCRIPTION: { status: 404, errorCode: 404 },
   SUBSCRIPTION_ALREADY_EXISTS: { status: 409, errorCode: 409 },
+  // Confluent's 40101 authentication error, 40301 authorization error, 42901 rate limit.
+  UNAUTHENTICATED: { status: 401, errorCode: 40101 },
+  AUTHORIZATION_FAILED: { status: 403, errorCode: 40301 },
+  RATE_LIMITED: { status: 429, errorCode: 42901 },
   THROTTLED: { status: 429, errorCode: 429 },
   STORAGE_UNAVAILABLE: { status: 503, errorCode: 50003 },
   TIMEOUT: { status: 504, errorCode: 50003 },

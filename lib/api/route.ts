@@ -1,6 +1,8 @@
 import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Broker } from '../broker/broker.js';
+import { checkRoute } from './auth.js';
+import { ROUTE_ACCESS, type RouteAccess, routeKey } from './route-access.js';
 
 /** What every route needs, fixed when the app is built. */
 export interface ApiContext {
@@ -30,7 +32,29 @@ export function defineRoute(
   handler: (c: Context) => Promise<Response> | Response,
 ): void {
   app.openAPIRegistry.registerPath(config);
-  app.on(config.method.toUpperCase(), config.path.replaceAll(/\/{([^}]+)}/g, '/:$1'), handler);
+  const checked = withAccess(config.method, config.path, handler);
+  app.on(config.method.toUpperCase(), config.path.replaceAll(/\/{([^}]+)}/g, '/:$1'), checked);
+}
+
+/**
+ * The handler behind its access rule (lib/api/route-access.ts): the check runs inside the
+ * route the router matched, after any normalization, with that route's own parameters. A
+ * route without a rule cannot be registered.
+ */
+export function withAccess(
+  method: string,
+  path: string,
+  handler: (c: Context) => Promise<Response> | Response,
+): (c: Context) => Promise<Response> {
+  const key = routeKey(method, path);
+  const access: RouteAccess | undefined = ROUTE_ACCESS[key];
+  if (access === undefined) {
+    throw new Error(`The route ${key} has no access rule in lib/api/route-access.ts`);
+  }
+  return async (c) => {
+    await checkRoute(c, access);
+    return handler(c);
+  };
 }
 
 /** A path parameter, decoded (Hono leaves percent-escapes in place for c.req.param()). */

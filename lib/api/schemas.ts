@@ -26,6 +26,18 @@ export const ErrorSchema = z
 
 export const errorResponses = {
   400: { description: 'Invalid request', content: { 'application/json': { schema: ErrorSchema } } },
+  401: {
+    description: 'No valid credentials (UNAUTHENTICATED, 40101)',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
+  403: {
+    description: 'No ACL allows it (AUTHORIZATION_FAILED, 40301)',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
+  429: {
+    description: 'Rate limited (RATE_LIMITED, 42901); see Retry-After',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
   404: {
     description: 'Unknown topic (40401) or partition (40402)',
     content: { 'application/json': { schema: ErrorSchema } },

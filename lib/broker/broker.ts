@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from '../infra/resources.js';
+import { type AuthStore, DynamoAuthStore } from '../store/auth-store.js';
 import { type CommitLogStore, DynamoCommitLogStore } from '../store/commit-log-store.js';
 import type { FailureDestinationStore } from '../store/failure-destination-store.js';
 import { DynamoGroupStore, type GroupStore } from '../store/group-store.js';
@@ -9,6 +10,7 @@ import { DynamoProducerStore, type ProducerStore } from '../store/producer-store
 import { S3SegmentStore, type SegmentStore } from '../store/segment-store.js';
 import { DynamoSubscriptionStore, type SubscriptionStore } from '../store/subscription-store.js';
 import { DynamoTopicStore, type TopicStore } from '../store/topic-store.js';
+import { AuthService, type AuthServiceOptions } from './auth.js';
 import { type Clock, systemClock } from './clock.js';
 import { ConsumerInstanceService } from './consumer-instances.js';
 import { FetchService } from './fetch.js';
@@ -40,6 +42,8 @@ export interface Stores {
   idempotency: IdempotencyStore;
   /** Lambda consumers' subscriptions (the groups table). */
   subscriptions: SubscriptionStore;
+  /** ACLs, API keys and producer owners (the groups table). */
+  auth: AuthStore;
   /**
    * SQS and SNS on-failure destinations of Lambda consumers. Only the dispatcher sends there,
    * so only its entry (and the local server) builds one: the other functions' bundles stay
@@ -67,6 +71,8 @@ export interface BrokerOptions {
   healMarginMs?: number;
   /** Retention's tunables (the rest comes from the options above). */
   retention?: Pick<RetentionOptions, 'clockSkewMs' | 'leaseMs' | 'maxSweptObjects'>;
+  /** The OIDC issuer of JWT callers and the ACL cache's lifetime. */
+  auth?: Omit<AuthServiceOptions, 'clock'>;
 }
 
 /** The services over one set of stores, wired the same way by functions, the local server and tests. */
@@ -86,6 +92,8 @@ export interface Broker {
   producers: ProducerService;
   /** Idempotency-Key handling for the produce routes. */
   idempotency: IdempotencyService;
+  /** Bearer credentials, ACLs, producer owners. */
+  auth: AuthService;
 }
 
 export const DEFAULT_HEAL_MARGIN_MS = 15_000;
@@ -104,6 +112,7 @@ export function createStores(
     segments: new S3SegmentStore(clients.s3, names.bucket),
     groups: new DynamoGroupStore(clients.doc, names.groupsTable),
     subscriptions: new DynamoSubscriptionStore(clients.doc, names.groupsTable),
+    auth: new DynamoAuthStore(clients.doc, names.groupsTable),
     producers: new DynamoProducerStore(clients.doc, names.logTable),
     idempotency: new DynamoIdempotencyStore(clients.doc, names.logTable),
   };
@@ -152,6 +161,7 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
     }),
     // A key's lock lasts as long as its request may still publish.
     idempotency: new IdempotencyService(stores.idempotency, { clock, lockMs: maxProduceMs }),
+    auth: new AuthService(stores.auth, stores.subscriptions, { ...options.auth, clock }),
     fetch,
     offsets,
     retention: new RetentionService(stores.topics, stores.commits, stores.segments, reader, {

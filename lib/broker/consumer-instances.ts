@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sequenceOf } from '../log/commit.js';
 import { EventLogError, isEventLogError } from '../log/errors.js';
 import { validateTopicName } from '../log/topic-config.js';
+import { compileTopicPattern } from '../log/topic-pattern.js';
 import type { GroupStore, InstanceState, MemberItem } from '../store/group-store.js';
 import { instanceNotFound } from '../store/group-store.js';
 import type { TopicRecord } from '../store/topic-store.js';
@@ -81,6 +82,12 @@ export interface RecordsRequest {
    * the instance's is CONSUMER_FORMAT_MISMATCH, found before anything is fetched.
    */
   format?: string;
+  /**
+   * Checks the caller may read the instance's subscribed topics (throws when not), after the
+   * heartbeat found them and before anything is fetched: access revoked since subscribing
+   * stops the reads at the next call.
+   */
+  authorizeTopics?: (topics: readonly string[]) => Promise<void>;
 }
 
 export interface ConsumerInstanceServiceOptions {
@@ -153,6 +160,8 @@ export class ConsumerInstanceService {
     group: string,
     name: string,
     request: { topics?: readonly string[]; topicPattern?: string },
+    /** Keeps the topics a pattern matched that the caller may read (all, by default). */
+    readable: (topics: string[]) => Promise<string[]> = async (topics) => topics,
   ): Promise<void> {
     const member = await this.load(group, name);
     const state = member.instance as InstanceState;
@@ -161,14 +170,11 @@ export class ConsumerInstanceService {
     }
     let topics: string[];
     if (request.topicPattern !== undefined) {
-      let pattern: RegExp;
-      try {
-        // Java's Pattern.matches: the whole name must match.
-        pattern = new RegExp(`^(?:${request.topicPattern})$`);
-      } catch (error) {
-        throw new EventLogError('INVALID_REQUEST', `Invalid topic_pattern: ${String(error)}`);
-      }
-      topics = (await this.topics.list()).map((t) => t.name).filter((t) => pattern.test(t));
+      // Java's Pattern.matches (the whole name must match), in linear time: no regex DoS.
+      const pattern = compileTopicPattern(request.topicPattern);
+      topics = await readable(
+        (await this.topics.list()).map((t) => t.name).filter((t) => pattern.matches(t)),
+      );
     } else {
       topics = (request.topics ?? []).map((t) => validateTopicName(t));
     }
@@ -304,6 +310,7 @@ export class ConsumerInstanceService {
   ): Promise<{ format: InstanceFormat; records: InstanceRecord[]; rendered: T }> {
     // The heartbeat's one Query reads the instance too: no separate GetItem.
     const beat = await this.groups.heartbeat(group, name, {}, { instance: true });
+    if (request.authorizeTopics !== undefined) await request.authorizeTopics(beat.member.topics);
     const now = this.clock.now();
     const before = beat.member.instance as InstanceState;
     if (request.format !== undefined && request.format !== before.format) {

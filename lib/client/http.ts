@@ -52,8 +52,13 @@ export interface HttpClientOptions {
   retry?: RetryOptions;
   /** Per attempt; default 30 s (API Gateway's own limit is 30 s). */
   timeoutMs?: number;
-  /** Sent with every request (an API key, a tracing header). */
+  /** Sent with every request (a tracing header). */
   headers?: Record<string, string>;
+  /**
+   * An API key or a JWT, sent as `Authorization: Bearer` (the API's bearer door). With one,
+   * requests are not signed unless `sigv4` says so.
+   */
+  token?: string;
   /** Called before each retry, e.g. to log it. */
   onRetry?: (event: { attempt: number; delayMs: number; error: EventLogError }) => void;
   /** Replaces the global fetch (tests, proxies). */
@@ -154,6 +159,9 @@ export class HttpClient {
     let headers: Record<string, string> = {
       accept: 'application/json',
       ...this.options.headers,
+      ...(this.options.token === undefined
+        ? {}
+        : { authorization: `Bearer ${this.options.token}` }),
       ...options.headers,
     };
     if (body !== undefined) headers['content-type'] ??= options.contentType ?? 'application/json';
@@ -217,6 +225,7 @@ export class HttpClient {
     this.signer ??= (async () => {
       const { sigv4 } = this.options;
       if (sigv4 === false) return undefined;
+      if (sigv4 === undefined && this.options.token !== undefined) return undefined;
       const { awsEndpointOf, createSigner } = await import('./sigv4.js');
       if (sigv4 === undefined && awsEndpointOf(this.baseUrl) === undefined) return undefined;
       return createSigner(this.baseUrl, typeof sigv4 === 'object' ? sigv4 : {});
@@ -279,7 +288,7 @@ export function errorFromResponse(
   const code = codeForStatus(status);
   const hint =
     status === 401 || status === 403
-      ? ' (an API with IAM authorization needs SigV4: pass --sigv4 or use the execute-api URL, with AWS credentials at hand)'
+      ? ' (the API authorizes every request: sign with SigV4 against its IAM URL (automatic for function URLs and execute-api, --sigv4 otherwise) with AWS credentials at hand, or send an API key or JWT with --token / EVENTLOG_TOKEN to its bearer URL; an admin grants access with ACLs, see docs/security.md)'
       : '';
   return new EventLogError(code, `${method} ${url.pathname}: HTTP ${status}: ${message}${hint}`, {
     retriable: status === 429 || status === 502 || status === 503 || status === 504,

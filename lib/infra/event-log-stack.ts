@@ -24,8 +24,14 @@ export class EventLogStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.eventLog.apiUrl,
-      description: 'Base URL of the HTTP API (eventlog --url <ApiUrl>)',
+      description: 'Base URL of the API for SigV4 callers (eventlog --url <ApiUrl>)',
     });
+    if (this.eventLog.bearerUrl !== undefined) {
+      new CfnOutput(this, 'BearerUrl', {
+        value: this.eventLog.bearerUrl,
+        description: 'Base URL of the API for API keys and JWT (Authorization: Bearer)',
+      });
+    }
     // Clients sign with SigV4 for this region.
     new CfnOutput(this, 'Region', { value: this.region });
     new CfnOutput(this, 'BucketName', {

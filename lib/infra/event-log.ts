@@ -1,7 +1,18 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  Aws,
+  Duration,
+  Fn,
+  Names,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -27,12 +38,21 @@ import {
   Effect,
   Grant,
   type IGrantable,
+  type IRole,
+  type IUser,
   PolicyStatement,
   Role,
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Alias,
+  Architecture,
+  type FunctionUrl,
+  FunctionUrlAuthType,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -42,15 +62,14 @@ import {
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
 import {
-  ANY_SCOPE,
-  API_ACCESS,
-  type ApiAccess,
-  type GrantScope,
-  type RoutePattern,
-  scopedPath,
-} from './api-access.js';
+  AwsCustomResource,
+  AwsCustomResourcePolicy,
+  PhysicalResourceId,
+} from 'aws-cdk-lib/custom-resources';
+import { Construct, type IConstruct } from 'constructs';
+import { AUTH_ENV } from '../api/auth-config.js';
+import type { Operation, PatternType, ResourceType } from '../log/acl.js';
 import { FUNCTION_HANDLER, functionCode } from './bundling.js';
 import {
   BOOTSTRAP_SERVERS_ENV_VAR,
@@ -141,6 +160,29 @@ export const FUNCTIONS: Record<EventLogFunctionName, FunctionDefinition> = {
 
 export type EventLogAuthorization = 'iam' | 'none';
 
+/**
+ * What carries requests to the api function. `functionUrl`: Lambda function URLs, free (no
+ * charge beyond Lambda's); `httpApi`: API Gateway's HTTP API, $1.00 per million requests,
+ * for its stage throttling, custom domains and access logs. See docs/cost-model.md.
+ */
+export type FrontDoor = 'functionUrl' | 'httpApi';
+
+/**
+ * Callers that send `Authorization: Bearer` instead of signing with SigV4: API keys created by
+ * an admin (`eventlog keys create`) always, and JWT when an issuer is given.
+ */
+export interface BearerAuthProps {
+  /** Accept JWT from this OIDC issuer. @default no JWT */
+  readonly jwt?: {
+    readonly issuer: string;
+    readonly audience: string;
+    /** The claim naming the principal (`jwt:<value>` in ACLs). @default 'sub' */
+    readonly principalClaim?: string;
+    /** @default the jwks_uri of the issuer's OIDC discovery document */
+    readonly jwksUrl?: string;
+  };
+}
+
 export interface EventLogProps {
   /**
    * What happens to the bucket and tables when the stack is deleted. `DESTROY` also empties
@@ -161,12 +203,32 @@ export interface EventLogProps {
    */
   readonly serverAccessLogs?: { bucket: IBucket; prefix?: string };
   /**
-   * `iam` signs every request with SigV4 (grant access with grantProduce / grantConsume /
-   * grantAdmin). `none` leaves the API open to anyone who knows the URL: development only.
+   * `iam`: the API authenticates every caller (SigV4 through the IAM front door, and bearer
+   * credentials through the bearer door when `bearer` is set) and authorizes each request by
+   * its ACLs (grantProduce / grantConsume / grantAdmin write them). `none` turns both off and
+   * leaves the API open to anyone who knows the URL: development only.
    * @default 'iam'
    */
   readonly authorization?: EventLogAuthorization;
-  /** @default no stage throttling beyond the account's API Gateway limits */
+  /**
+   * The front door of SigV4 callers: a function URL with AWS_IAM auth (on alias `iam`), or
+   * API Gateway's HTTP API with IAM authorization.
+   * @default 'functionUrl' (API Gateway would add $1.00 per million requests)
+   */
+  readonly frontDoor?: FrontDoor;
+  /**
+   * A second door for bearer callers: a function URL with auth NONE on alias `bearer` (an
+   * IAM front door refuses `Authorization: Bearer`, which is its own SigV4 header). The API
+   * still refuses every request without a valid key or JWT.
+   * @default no bearer door: SigV4 callers only
+   */
+  readonly bearer?: BearerAuthProps;
+  /**
+   * Per-principal request rate, per execution environment (429 with Retry-After beyond it).
+   * @default no limit
+   */
+  readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst?: number };
+  /** With frontDoor httpApi. @default no stage throttling beyond the account's limits */
   readonly throttle?: ThrottleSettings;
   /** @default every 5 minutes */
   readonly retentionSchedule?: Duration;
@@ -203,13 +265,23 @@ export class EventLog extends Construct {
   /** The tables by their definition id (Topics, Log, Groups). */
   readonly tables: Record<TableDefinition['id'], Table>;
   readonly functions: Record<EventLogFunctionName, NodejsFunction>;
-  readonly httpApi: HttpApi;
-  /** The HTTP API's URL, ending in a slash. */
+  readonly frontDoor: FrontDoor;
+  /** With frontDoor httpApi. */
+  readonly httpApi: HttpApi | undefined;
+  /** With frontDoor functionUrl: the IAM door's function URL. */
+  readonly functionUrl: FunctionUrl | undefined;
+  /** The URL of SigV4 callers (the API's URL with authorization none), ending in a slash. */
   readonly apiUrl: string;
+  /** The URL of bearer callers (API keys, JWT), when `bearer` is set; ends in a slash. */
+  readonly bearerUrl: string | undefined;
   readonly alarms: Alarm[] = [];
   readonly authorization: EventLogAuthorization;
 
   private dispatcherRoleCache: Role | undefined;
+  private iamAlias: Alias | undefined;
+  /** The dispatcher's fixed name with a function URL front door (see connectDispatcher). */
+  private readonly dispatchFunctionName: string | undefined;
+  private aclCount = 0;
 
   constructor(scope: Construct, id: string, props: EventLogProps = {}) {
     super(scope, id);
@@ -217,6 +289,11 @@ export class EventLog extends Construct {
     const retain = removalPolicy === RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     this.authorization = props.authorization ?? 'iam';
+    this.frontDoor = props.frontDoor ?? 'functionUrl';
+    this.dispatchFunctionName =
+      this.frontDoor === 'functionUrl'
+        ? Names.uniqueResourceName(this, { maxLength: 55, separator: '-' }) + '-dispatch'
+        : undefined;
 
     this.bucket = this.createBucket(props, removalPolicy);
     this.tables = Object.fromEntries(
@@ -236,18 +313,37 @@ export class EventLog extends Construct {
       // Stack traces point into the TypeScript sources instead of the minified bundle.
       NODE_OPTIONS: '--enable-source-maps',
     };
+    const apiEnvironment = { ...environment, ...authEnvironment(this.authorization, props) };
 
     const names = Object.keys(FUNCTIONS) as EventLogFunctionName[];
     this.functions = Object.fromEntries(
       names.map((name) => [
         name,
-        this.createFunction(name, FUNCTIONS[name], environment, props, logRetention, retain),
+        this.createFunction(
+          name,
+          FUNCTIONS[name],
+          name === 'api' ? apiEnvironment : environment,
+          props,
+          logRetention,
+          retain,
+        ),
       ]),
     ) as Record<EventLogFunctionName, NodejsFunction>;
 
-    const { httpApi, url } = this.createHttpApi(props, logRetention, retain);
-    this.httpApi = httpApi;
-    this.apiUrl = url;
+    if (this.frontDoor === 'httpApi') {
+      const { httpApi, url } = this.createHttpApi(props, logRetention, retain);
+      this.httpApi = httpApi;
+      this.functionUrl = undefined;
+      this.apiUrl = url;
+    } else {
+      this.httpApi = undefined;
+      this.functionUrl = this.createIamFunctionUrl();
+      this.apiUrl = this.functionUrl.url;
+    }
+    this.bearerUrl =
+      props.bearer === undefined || this.authorization === 'none'
+        ? undefined
+        : this.createBearerFunctionUrl().url;
 
     this.scheduleFor('retention', props.retentionSchedule ?? Duration.minutes(5));
     this.connectDispatcher(props.dispatchSchedule ?? Duration.minutes(1));
@@ -260,30 +356,150 @@ export class EventLog extends Construct {
     return table;
   }
 
-  /** Invoke rights on the produce routes (ours and the Confluent REST Proxy v2/v3 ones). */
+  /**
+   * Produce to `topic` (a name, `*` for every topic, or a prefix ending in `*`): the right to
+   * call the IAM front door, and the ACLs (produce on the topic, and on named idempotent
+   * producers) written into the ACL table when the stack deploys.
+   */
   grantProduce(grantee: IGrantable, topic = '*'): Grant {
-    return this.grantRoutes(grantee, 'produce', { topic, group: '*' });
+    this.writeAcls(grantee, [
+      ['topic', topic, 'produce'],
+      ['producer', '*', 'produce'],
+    ]);
+    return this.grantFrontDoor(grantee);
   }
 
   /**
-   * Invoke rights on fetch, offsets and topic metadata of `topic`, and on the work of a
-   * member of consumer group `group` (heartbeats, commits, Confluent consumer instances).
+   * Consume `topic` (fetch, offsets, metadata) as a member of consumer group `group` (a name,
+   * `*` or a prefix ending in `*`). `*` never reaches the groups of Lambda subscriptions.
    */
   grantConsume(grantee: IGrantable, topic = '*', group = '*'): Grant {
-    return this.grantRoutes(grantee, 'consume', { topic, group });
+    this.writeAcls(grantee, [
+      ['topic', topic, 'consume'],
+      ['group', group, 'consume'],
+    ]);
+    return this.grantFrontDoor(grantee);
   }
 
-  /** Invoke rights on every route: topic and group administration included. */
+  /** Everything: topic, group, ACL and key administration (cluster admin). */
   grantAdmin(grantee: IGrantable): Grant {
-    return this.grantRoutes(grantee, 'admin', ANY_SCOPE);
+    this.writeAcls(grantee, [['cluster', 'eventlog', 'admin']]);
+    return this.grantFrontDoor(grantee);
   }
 
-  /** The execute-api ARNs of a set of routes, for any stage. */
-  routeArns(access: ApiAccess, scope: GrantScope = ANY_SCOPE): string[] {
-    checkNamePattern('topic', scope.topic);
-    checkNamePattern('group', scope.group);
-    return API_ACCESS[access].map((route: RoutePattern) =>
-      this.httpApi.arnForExecuteApi(route.method, scopedPath(route, scope), '*'),
+  /**
+   * The right to call the IAM front door at all (what a caller may do there is the ACLs'
+   * business): execute-api:Invoke on the HTTP API, or lambda:InvokeFunctionUrl plus
+   * lambda:InvokeFunction on the `iam` alias. InvokeFunction is conditioned on
+   * lambda:InvokedViaFunctionUrl: a direct Invoke would let the caller write the request
+   * context, its identity included, itself.
+   */
+  grantFrontDoor(grantee: IGrantable): Grant {
+    if (this.httpApi !== undefined) {
+      return Grant.addToPrincipal({
+        grantee,
+        actions: ['execute-api:Invoke'],
+        resourceArns: [this.httpApi.arnForExecuteApi('*', '/*', '*')],
+      });
+    }
+    const alias = this.iamAlias as Alias;
+    const url = Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunctionUrl'],
+      resourceArns: [alias.functionArn],
+      conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+    });
+    const invoke = Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [alias.functionArn],
+      conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+    });
+    return url.combine(invoke);
+  }
+
+  /**
+   * One ACL item per binding in the groups table (pk `acls`), written by a custom resource
+   * when the stack deploys and deleted with it (lib/store/auth-store.ts has the layout).
+   */
+  private writeAcls(grantee: IGrantable, bindings: [ResourceType, string, Operation][]): void {
+    const principal = principalOfGrantee(grantee);
+    // Every name checked before anything is written: a bad one leaves no half grant.
+    const patterns = bindings.map(([type, name]) => aclPattern(type, name));
+    for (const [i, [type, name, operation]] of bindings.entries()) {
+      const { patternType, resourceName } = patterns[i] as ReturnType<typeof aclPattern>;
+      const index = this.aclCount++;
+      const id = `cdk-${createHash('sha256')
+        .update(`${this.node.path}|${index}|${type}|${name}|${operation}`)
+        .digest('hex')
+        .slice(0, 24)}`;
+      const table = this.table('Groups');
+      const Item = {
+        pk: { S: 'acls' },
+        sk: { S: id },
+        principal: { S: principal },
+        resourceType: { S: type },
+        patternType: { S: patternType },
+        resourceName: { S: resourceName },
+        operation: { S: operation },
+        permission: { S: 'allow' },
+        source: { S: 'cdk' },
+        createdAt: { N: '0' },
+      };
+      const put = {
+        service: 'DynamoDB',
+        action: 'putItem',
+        parameters: { TableName: table.tableName, Item },
+        physicalResourceId: PhysicalResourceId.of(id),
+      };
+      const resource = new AwsCustomResource(this, `Acl${index}`, {
+        onCreate: put,
+        onUpdate: put,
+        onDelete: {
+          service: 'DynamoDB',
+          action: 'deleteItem',
+          parameters: { TableName: table.tableName, Key: { pk: { S: 'acls' }, sk: { S: id } } },
+        },
+        policy: AwsCustomResourcePolicy.fromStatements([
+          new PolicyStatement({
+            actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            resources: [table.tableArn],
+          }),
+        ]),
+        installLatestAwsSdk: false,
+        logGroup: this.aclWriterLogs(),
+      });
+      table.encryptionKey?.grant(resource, 'kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey');
+      this.acknowledgeAclWriter();
+    }
+  }
+
+  private aclWriterLogGroup: LogGroup | undefined;
+
+  private aclWriterLogs(): LogGroup {
+    this.aclWriterLogGroup ??= new LogGroup(this, 'AclWriterLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    return this.aclWriterLogGroup;
+  }
+
+  private acknowledgeAclWriter(): void {
+    const provider = Stack.of(this).node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+    if (provider === undefined || (provider as { acknowledged?: boolean }).acknowledged) return;
+    (provider as { acknowledged?: boolean }).acknowledged = true;
+    const role = provider.node.tryFindChild('ServiceRole');
+    if (role !== undefined) {
+      acknowledge(
+        role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'The CDK AwsCustomResource provider that writes the ACLs of grantProduce/grantConsume/grantAdmin at deploy time runs only then; its basic execution role writes its own logs.',
+      );
+    }
+    acknowledge(
+      provider,
+      'AwsSolutions-L1',
+      'The runtime of the CDK AwsCustomResource provider is chosen by aws-cdk-lib (its latest tested Node.js); it runs only at deploy time to write ACL items.',
     );
   }
 
@@ -297,14 +513,6 @@ export class EventLog extends Construct {
       description: 'Execution role of the event log dispatcher (Lambda consumers)',
     });
     return this.dispatcherRoleCache;
-  }
-
-  private grantRoutes(grantee: IGrantable, access: ApiAccess, scope: GrantScope): Grant {
-    return Grant.addToPrincipal({
-      grantee,
-      actions: ['execute-api:Invoke'],
-      resourceArns: this.routeArns(access, scope),
-    });
   }
 
   private createBucket(props: EventLogProps, removalPolicy: RemovalPolicy): Bucket {
@@ -422,6 +630,9 @@ export class EventLog extends Construct {
         ? {}
         : { reservedConcurrentExecutions: overrides.reservedConcurrentExecutions }),
       role,
+      ...(name === 'dispatch' && this.dispatchFunctionName !== undefined
+        ? { functionName: this.dispatchFunctionName }
+        : {}),
       logGroup,
       tracing: props.tracing === true ? Tracing.ACTIVE : Tracing.DISABLED,
       environment,
@@ -546,6 +757,33 @@ export class EventLog extends Construct {
     return { httpApi, url: stage.url };
   }
 
+  /** The IAM door as a function URL (AWS_IAM) on alias `iam`; NONE with authorization none. */
+  private createIamFunctionUrl(): FunctionUrl {
+    this.iamAlias = new Alias(this, 'ApiIamAlias', {
+      aliasName: 'iam',
+      version: this.functions.api.currentVersion,
+      description: 'The api function behind the SigV4 function URL',
+    });
+    return this.iamAlias.addFunctionUrl({
+      authType:
+        this.authorization === 'iam' ? FunctionUrlAuthType.AWS_IAM : FunctionUrlAuthType.NONE,
+    });
+  }
+
+  /**
+   * The bearer door: a function URL with auth NONE, on its own alias (one function may have
+   * one URL per qualifier). The API refuses every request on it that has no valid API key or
+   * JWT; no SigV4 identity can appear there, since Lambda builds the request context.
+   */
+  private createBearerFunctionUrl(): FunctionUrl {
+    const alias = new Alias(this, 'ApiBearerAlias', {
+      aliasName: 'bearer',
+      version: this.functions.api.currentVersion,
+      description: 'The api function behind the bearer-token (API key, JWT) function URL',
+    });
+    return alias.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+  }
+
   /**
    * The produce path notifies the dispatcher (an asynchronous invoke from the api function,
    * allowed on that one function only), and a schedule runs it as a safety net. The consumers'
@@ -554,18 +792,33 @@ export class EventLog extends Construct {
   private connectDispatcher(every: Duration): void {
     const api = this.functions.api;
     const dispatch = this.functions.dispatch;
-    api.addEnvironment(DISPATCH_FUNCTION_ENV_VAR, dispatch.functionName);
+    const stack = Stack.of(this);
+    // With a function URL, the dispatcher's environment names the URL, which hangs on the api
+    // function: the api side must then name the dispatcher without a reference to it (its
+    // fixed name, in an ARN of pseudo parameters), or CloudFormation sees a cycle.
+    const dispatchName = this.dispatchFunctionName ?? dispatch.functionName;
+    const dispatchArn =
+      this.dispatchFunctionName === undefined
+        ? dispatch.functionArn
+        : stack.formatArn({
+            service: 'lambda',
+            resource: 'function',
+            resourceName: this.dispatchFunctionName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          });
+    api.addEnvironment(DISPATCH_FUNCTION_ENV_VAR, dispatchName);
     api.role?.addToPrincipalPolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['lambda:InvokeFunction'],
-        resources: [dispatch.functionArn],
+        resources: [dispatchArn],
       }),
     );
-    const stack = Stack.of(this);
     dispatch.addEnvironment(
       BOOTSTRAP_SERVERS_ENV_VAR,
-      `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}:443`,
+      this.httpApi !== undefined
+        ? `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}:443`
+        : `${Fn.select(2, Fn.split('/', this.apiUrl))}:443`,
     );
     this.scheduleFor('dispatch', every);
   }
@@ -613,11 +866,13 @@ export class EventLog extends Construct {
         `The event log ${name} function was throttled: raise its concurrency or the account limit.`,
       );
     }
-    add(
-      'ApiServerErrorsAlarm',
-      this.httpApi.metricServerError({ period }),
-      'The event log HTTP API answered 5xx (the api function maps failures to 5xx without throwing).',
-    );
+    if (this.httpApi !== undefined) {
+      add(
+        'ApiServerErrorsAlarm',
+        this.httpApi.metricServerError({ period }),
+        'The event log HTTP API answered 5xx (the api function maps failures to 5xx without throwing).',
+      );
+    }
   }
 
   private logicalIdOf(construct: Construct): string {
@@ -636,14 +891,70 @@ function pascalCase(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
-/** A topic or group name, or an IAM pattern over them (`orders`, `orders.*`, `*`). */
-function checkNamePattern(what: 'topic' | 'group', name: string): void {
-  if (Token.isUnresolved(name)) return;
-  if (!/^[a-zA-Z0-9._\-*?]{1,249}$/.test(name)) {
+/**
+ * The ACL pattern of a grant's name: `*` every name, `orders*` every name starting with
+ * `orders` (prefixed), anything else that name (literal).
+ */
+export function aclPattern(
+  type: ResourceType,
+  name: string,
+): { patternType: PatternType; resourceName: string } {
+  if (Token.isUnresolved(name)) return { patternType: 'literal', resourceName: name };
+  if (name === '*') return { patternType: 'literal', resourceName: '*' };
+  if (!/^[a-zA-Z0-9._-]{1,249}\*?$/.test(name)) {
     throw new Error(
-      `"${name}" is not a ${what} name or pattern: use ASCII letters, digits, '.', '_', '-' and the IAM wildcards '*' and '?'`,
+      `"${name}" is not a ${type} name or pattern: use ASCII letters, digits, '.', '_', '-', '*' alone or one trailing '*' for a prefix`,
     );
   }
+  return name.endsWith('*')
+    ? { patternType: 'prefixed', resourceName: name.slice(0, -1) }
+    : { patternType: 'literal', resourceName: name };
+}
+
+/**
+ * The principal an ACL names for a grantee: a role as `iam:arn:PARTITION:iam::ACCOUNT:role/NAME`
+ * (no path: its sessions arrive as assumed-role/NAME/SESSION, lib/log/acl.ts), a user by its ARN.
+ */
+function principalOfGrantee(grantee: IGrantable): string {
+  const principal = grantee.grantPrincipal as unknown as Partial<IRole & IUser> & IConstruct;
+  if (typeof principal.roleName === 'string') {
+    const account = principal.env?.account ?? Aws.ACCOUNT_ID;
+    return `iam:arn:${Aws.PARTITION}:iam::${account}:role/${principal.roleName}`;
+  }
+  if (typeof principal.userArn === 'string') return `iam:${principal.userArn}`;
+  throw new Error(
+    'EventLog grants name an IAM role or user (the ACL principal comes from it); grant other principals with ACLs through the API or the CLI',
+  );
+}
+
+/** The api function's authorization settings (lib/api/auth-config.ts reads them). */
+function authEnvironment(
+  authorization: EventLogAuthorization,
+  props: EventLogProps,
+): Record<string, string> {
+  if (authorization === 'none') return { [AUTH_ENV.mode]: 'off' };
+  const jwt = props.bearer?.jwt;
+  return {
+    [AUTH_ENV.mode]: 'on',
+    ...(jwt === undefined
+      ? {}
+      : {
+          [AUTH_ENV.jwtIssuer]: jwt.issuer,
+          [AUTH_ENV.jwtAudience]: jwt.audience,
+          ...(jwt.principalClaim === undefined
+            ? {}
+            : { [AUTH_ENV.jwtPrincipalClaim]: jwt.principalClaim }),
+          ...(jwt.jwksUrl === undefined ? {} : { [AUTH_ENV.jwtJwksUrl]: jwt.jwksUrl }),
+        }),
+    ...(props.rateLimit === undefined
+      ? {}
+      : {
+          [AUTH_ENV.rateLimit]: String(props.rateLimit.requestsPerSecond),
+          ...(props.rateLimit.burst === undefined
+            ? {}
+            : { [AUTH_ENV.rateBurst]: String(props.rateLimit.burst) }),
+        }),
+  };
 }
 
 /** A cdk-nag acknowledgment on exactly one construct, with the reason on record. */

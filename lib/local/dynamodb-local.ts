@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,11 +35,19 @@ export interface StartDynamoDbLocalOptions {
   dataDir?: string;
   /** How long to wait for the first answer (default 30 s). */
   startTimeoutMs?: number;
+  /**
+   * Run DynamoDB Local in a network namespace of its own, reached through a Unix socket, so
+   * that it listens on no address of this machine (it has no option to bind one address; see
+   * {@link isolationAvailable}). Default: when `unshare` can make one.
+   */
+  isolate?: boolean;
 }
 
 export interface DynamoDbLocal {
   endpoint: string;
   port: number;
+  /** Whether the emulator runs in its own network namespace (reachable from loopback only). */
+  isolated: boolean;
   stop(): Promise<void>;
 }
 
@@ -123,6 +131,11 @@ export async function startDynamoDbLocal(
     options = { ...options, dataDir };
   }
 
+  const isolate = options.isolate ?? (await isolationAvailable());
+  if (isolate) return launchIsolated(java, files, options);
+  process.stderr.write(
+    'Warning: DynamoDB Local listens on every interface here (it cannot bind one address, and `unshare` could not make it a network namespace of its own).\n',
+  );
   // A port found free can be taken before Java binds it; only then is another one tried.
   const attempts = options.port === undefined ? 3 : 1;
   for (let attempt = 1; ; attempt++) {
@@ -211,13 +224,13 @@ export function javaMajorVersion(versionOutput: string): number | undefined {
   return first === 1 && match[2] !== undefined ? Number(match[2]) : first;
 }
 
-/** DynamoDB Local binds every interface, so the probe does too. */
-function freePort(): Promise<number> {
+/** DynamoDB Local (not isolated) binds every interface, so the probe does too. */
+function freePort(host?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.once('error', reject);
-    server.listen(0, () => {
+    server.listen(0, host, () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       server.close(() => resolve(port));
@@ -231,9 +244,20 @@ function freePort(): Promise<number> {
  * which the parent cannot do when it was killed. Inline, so the guard needs no file.
  */
 const GUARD_SCRIPT = `
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const { rmSync } = require('node:fs');
-const { command, args, removeDir } = JSON.parse(process.argv[1]);
+const { command, args, removeDir, forward } = JSON.parse(process.argv[1]);
+if (forward) {
+  // In a fresh network namespace only loopback exists, and it is down.
+  execFileSync('ip', ['link', 'set', 'lo', 'up']);
+  // The one way in: a Unix socket (a file, which crosses namespaces) to the emulator's port.
+  require('node:net').createServer((socket) => {
+    const upstream = require('node:net').connect(forward.port, '127.0.0.1');
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  }).listen(forward.socket);
+}
 const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
 let stopping = false;
 const stop = () => {
@@ -263,6 +287,7 @@ async function launch(
   files: DynamoDbLocalFiles,
   port: number,
   options: StartDynamoDbLocalOptions,
+  isolation?: { unshare: string[]; socket: string; outerPort: number; close: () => Promise<void> },
 ): Promise<DynamoDbLocal> {
   const javaArgs = [
     `-Djava.library.path=${files.libDir}`,
@@ -288,12 +313,17 @@ async function launch(
     command: java,
     args: javaArgs,
     removeDir: options.dataDir === undefined ? workDir : undefined,
+    ...(isolation === undefined ? {} : { forward: { port, socket: isolation.socket } }),
   };
-  const child = spawn(process.execPath, ['-e', GUARD_SCRIPT, JSON.stringify(guarded)], {
-    cwd: workDir,
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const guardArgs = ['-e', GUARD_SCRIPT, JSON.stringify(guarded)];
+  const child =
+    isolation === undefined
+      ? spawn(process.execPath, guardArgs, { cwd: workDir, env, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn('unshare', [...isolation.unshare, process.execPath, ...guardArgs], {
+          cwd: workDir,
+          env,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
   let output = '';
   const collect = (chunk: Buffer) => {
     // Keep the start of the output (where startup errors are) and not unbounded logs.
@@ -303,7 +333,7 @@ async function launch(
   child.stderr?.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://127.0.0.1:${isolation?.outerPort ?? port}`;
   try {
     await waitUntilAnswering(endpoint, child, options.startTimeoutMs ?? 30_000, () => output);
   } catch (error) {
@@ -312,6 +342,7 @@ async function launch(
     child.kill('SIGTERM');
     await exited;
     await removeWorkDir();
+    await isolation?.close();
     throw new EventLogError(
       'INTERNAL',
       `DynamoDB Local did not start on port ${port}: ${errorMessage(error)}\n--- its output ---\n${output}`,
@@ -328,7 +359,8 @@ async function launch(
   let stopped: Promise<void> | undefined;
   return {
     endpoint,
-    port,
+    port: isolation?.outerPort ?? port,
+    isolated: isolation !== undefined,
     stop: () => {
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -339,6 +371,7 @@ async function launch(
           await exited;
         }
         await removeWorkDir();
+        await isolation?.close();
       })();
       return stopped;
     },
@@ -346,6 +379,88 @@ async function launch(
 }
 
 const PORT_IN_USE = /BindException|address already in use/i;
+
+/** The emulator's port inside its own namespace: nothing else listens there. */
+const ISOLATED_PORT = 8000;
+
+let unshareFlags: Promise<string[] | undefined> | undefined;
+
+/**
+ * Whether this machine can give DynamoDB Local a network namespace of its own: `unshare`
+ * (util-linux) with unprivileged user namespaces (`--user --map-root-user --net`), or as
+ * root `--net`, and `ip` (iproute2) to bring its loopback up. Linux only.
+ */
+export async function isolationAvailable(): Promise<boolean> {
+  return (await isolationFlags()) !== undefined;
+}
+
+function isolationFlags(): Promise<string[] | undefined> {
+  unshareFlags ??= (async () => {
+    if (process.platform !== 'linux') return undefined;
+    for (const flags of [['--user', '--map-root-user', '--net'], ['--net']]) {
+      try {
+        await execFileAsync('unshare', [...flags, 'ip', 'link', 'set', 'lo', 'up'], {
+          timeout: 5000,
+        });
+        return flags;
+      } catch {
+        // Not allowed here (no user namespaces, not root) or not installed: try the next.
+      }
+    }
+    return undefined;
+  })();
+  return unshareFlags;
+}
+
+/**
+ * DynamoDB Local in a network namespace of its own: it listens on 127.0.0.1:8000 *there*,
+ * which no address of this machine reaches; the guard in the namespace forwards a Unix
+ * socket to it, and a TCP listener on this machine's 127.0.0.1 forwards to that socket.
+ */
+async function launchIsolated(
+  java: string,
+  files: DynamoDbLocalFiles,
+  options: StartDynamoDbLocalOptions,
+): Promise<DynamoDbLocal> {
+  const flags = (await isolationFlags()) as string[];
+  // Short: a Unix socket path is at most 107 bytes.
+  const socketDir = await mkdtemp(join(tmpdir(), 'eventlog-ddb-'));
+  const socket = join(socketDir, 'ddb.sock');
+  const sockets = new Set<Socket>();
+  const outer: Server = createServer((client) => {
+    const upstream = connect(socket);
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    outer.once('error', reject);
+    outer.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const outerPort = (outer.address() as { port: number }).port;
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      for (const client of sockets) client.destroy();
+      await new Promise<void>((resolve) => outer.close(() => resolve()));
+      await rm(socketDir, { recursive: true, force: true });
+    })();
+    return closed;
+  };
+  try {
+    return await launch(java, files, ISOLATED_PORT, options, {
+      unshare: flags,
+      socket,
+      outerPort,
+      close,
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
 
 /** Polls with a real (unsigned) DynamoDB request: any HTTP answer means the server is up. */
 async function waitUntilAnswering(

@@ -14,8 +14,11 @@
  * Lambda's Invoke API for them, and the dispatcher runs after each produce and every
  * EVENTLOG_DISPATCH_INTERVAL_MS (1000). See docs/lambda-consumers.md.
  */
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { type AuthSettings, authSettingsFromEnv } from '../api/auth-config.js';
 import { type Broker, createBroker, createStores } from '../broker/broker.js';
 import { isEventLogError } from '../log/errors.js';
 import {
@@ -61,6 +64,13 @@ const REPEAT_SIGNAL_MS = 1_000;
 async function main(): Promise<void> {
   const port = portFromEnv();
   const host = process.env['HOST'] || DEFAULT_HOST;
+  const auth = authFromEnv();
+  // With auth off every caller may do anything: only this machine may be a caller.
+  if (!auth.enabled && !isLoopbackHost(host)) {
+    throw new StartupError(
+      `HOST=${host} would open the event log to other machines with auth off. Keep HOST a loopback address (default ${DEFAULT_HOST}), or set EVENTLOG_AUTH=on (an admin API key is written to the data directory; see docs/security.md).`,
+    );
+  }
   const dataDir = resolve(process.env['EVENTLOG_DATA_DIR'] || DEFAULT_DATA_DIR);
   const intervalMs = intervalFromEnv();
 
@@ -90,8 +100,12 @@ async function main(): Promise<void> {
   const failureDestinations = new AwsFailureDestinationStore(destinationClients);
   const broker = createBroker(
     createStores(environment.clients, environment.names, { failureDestinations }),
-    { onProduced: consumers.onProduced },
+    {
+      onProduced: consumers.onProduced,
+      ...(auth.jwt === undefined ? {} : { auth: { jwt: auth.jwt } }),
+    },
   );
+  const adminKeyFile = auth.enabled ? await ensureAdminKey(broker, dataDir) : undefined;
   try {
     running.server = await startApiServer({
       broker,
@@ -99,6 +113,8 @@ async function main(): Promise<void> {
       port,
       hostname: host,
       functions: consumers.functions,
+      auth,
+      log: (entry) => log(`auth: ${JSON.stringify(entry)}`),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(host, port);
@@ -130,6 +146,50 @@ async function main(): Promise<void> {
     consumers: consumerLines,
     ...(configPath === undefined ? {} : { configPath }),
   });
+  if (adminKeyFile !== undefined) {
+    log(
+      `Auth is on: every request needs credentials. An admin API key is in ${adminKeyFile} (eventlog --token "$(cat ${adminKeyFile})" ...).`,
+    );
+  }
+}
+
+function authFromEnv(): AuthSettings {
+  try {
+    return authSettingsFromEnv(process.env, 'off');
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: what no other machine can reach. */
+function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
+}
+
+/**
+ * With auth on, the first start writes an admin API key to `<data dir>/admin-key` (mode 0600):
+ * the one way in until other keys and ACLs exist. Its secret is never printed or logged.
+ */
+async function ensureAdminKey(broker: Broker, dataDir: string): Promise<string> {
+  const file = join(dataDir, 'admin-key');
+  if (existsSync(file)) return file;
+  const created = await broker.auth.createKey({
+    createdBy: 'npm start',
+    description: 'local admin (written to the data directory at first start)',
+    acls: [
+      {
+        resourceType: 'cluster',
+        patternType: 'literal',
+        resourceName: 'eventlog',
+        operation: 'admin',
+        permission: 'allow',
+      },
+    ],
+  });
+  await writeFile(file, `${created.key}\n`, { mode: 0o600 });
+  return file;
 }
 
 function printBanner(info: {

@@ -110,6 +110,21 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'A subscription of that name exists, or another one already uses the group.',
   },
+  // Authentication and authorization (lib/log/acl.ts, docs/security.md).
+  UNAUTHENTICATED: {
+    retriable: false,
+    description:
+      'The request carries no credentials the API accepts (SigV4 through the front door, an API key or a JWT), or they are invalid, expired or revoked.',
+  },
+  AUTHORIZATION_FAILED: {
+    retriable: false,
+    description:
+      'The caller is authenticated, but no ACL allows it this operation on that resource.',
+  },
+  RATE_LIMITED: {
+    retriable: true,
+    description: "The caller exceeded its request rate; retry after the response's Retry-After.",
+  },
   // Transient: the same request may succeed later.
   THROTTLED: { retriable: true, description: 'AWS throttled the request; retry with backoff.' },
   STORAGE_UNAVAILABLE: {

@@ -21,10 +21,17 @@ export interface CliResult {
  * Serves `broker` over HTTP for the test file (started before its tests, closed after) and
  * returns a function that runs `eventlog <args>` as a process against it.
  */
-export function cliAgainst(broker: Broker): (...args: string[]) => Promise<CliResult> {
+export function cliAgainst(
+  broker: Broker,
+  options: { auth?: boolean } = {},
+): (...args: string[]) => Promise<CliResult> {
   let server: ApiServer | undefined;
   beforeAll(async () => {
-    server = await startApiServer({ broker, clusterId: 'test' });
+    server = await startApiServer({
+      broker,
+      clusterId: 'test',
+      ...(options.auth === true ? { auth: { enabled: true } } : {}),
+    });
   });
   afterAll(async () => {
     await server?.close();

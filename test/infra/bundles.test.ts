@@ -264,6 +264,15 @@ describe('Lambda bundles, loaded and invoked as Lambda would', () => {
     const own = clients();
     try {
       await createResources(own, names);
+      // The api bundle runs with auth on, as deployed: the events' IAM user is an admin.
+      await createBroker(createStores(own, names)).auth.addAcl({
+        principal: 'iam:arn:aws:iam::123456789012:user/producer',
+        resourceType: 'cluster',
+        patternType: 'literal',
+        resourceName: 'eventlog',
+        operation: 'admin',
+        permission: 'allow',
+      });
     } finally {
       destroyAwsClients(own);
     }

@@ -57,6 +57,13 @@ function allStatements(resources: Resources): Statement[] {
   });
 }
 
+/** The stack with frontDoor httpApi, synthesized once for the tests that need it. */
+let httpApiSynth: SynthesizedStack | undefined;
+function httpApiStack(): SynthesizedStack {
+  httpApiSynth ??= synthEventLogStack({ eventLog: { frontDoor: 'httpApi' } }, 'Apigw');
+  return httpApiSynth;
+}
+
 describe('EventLogStack (defaults)', () => {
   let synth: SynthesizedStack;
   let template: Template;
@@ -87,8 +94,9 @@ describe('EventLogStack (defaults)', () => {
     template.resourceCountIs('AWS::S3::Bucket', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', TABLES.length);
     template.resourceCountIs('AWS::Lambda::Function', Object.keys(FUNCTIONS).length);
-    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    // The front door is a function URL: no API Gateway (and its $1 per million requests).
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+    template.resourceCountIs('AWS::Lambda::Url', 1);
     // The retention and dispatch schedules.
     template.resourceCountIs('AWS::Events::Rule', 2);
     // No custom resources in the production stack (no autoDeleteObjects, no log retention Lambda).
@@ -251,9 +259,14 @@ describe('EventLogStack (defaults)', () => {
     expect(statements.flatMap(actionsOf).filter((a) => !/^(s3|dynamodb|logs):/.test(a))).toEqual([
       'lambda:InvokeFunction',
     ]);
+    // The dispatcher by its fixed name (no reference: its environment names the api's URL).
+    const dispatchName = resources[functionId('dispatch')]!.Properties.FunctionName as string;
+    expect(dispatchName).toMatch(/-dispatch$/);
     expect(
-      statements.find((s) => actionsOf(s).includes('lambda:InvokeFunction'))?.Resource,
-    ).toEqual({ 'Fn::GetAtt': [functionId('dispatch'), 'Arn'] });
+      JSON.stringify(
+        statements.find((s) => actionsOf(s).includes('lambda:InvokeFunction'))?.Resource,
+      ),
+    ).toContain(`:function:${dispatchName}`);
   });
 
   it('lets the retention function list and delete segments, listing only under the prefix', () => {
@@ -274,7 +287,16 @@ describe('EventLogStack (defaults)', () => {
     expect(statements.flatMap(actionsOf)).not.toContain('s3:PutObject');
   });
 
-  it('puts IAM authorization on every route of the HTTP API, payload format 2.0', () => {
+  it('puts IAM authorization on the function URL, on alias iam of the api function', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      Qualifier: 'iam',
+      TargetFunctionArn: { 'Fn::GetAtt': [functionId('api'), 'Arn'] },
+    });
+  });
+
+  it('with frontDoor httpApi, puts IAM authorization on every route, payload format 2.0', () => {
+    const { template } = httpApiStack();
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
     expect(Object.keys(routes).length).toBeGreaterThan(0);
     for (const route of Object.values(routes)) {
@@ -320,12 +342,14 @@ describe('EventLogStack (defaults)', () => {
     });
     expect(roleIdOf('dispatch')).toMatch(/^EventLogDispatcherRole/);
     const api = resources[functionId('api')]!.Properties.Environment.Variables;
-    expect(api['EVENTLOG_DISPATCH_FUNCTION']).toEqual({ Ref: functionId('dispatch') });
+    expect(api['EVENTLOG_DISPATCH_FUNCTION']).toBe(
+      resources[functionId('dispatch')]!.Properties.FunctionName,
+    );
     const dispatch = resources[functionId('dispatch')]!.Properties.Environment.Variables;
-    expect(JSON.stringify(dispatch['EVENTLOG_BOOTSTRAP_SERVERS'])).toContain('execute-api');
+    expect(JSON.stringify(dispatch['EVENTLOG_BOOTSTRAP_SERVERS'])).toContain('FunctionUrl');
   });
 
-  it('alarms on every function’s errors and throttles, and on API 5xx', () => {
+  it('alarms on every function’s errors and throttles (API 5xx with the HTTP API)', () => {
     for (const name of Object.keys(FUNCTIONS)) {
       for (const metric of ['Errors', 'Throttles']) {
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -338,7 +362,10 @@ describe('EventLogStack (defaults)', () => {
         });
       }
     }
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    synthEventLogStack(
+      { eventLog: { frontDoor: 'httpApi' } },
+      'Apigw5xx',
+    ).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/ApiGateway',
       MetricName: '5xx',
     });
@@ -346,7 +373,7 @@ describe('EventLogStack (defaults)', () => {
 
   it('outputs the API URL, the bucket and every table', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(JSON.stringify(outputs['ApiUrl']?.Value)).toContain('execute-api');
+    expect(JSON.stringify(outputs['ApiUrl']?.Value)).toContain('FunctionUrl');
     expect(outputs['BucketName']?.Value).toEqual({ Ref: bucketId() });
     for (const definition of TABLES) {
       expect(outputs[`${definition.id}TableName`]?.Value).toEqual({ Ref: tableId(definition.id) });
@@ -371,9 +398,10 @@ describe('EventLog options', () => {
       DeletionPolicy: 'Delete',
       Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
     });
-    for (const route of Object.values(template.findResources('AWS::ApiGatewayV2::Route'))) {
-      expect(route.Properties.AuthorizationType).toBe('NONE');
-    }
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ EVENTLOG_AUTH: 'off' }) },
+    });
     const starred = allStatements(template.toJSON().Resources as Resources).filter((statement) =>
       resourcesOf(statement).includes('*'),
     );

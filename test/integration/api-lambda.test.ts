@@ -60,7 +60,8 @@ let clusterId = '';
 beforeAll(async () => {
   // The function reads its resources (and here, the emulators' endpoints) from the
   // environment at module load, as it does in Lambda.
-  Object.assign(process.env, testEnvironment().env);
+  // Auth off: these tests are about the adapter; auth-lambda.test.ts runs it with auth on.
+  Object.assign(process.env, testEnvironment().env, { EVENTLOG_AUTH: 'off' });
   clusterId = clusterIdFor(testNames());
   ({ handler } = (await import('../../functions/api.js')) as unknown as {
     handler: typeof handler;

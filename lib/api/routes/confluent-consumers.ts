@@ -8,11 +8,12 @@ import type {
 } from '../../broker/consumer-instances.js';
 import { FETCH_LIMITS } from '../../broker/fetch.js';
 import { EventLogError, isEventLogError } from '../../log/errors.js';
+import { caller, requireAccess } from '../auth.js';
 import { readBodyText, requireMediaType, validate } from '../body.js';
 import { decodeData, stringifyWithRaw } from '../encoding.js';
 import { parseJsonText, toPlainValue } from '../json-text.js';
 import { optionalInteger } from '../params.js';
-import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
+import { type ApiApp, type ApiContext, defineRoute, pathParam, withAccess } from '../route.js';
 import { bodyErrorResponses, ErrorSchema, errorResponses } from '../schemas.js';
 
 /**
@@ -178,7 +179,10 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     createInstance,
   );
   // Confluent's own example posts to /consumers/testgroup/ (trailing slash).
-  app.post('/consumers/:group_name/', createInstance);
+  app.post(
+    '/consumers/:group_name/',
+    withAccess('post', '/consumers/{group_name}', createInstance),
+  );
 
   defineRoute(
     app,
@@ -213,10 +217,22 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     async (c) => {
       const { group, name } = ids(c);
       const request = required(await body(c, SubscriptionSchema, 'subscription'), 'subscription');
-      await consumers.subscribe(group, name, {
-        ...(request.topics === undefined ? {} : { topics: request.topics }),
-        ...(request.topic_pattern === undefined ? {} : { topicPattern: request.topic_pattern }),
-      });
+      if (request.topics !== undefined) await requireAccess(c, 'topic', request.topics, 'consume');
+      const who = caller(c);
+      await consumers.subscribe(
+        group,
+        name,
+        {
+          ...(request.topics === undefined ? {} : { topics: request.topics }),
+          ...(request.topic_pattern === undefined ? {} : { topicPattern: request.topic_pattern }),
+        },
+        // A pattern subscribes only to the topics the caller may read, as Kafka's metadata
+        // shows a consumer only the topics it is authorized for.
+        async (matched) => {
+          const allowed = await Promise.all(matched.map((t) => who.allows('topic', t, 'consume')));
+          return matched.filter((_, i) => allowed[i]);
+        },
+      );
       return c.body(null, 204);
     },
   );
@@ -299,6 +315,7 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
               : Math.min(maxBytes, FETCH_LIMITS.maxBytes),
           signal: c.req.raw.signal,
           ...(wanted === undefined ? {} : { format: wanted }),
+          authorizeTopics: (topics) => requireAccess(c, 'topic', topics, 'consume'),
         },
         (records, format) => stringifyWithRaw(records.map((r) => recordJson(r, format))),
       );
@@ -331,6 +348,17 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     async (c) => {
       const { group, name } = ids(c);
       const request = await body(c, OffsetsSchema, 'offsets');
+      if (request === undefined) {
+        const { topics } = await consumers.subscription(group, name);
+        await requireAccess(c, 'topic', topics, 'consume');
+      } else {
+        await requireAccess(
+          c,
+          'topic',
+          request.offsets.map((o) => o.topic),
+          'consume',
+        );
+      }
       await consumers.commit(group, name, request?.offsets);
       return v2Json(c, []);
     },
@@ -352,6 +380,11 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     async (c) => {
       const { group, name } = ids(c);
       const request = await body(c, PartitionsSchema, 'partitions');
+      const asked =
+        request === undefined
+          ? (await consumers.subscription(group, name)).topics
+          : request.partitions.map((p) => p.topic);
+      await requireAccess(c, 'topic', asked, 'consume');
       const offsets = await consumers.committed(group, name, request?.partitions);
       return v2Json(c, { offsets: offsets.map((o) => ({ ...o, metadata: '' })) });
     },
@@ -380,6 +413,12 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     async (c) => {
       const { group, name } = ids(c);
       const request = required(await body(c, OffsetsSchema, 'positions'), 'seek');
+      await requireAccess(
+        c,
+        'topic',
+        request.offsets.map((o) => o.topic),
+        'consume',
+      );
       await consumers.seek(group, name, request.offsets);
       return c.body(null, 204);
     },
@@ -396,6 +435,12 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
       async (c) => {
         const { group, name } = ids(c);
         const request = required(await body(c, PartitionsSchema, 'partitions'), 'seek');
+        await requireAccess(
+          c,
+          'topic',
+          request.partitions.map((p) => p.topic),
+          'consume',
+        );
         await consumers.seekTo(group, name, request.partitions, where);
         return c.body(null, 204);
       },

@@ -9,6 +9,7 @@ import {
   isConfigName,
 } from '../../log/topic-config.js';
 import type { TopicRecord } from '../../store/topic-store.js';
+import { requireAccess } from '../auth.js';
 import { readApplicationJson, readJsonSequence, validateJson } from '../body.js';
 import {
   V3ClusterListSchema,
@@ -217,6 +218,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       checkCluster(c);
       const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const request = validateJson(V3CreateTopicRequestSchema, node, 'topic');
+      await requireAccess(c, 'topic', [request.topic_name], 'admin');
       const input = {
         name: request.topic_name,
         partitions: request.partitions_count ?? 1,

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { ResetTarget } from '../../broker/groups.js';
 import { EventLogError } from '../../log/errors.js';
+import { requireAccess } from '../auth.js';
 import { readApplicationJson, validate, validateJson } from '../body.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import { bodyErrorResponses, ErrorSchema, errorResponses, jsonContent } from '../schemas.js';
@@ -217,12 +218,17 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
     },
     async (c) => {
       const request = validateJson(HeartbeatRequestSchema, await json(c), 'heartbeat');
+      if (request.topics !== undefined) await requireAccess(c, 'topic', request.topics, 'consume');
       const beat = await broker.groups.heartbeat(pathParam(c, 'group'), pathParam(c, 'member'), {
         ...(request.topics === undefined ? {} : { topics: request.topics }),
         ...(request.sessionTimeoutMs === undefined
           ? {}
           : { sessionTimeoutMs: request.sessionTimeoutMs }),
       });
+      // Without topics the member keeps its stored subscription: check that one too.
+      if (request.topics === undefined) {
+        await requireAccess(c, 'topic', beat.member.topics, 'consume');
+      }
       const { member: _member, ...body } = beat;
       return c.json(body);
     },
@@ -278,6 +284,12 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       const group = pathParam(c, 'group');
       const request = validateJson(CommitRequestSchema, await json(c), 'commit');
+      await requireAccess(
+        c,
+        'topic',
+        request.offsets.map((o) => o.topic),
+        'consume',
+      );
       const offsets = await broker.groups.commit(group, request.memberId, request.offsets);
       return c.json({ group, offsets });
     },
@@ -326,6 +338,7 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       const group = pathParam(c, 'group');
       const query = validate(ForceQuery, c.req.query(), 'query');
       const request = validateJson(ResetRequestSchema, await json(c), 'reset request');
+      await requireAccess(c, 'topic', [request.topic], 'describe');
       const offsets = await broker.groups.reset(group, {
         topic: request.topic,
         ...(request.partitions === undefined ? {} : { partitions: request.partitions }),

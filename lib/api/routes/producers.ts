@@ -1,3 +1,6 @@
+import { CLUSTER_RESOURCE } from '../../log/acl.js';
+import { EventLogError } from '../../log/errors.js';
+import { type Caller, caller } from '../auth.js';
 import { readBodyText, requireMediaType, validateJson } from '../body.js';
 import { parseJsonText } from '../json-text.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
@@ -37,12 +40,62 @@ export function registerProducerRoutes(app: ApiApp, api: ApiContext): void {
         text.trim() === ''
           ? {}
           : validateJson(ProducerInitRequestSchema, parseJsonText(text), 'producer request');
+      const who = caller(c);
+      await authorizeInit(who, request);
       const result = await api.broker.producers.init({
         ...(request.name === undefined ? {} : { name: request.name }),
         ...(request.producerId === undefined ? {} : { producerId: request.producerId }),
         ...(request.producerEpoch === undefined ? {} : { producerEpoch: request.producerEpoch }),
       });
+      // The id belongs to whoever first got it: only they (and admins) may use or bump it.
+      if (who.enforced && who.principal !== undefined && request.producerId === undefined) {
+        await who.service?.claim('producer', String(result.producerId), who.principal);
+      }
       return c.json(result);
     },
+  );
+}
+
+/**
+ * Kafka 3's rules (KIP-679) plus ownership: a new id needs produce on some topic; a name needs
+ * produce on the `producer` resource of that name (Kafka's TransactionalId WRITE) and must be
+ * the caller's (the first caller to use it); an id given must be the caller's. Admins may
+ * re-initialize any.
+ */
+async function authorizeInit(
+  who: Caller,
+  request: { name?: string | undefined; producerId?: number | undefined },
+): Promise<void> {
+  if (!who.enforced) return;
+  await who.requireAnyProduce();
+  const principal = who.principal as string;
+  const admin = () => who.allows('cluster', CLUSTER_RESOURCE, 'admin');
+  if (request.producerId !== undefined) {
+    await requireOwner(who, 'producer', String(request.producerId), admin);
+  }
+  if (request.name !== undefined) {
+    await who.require('producer', request.name, 'produce');
+    const owner = await who.service?.claim('producer-name', request.name, principal);
+    if (owner !== principal && !(await admin())) throw notOwner(principal, `name ${request.name}`);
+  }
+}
+
+/** Throws unless the caller owns the producer id (ids created without auth: admins only). */
+export async function requireOwner(
+  who: Caller,
+  kind: 'producer',
+  id: string,
+  admin: () => Promise<boolean> = () => who.allows('cluster', CLUSTER_RESOURCE, 'admin'),
+): Promise<void> {
+  if (!who.enforced) return;
+  const owner = await who.service?.ownerOf(kind, id);
+  if (owner !== who.principal && !(await admin())) throw notOwner(who.principal ?? '', `id ${id}`);
+}
+
+function notOwner(principal: string, what: string): EventLogError {
+  return new EventLogError(
+    'AUTHORIZATION_FAILED',
+    `Producer ${what} belongs to another principal; ${principal} may not use it`,
+    { details: { principal, resourceType: 'producer' } },
   );
 }

@@ -1,6 +1,7 @@
 import type { FetchedRecord } from '../../broker/fetch.js';
 import type { IdempotentProducer, ProduceRecord, ProduceResult } from '../../broker/produce.js';
 import { EventLogError } from '../../log/errors.js';
+import { caller } from '../auth.js';
 import { readApplicationJson, validate, validateJson } from '../body.js';
 import {
   type DataFormat,
@@ -30,6 +31,7 @@ import {
   ProduceResponseSchema,
   TopicParams,
 } from '../schemas.js';
+import { requireOwner } from './producers.js';
 
 export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
   const { broker } = api;
@@ -66,11 +68,11 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
           timestamp: record.timestamp,
         }),
       );
-      const result = await produceWithKey(c, api, {
-        topic,
-        records,
-        ...idempotentProducer(request),
-      });
+      const idempotent = idempotentProducer(request);
+      if (idempotent.producer !== undefined) {
+        await requireOwner(caller(c), 'producer', String(idempotent.producer.producerId));
+      }
+      const result = await produceWithKey(c, api, { topic, records, ...idempotent });
       return c.json(produceJson(result));
     }),
   );

@@ -1,6 +1,7 @@
 import type { TopicDescription } from '../../broker/topics.js';
 import { configEntries } from '../../log/topic-config.js';
 import type { TopicRecord } from '../../store/topic-store.js';
+import { requireAccess } from '../auth.js';
 import { readApplicationJson, validateJson } from '../body.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import {
@@ -58,6 +59,7 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const input = validateJson(CreateTopicRequestSchema, node, 'topic');
+      await requireAccess(c, 'topic', [input.name], 'admin');
       const topic = await broker.topics.create(input);
       return c.json(topicJson(topic), 201);
     },

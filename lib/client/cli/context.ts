@@ -5,6 +5,8 @@ import { HttpClient } from '../http.js';
 export interface GlobalOptions {
   url: string;
   sigv4?: boolean;
+  /** An API key or JWT (Authorization: Bearer). */
+  token?: string;
 }
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
@@ -22,6 +24,7 @@ export function httpClient(options: GlobalOptions): HttpClient {
     url: options.url,
     // Without --sigv4: signed only for AWS endpoint URLs (execute-api, function URLs).
     ...(options.sigv4 === true ? { sigv4: true } : {}),
+    ...(options.token === undefined || options.token === '' ? {} : { token: options.token }),
   });
 }
 

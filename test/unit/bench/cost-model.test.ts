@@ -157,6 +157,13 @@ describe('eventLogCost, storage engine 0.1 as published (fetch per partition)', 
     expect(apiGatewayUnits(0)).toBe(1);
   });
 
+  it('charges nothing for the front door with a function URL, and the rest the same', () => {
+    const viaUrl = eventLogCost(W, C01, { ...D_PER_PARTITION, apiGatewayShare: 0 }, P);
+    expect(line(viaUrl, 'API Gateway')).toBe(0);
+    expect(cost.totalUsd - viaUrl.totalUsd).toBeCloseTo(131.4, 6);
+    expect(line(viaUrl, 'Lambda requests')).toBe(line(cost, 'Lambda requests'));
+  });
+
   it('prices Lambda invocations and GB-seconds', () => {
     // 50 invocations/s x 2,628,000 x $0.20/M
     expect(line(cost, 'Lambda requests')).toBeCloseTo(26.28, 6);

@@ -236,4 +236,21 @@ describe('SigV4', () => {
       ((plain.calls[0]?.init.headers ?? {}) as Record<string, string>)['authorization'],
     ).toBeUndefined();
   });
+
+  it('signs for service lambda at a function URL, and sends a bearer token unsigned', async () => {
+    const url = 'https://abcdefghij.lambda-url.eu-west-1.on.aws';
+    const signed = client([json(200, {})], {
+      url,
+      sigv4: { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
+    });
+    await signed.http.request('GET', '/v1/topics');
+    const headers = (signed.calls[0]?.init.headers ?? {}) as Record<string, string>;
+    expect(headers['authorization']).toMatch(/\/eu-west-1\/lambda\/aws4_request/);
+
+    const bearer = client([json(200, {})], { url, token: 'elk_0123456789abcdef_secret' });
+    await bearer.http.request('GET', '/v1/topics');
+    const sent = (bearer.calls[0]?.init.headers ?? {}) as Record<string, string>;
+    expect(sent['authorization']).toBe('Bearer elk_0123456789abcdef_secret');
+    expect(sent['x-amz-date']).toBeUndefined();
+  });
 });
