@@ -77,6 +77,36 @@ export const awsSdkLiteralSchemaKeys: Plugin = {
 };
 
 /**
+ * On Lambda the SDK's default credential chain always ends at its first link: the runtime puts
+ * the function role's credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+ * AWS_SESSION_TOKEN. The rest of the chain (profiles, SSO, web identity, the instance metadata
+ * service, with the STS and SSO clients they bring) cannot run there, and esbuild cannot see
+ * that: the clients' `defaultProvider` becomes the environment provider alone (about 80 KB).
+ */
+export const lambdaEnvCredentials: Plugin = {
+  name: 'lambda-env-credentials',
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
+      path: 'lambda-env-credentials',
+      namespace: 'eventlog',
+    }));
+    build.onLoad({ filter: /^lambda-env-credentials$/, namespace: 'eventlog' }, () => ({
+      contents: LAMBDA_CREDENTIALS_MODULE,
+      loader: 'js',
+      resolveDir: PROJECT_ROOT,
+    }));
+  },
+};
+
+/** What `@aws-sdk/credential-provider-node` exports, for the environment alone. */
+export const LAMBDA_CREDENTIALS_MODULE = `import { fromEnv } from '@aws-sdk/credential-provider-env';
+export const defaultProvider = (init = {}) => fromEnv(init);
+export const credentialsWillNeedRefresh = (credentials) => credentials?.expiration !== undefined;
+export const credentialsTreatedAsExpired = (credentials) =>
+  credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < 300000;
+`;
+
+/**
  * `{ [_e]: _c, [_hE]: 400 }` → `{ "error": _c, "httpError": 400 }` where the file declares
  * `const _e = "error";` at its top level (the generated files declare nothing else under those
  * names). A key whose name is not such a constant stays computed.
@@ -114,12 +144,13 @@ export const FUNCTION_BUILD_OPTIONS = {
   // lazily through createRequire with a fallback (pure-JS CRC-32C; snappyjs; our JS lz4 block
   // compressor; node:zlib's zstd on nodejs22.x, fzstd for reading elsewhere): they stay out of
   // the bundle, see docs/deploy.md.
-  external: ['@node-rs/crc32', 'snappy', 'lz4-napi', '@toondepauw/node-zstd'],
+  // fzstd (pure-JS zstd reading) is never needed on nodejs22.x, whose node:zlib has zstd.
+  external: ['@node-rs/crc32', 'snappy', 'lz4-napi', '@toondepauw/node-zstd', 'fzstd'],
   // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __eventlogCreateRequire } from 'node:module'; const require = __eventlogCreateRequire(import.meta.url);",
   },
-  plugins: [zodEnglishOnly, awsSdkLiteralSchemaKeys],
+  plugins: [zodEnglishOnly, awsSdkLiteralSchemaKeys, lambdaEnvCredentials],
   absWorkingDir: PROJECT_ROOT,
   logLevel: 'warning',
 } satisfies BuildOptions;

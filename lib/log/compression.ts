@@ -35,7 +35,6 @@
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
-import * as fzstd from 'fzstd';
 import SnappyJS from 'snappyjs';
 import { EventLogError } from './errors.js';
 import { lz4CompressBlockJs } from './lz4-block.js';
@@ -350,10 +349,30 @@ function nativeZstdBinding(): ZstdBinding | undefined {
   };
 }
 
+/**
+ * fzstd is loaded only where it is used: Lambda's nodejs22.x has zstd in node:zlib, so the
+ * function bundles leave it out (lib/infra/bundling.ts) and stay under their size goal.
+ */
+let fzstdDecompress: ((data: Uint8Array) => Uint8Array) | undefined;
+
 const zstdJsBinding: ZstdBinding = {
   name: 'js',
   compress: undefined,
-  decompress: (data) => toBuffer(fzstd.decompress(data)),
+  decompress: (data) => {
+    if (fzstdDecompress === undefined) {
+      try {
+        const require = createRequire(import.meta.url);
+        fzstdDecompress = (require('fzstd') as typeof import('fzstd')).decompress;
+      } catch (error) {
+        throw new EventLogError(
+          'UNSUPPORTED_COMPRESSION',
+          'Reading zstd needs Node >= 22.15, the @toondepauw/node-zstd binding or the fzstd package; none is available here',
+          { cause: error },
+        );
+      }
+    }
+    return toBuffer(fzstdDecompress(data));
+  },
 };
 
 let zstdBinding: ZstdBinding | undefined;
