@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sequenceOf } from '../log/commit.js';
 import { EventLogError, isEventLogError } from '../log/errors.js';
+import { MAX_JAVA_INT } from '../log/strict-number.js';
 import { validateTopicName } from '../log/topic-config.js';
 import type { GroupStore, InstanceState, MemberItem } from '../store/group-store.js';
 import { instanceNotFound } from '../store/group-store.js';
@@ -690,11 +691,15 @@ function checkInstance(instance: InstanceState): void {
   ) {
     throw invalid(`session.timeout.ms must be an integer from ${min} to ${max}`);
   }
-  if (!Number.isInteger(instance.autoCommitIntervalMs) || instance.autoCommitIntervalMs < 0) {
-    throw invalid('auto.commit.interval.ms must be a non-negative integer');
-  }
-  if (!Number.isInteger(instance.requestTimeoutMs) || instance.requestTimeoutMs < 0) {
-    throw invalid('consumer.request.timeout.ms must be a non-negative integer');
+  // Bounded like Kafka's int settings: a value past 2^53 reached DynamoDB and came back as a
+  // 503 from the SDK's number conversion.
+  for (const [setting, value] of [
+    ['auto.commit.interval.ms', instance.autoCommitIntervalMs],
+    ['consumer.request.timeout.ms', instance.requestTimeoutMs],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_JAVA_INT) {
+      throw invalid(`${setting} must be an integer from 0 to ${MAX_JAVA_INT}`);
+    }
   }
 }
 

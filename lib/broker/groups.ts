@@ -1,4 +1,5 @@
 import { EventLogError } from '../log/errors.js';
+import { isResourceName, RESOURCE_NAME_RULE } from '../log/resource-name.js';
 import { validateTopicName } from '../log/topic-config.js';
 import type {
   CommitOutcome,
@@ -147,7 +148,6 @@ export interface ResetResult extends TopicPartition {
   committed: number;
 }
 
-const NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const PARALLEL = 16;
 
 export class GroupService {
@@ -696,10 +696,10 @@ export class GroupService {
 }
 
 export function checkName(what: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME.test(name)) {
+  if (!isResourceName(name)) {
     throw new EventLogError(
       'INVALID_REQUEST',
-      `The ${what} must be 1-249 characters of [a-zA-Z0-9._-], got ${JSON.stringify(name)}`,
+      `The ${what} must be ${RESOURCE_NAME_RULE}, got ${JSON.stringify(name)}`,
     );
   }
 }
