@@ -398,13 +398,15 @@ export class GroupService {
     memberId: string,
     topics: string[],
     sessionTimeoutMs: number,
-  ): Promise<void> {
+  ): Promise<{ created: boolean }> {
     const { created } = await this.store.renewMember(
       group,
       { memberId, topics, sessionTimeoutMs },
       this.clock.now(),
     );
     if (created) await this.store.registerGroup(group, this.clock.now());
+    // Created: the member had expired (or never was), so any lease it held may be gone.
+    return { created };
   }
 
   /** Gives one lease back under its counter; false when the member no longer held it. */
