@@ -160,6 +160,23 @@ export class ConsumerInstanceService {
     if ((request.topics === undefined) === (request.topicPattern === undefined)) {
       throw new EventLogError('INVALID_REQUEST', 'Give either topics or topic_pattern, not both');
     }
+    // The list and the pattern are stored on the member item: unbounded, a 6 MB body of topic
+    // names passed DynamoDB's 400 KB item limit and came back as a 500. Heartbeats have the
+    // same bound on topics.
+    if ((request.topics?.length ?? 0) > MAX_SUBSCRIBED_TOPICS) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `An instance subscribes to at most ${MAX_SUBSCRIBED_TOPICS} topics, got ${request.topics?.length}`,
+        { details: { limit: MAX_SUBSCRIBED_TOPICS } },
+      );
+    }
+    if ((request.topicPattern?.length ?? 0) > MAX_TOPIC_PATTERN_LENGTH) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `topic_pattern is at most ${MAX_TOPIC_PATTERN_LENGTH} characters`,
+        { details: { limit: MAX_TOPIC_PATTERN_LENGTH } },
+      );
+    }
     let topics: string[];
     if (request.topicPattern !== undefined) {
       let pattern: RegExp;
@@ -702,6 +719,9 @@ function checkInstance(instance: InstanceState): void {
     }
   }
 }
+
+const MAX_SUBSCRIBED_TOPICS = 1000;
+const MAX_TOPIC_PATTERN_LENGTH = 1000;
 
 /** The key of an assigned partition; PARTITION_NOT_ASSIGNED otherwise. */
 function assigned(state: InstanceState, p: TopicPartition, group: string, name: string): string {

@@ -252,3 +252,20 @@ describe('6: unknown destinationConfig members are refused', () => {
     expect((await api.call('GET', `/v1/subscriptions/${name}`)).json.version).toBe(1);
   });
 });
+
+describe('class: user data past a DynamoDB item limit', () => {
+  it('a v2 subscription of more than 1000 topics, or a huge pattern, is a 4xx, not a 500', async () => {
+    const group = uniqueName('v2many');
+    const created = await api.call('POST', `/consumers/${group}`, '{"name": "c"}', V2);
+    expect(created.status).toBe(200);
+    const base = `/consumers/${group}/instances/c/subscription`;
+    const topics = Array.from({ length: 1500 }, (_, i) => `t-${'x'.repeat(240)}-${i}`);
+    expect4xx(await api.call('POST', base, JSON.stringify({ topics }), V2), 'INVALID_REQUEST');
+    expect4xx(
+      await api.call('POST', base, JSON.stringify({ topic_pattern: 'a'.repeat(5000) }), V2),
+      'INVALID_REQUEST',
+    );
+    const now = await api.call('GET', base);
+    expect(now.json.topics).toEqual([]);
+  });
+});
