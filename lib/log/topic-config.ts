@@ -97,7 +97,7 @@ function parseInteger(name: string, raw: unknown): number {
   if (!parsed.ok) {
     throw new EventLogError(
       'INVALID_CONFIG',
-      `${name} must be a decimal integer below 2^53, got ${JSON.stringify(raw) ?? String(raw)}`,
+      `${name} must be an integer, in decimal digits below 2^53, got ${JSON.stringify(raw) ?? String(raw)}`,
     );
   }
   return parsed.value;
