@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sequenceOf } from '../log/commit.js';
 import { EventLogError, isEventLogError } from '../log/errors.js';
+import { MAX_JAVA_INT } from '../log/strict-number.js';
 import { validateTopicName } from '../log/topic-config.js';
 import { compileTopicPattern } from '../log/topic-pattern.js';
 import type { GroupStore, InstanceState, MemberItem } from '../store/group-store.js';
@@ -167,6 +168,23 @@ export class ConsumerInstanceService {
     const state = member.instance as InstanceState;
     if ((request.topics === undefined) === (request.topicPattern === undefined)) {
       throw new EventLogError('INVALID_REQUEST', 'Give either topics or topic_pattern, not both');
+    }
+    // The list and the pattern are stored on the member item: unbounded, a 6 MB body of topic
+    // names passed DynamoDB's 400 KB item limit and came back as a 500. Heartbeats have the
+    // same bound on topics.
+    if ((request.topics?.length ?? 0) > MAX_SUBSCRIBED_TOPICS) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `An instance subscribes to at most ${MAX_SUBSCRIBED_TOPICS} topics, got ${request.topics?.length}`,
+        { details: { limit: MAX_SUBSCRIBED_TOPICS } },
+      );
+    }
+    if ((request.topicPattern?.length ?? 0) > MAX_TOPIC_PATTERN_LENGTH) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `topic_pattern is at most ${MAX_TOPIC_PATTERN_LENGTH} characters`,
+        { details: { limit: MAX_TOPIC_PATTERN_LENGTH } },
+      );
     }
     let topics: string[];
     if (request.topicPattern !== undefined) {
@@ -697,13 +715,20 @@ function checkInstance(instance: InstanceState): void {
   ) {
     throw invalid(`session.timeout.ms must be an integer from ${min} to ${max}`);
   }
-  if (!Number.isInteger(instance.autoCommitIntervalMs) || instance.autoCommitIntervalMs < 0) {
-    throw invalid('auto.commit.interval.ms must be a non-negative integer');
-  }
-  if (!Number.isInteger(instance.requestTimeoutMs) || instance.requestTimeoutMs < 0) {
-    throw invalid('consumer.request.timeout.ms must be a non-negative integer');
+  // Bounded like Kafka's int settings: a value past 2^53 reached DynamoDB and came back as a
+  // 503 from the SDK's number conversion.
+  for (const [setting, value] of [
+    ['auto.commit.interval.ms', instance.autoCommitIntervalMs],
+    ['consumer.request.timeout.ms', instance.requestTimeoutMs],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_JAVA_INT) {
+      throw invalid(`${setting} must be an integer from 0 to ${MAX_JAVA_INT}`);
+    }
   }
 }
+
+const MAX_SUBSCRIBED_TOPICS = 1000;
+const MAX_TOPIC_PATTERN_LENGTH = 1000;
 
 /** The key of an assigned partition; PARTITION_NOT_ASSIGNED otherwise. */
 function assigned(state: InstanceState, p: TopicPartition, group: string, name: string): string {

@@ -33,7 +33,7 @@ import { FETCH_LIMITS, type FetchedRecord, type FetchService } from './fetch.js'
 import type { AssignedPartition, GroupService } from './groups.js';
 import { mapLimited } from './map-limited.js';
 import type { OffsetService } from './offsets.js';
-import type { ProduceRecord, ProduceService } from './produce.js';
+import { type ProduceRecord, type ProduceService, recordSize } from './produce.js';
 import type { SubscriptionService } from './subscriptions.js';
 import type { TopicService } from './topics.js';
 
@@ -217,6 +217,12 @@ export const FAILURE_HEADERS = {
   /** Only on a RecordExpired notice, which stands for a range: its last offset. */
   lastOffset: 'eventlog.source.last-offset',
   timestamp: 'eventlog.source.timestamp',
+  /**
+   * On a record too large for the dead-letter topic with the failure headers added: why its
+   * key, value and headers are not there. Lambda does the same when a record cannot reach an
+   * on-failure destination: it sends the invocation record, the record's coordinates only.
+   */
+  omitted: 'eventlog.failure.omitted',
   subscription: 'eventlog.subscription',
   group: 'eventlog.group',
   function: 'eventlog.function',
@@ -251,6 +257,8 @@ interface PartitionWork {
   committing?: Promise<void>;
   /** Retry state stored by an earlier run, and whether this run must clear it. */
   stored: RetryState | undefined;
+  /** When the lease was taken (clock time): a session lapse after it means the lease is gone. */
+  leasedAt: number;
   report: PartitionReport;
   run: RunContext;
 }
@@ -312,6 +320,10 @@ export class Dispatcher {
   private heartbeat: NodeJS.Timeout | undefined;
   /** When this dispatcher's member expires in each group, as it last renewed it. */
   private readonly sessions = new Map<string, number>();
+  /** When a renewal found this dispatcher's member gone from a group (its leases with it). */
+  private readonly lapsedAt = new Map<string, number>();
+  /** When (wall time) this dispatcher's member was last renewed in each group. */
+  private readonly renewedAt = new Map<string, number>();
   /** Lease counters as this dispatcher left them (group#topic#partition), to take them back blind. */
   private readonly released = new Map<string, number>();
   private subscriptionCache: { at: number; list: Promise<StoredSubscription[]> } | undefined;
@@ -520,6 +532,7 @@ export class Dispatcher {
           lease,
           position: lease.committed ?? (await this.startOffset(topic.name, partition)),
           stored: retries[String(partition)],
+          leasedAt: this.clock.now(),
           report,
           run,
         });
@@ -698,6 +711,9 @@ export class Dispatcher {
       for (const i of indexes) handled[i] = true;
       await commitDone(defer);
     };
+    // Records given up on count as handled as soon as their destination has them.
+    const indexOf = new Map(items.map((it, i) => [it, i]));
+    const sent = (done: Item[]) => finish(done.map((it) => indexOf.get(it) as number));
     // When the first record of a slice expires (by age or retention): no backoff sleeps past it.
     const expiresAt = (slice: Slice): number => {
       let at = Number.POSITIVE_INFINITY;
@@ -734,6 +750,7 @@ export class Dispatcher {
               'RecordAgeExceeded',
               `older than maximumRecordAgeInSeconds (${config.maximumRecordAgeInSeconds} s)`,
             ),
+            sent,
           );
           slice.idx = slice.idx.filter((i) => !expired.includes(i));
           await finish(expired);
@@ -752,6 +769,7 @@ export class Dispatcher {
               'RecordAgeExceeded',
               `would expire by retention: the topic's retention.ms (${retentionMs}) deletes it within ${retentionSafetyMarginMs(retentionMs)} ms, so it is given up on now, while the destination can still get it`,
             ),
+            sent,
           );
           slice.idx = slice.idx.filter((i) => !expiring.includes(i));
           await finish(expiring);
@@ -784,6 +802,16 @@ export class Dispatcher {
         return false;
       }
       await this.settle(work);
+      const lapse = this.leaseLapse(work);
+      if (lapse !== undefined) {
+        // Another dispatcher may own the partition now and be sending this very batch:
+        // invoking again would only deliver it twice, and our commits would be fenced anyway.
+        if (slice.attempts > 0) await this.saveRetryState(work, items, slice).catch(() => {});
+        report.outcome = 'stopped';
+        report.error = lapse;
+        this.log(`dispatcher: ${config.name} ${work.topic.name}/${work.partition}: ${lapse}`);
+        return false;
+      }
       const attempt = await this.invoke(work, slice.idx.map(item));
       report.invocations++;
 
@@ -833,6 +861,7 @@ export class Dispatcher {
               'RetryAttemptsExhausted',
               `reported failed ${slice.attempts} time(s); maximumRetryAttempts is ${config.maximumRetryAttempts}`,
             ),
+            sent,
           );
           await finish([failed as number]);
           await this.clearRetryState(work);
@@ -866,6 +895,7 @@ export class Dispatcher {
             'RetryAttemptsExhausted',
             `failed ${slice.attempts} time(s); maximumRetryAttempts is ${config.maximumRetryAttempts}`,
           ),
+          sent,
         );
         await finish(slice.idx);
         queue.shift();
@@ -944,7 +974,12 @@ export class Dispatcher {
   }
 
   /** Records that leave the partition without a successful invocation. */
-  private async giveUp(work: PartitionWork, items: Item[], why: GiveUp): Promise<void> {
+  private async giveUp(
+    work: PartitionWork,
+    items: Item[],
+    why: GiveUp,
+    onSent: (sent: Item[]) => Promise<void> = async () => {},
+  ): Promise<void> {
     const { config, topic, partition, report } = work;
     const first = items[0]?.record.offset;
     const last = items[items.length - 1]?.record.offset;
@@ -961,19 +996,11 @@ export class Dispatcher {
       // The time of the failure: the original time is in a header, and the dead-letter
       // topic's own retention and age limits count from now.
       const now = this.clock.now();
+      const limit = (await this.deps.topics.get(parsed.topic)).config.maxMessageBytes;
       await this.produceToDeadLetterTopic(
         parsed.topic,
-        items.map(({ record }) => ({
-          key: record.key,
-          value: record.value,
-          headers: [
-            ...record.headers,
-            ...this.failureHeaders(work, why),
-            { key: FAILURE_HEADERS.offset, value: headerText(record.offset) },
-            { key: FAILURE_HEADERS.timestamp, value: headerText(record.timestamp) },
-          ],
-          timestamp: now,
-        })),
+        items.map((item) => ({ item, record: this.deadLetterRecord(work, why, item, now, limit) })),
+        onSent,
       );
     } else {
       const envelope = envelopeSize(this.options.bootstrapServers, topic.name, partition);
@@ -988,6 +1015,7 @@ export class Dispatcher {
           lastTimestamp: tail.record.timestamp,
           payloadSize: run.reduce((n, i) => n + i.size + 1, envelope),
         });
+        await onSent(run);
       }
     }
     report.deadLettered += items.length;
@@ -1020,14 +1048,16 @@ export class Dispatcher {
       // No key and no value: the records are gone; the headers name the range.
       await this.produceToDeadLetterTopic(parsed.topic, [
         {
-          key: null,
-          value: null,
-          headers: [
-            ...this.failureHeaders(work, why),
-            { key: FAILURE_HEADERS.offset, value: headerText(from) },
-            { key: FAILURE_HEADERS.lastOffset, value: headerText(to) },
-          ],
-          timestamp: this.clock.now(),
+          record: {
+            key: null,
+            value: null,
+            headers: [
+              ...this.failureHeaders(work, why),
+              { key: FAILURE_HEADERS.offset, value: headerText(from) },
+              { key: FAILURE_HEADERS.lastOffset, value: headerText(to) },
+            ],
+            timestamp: this.clock.now(),
+          },
         },
       ]);
     } else {
@@ -1036,6 +1066,81 @@ export class Dispatcher {
     this.log(
       `dispatcher: ${config.name} ${what}; told ${destination} (RecordExpired) and going on from ${to + 1}`,
     );
+  }
+
+  /**
+   * A failed record as written to a dead-letter topic: the record with the failure headers, or,
+   * when that would pass the dead-letter topic's max.message.bytes (a record near the limit plus
+   * ~400 bytes of headers and up to 1,000 characters of error), its coordinates without key,
+   * value or its own headers. That is Lambda's documented behaviour for Kafka event sources:
+   * what reaches an on-failure destination is the invocation record, naming the batch's topic,
+   * partition and offsets, and the record is read from there while retention keeps it. Without
+   * it the write failed with RECORD_TOO_LARGE on every run and the partition never moved on.
+   */
+  private deadLetterRecord(
+    work: PartitionWork,
+    why: GiveUp,
+    { record }: Item,
+    now: number,
+    limit: number,
+  ): ProduceRecord {
+    const coordinates = [
+      { key: FAILURE_HEADERS.offset, value: headerText(record.offset) },
+      { key: FAILURE_HEADERS.timestamp, value: headerText(record.timestamp) },
+    ];
+    const whole: ProduceRecord = {
+      key: record.key,
+      value: record.value,
+      headers: [...record.headers, ...this.failureHeaders(work, why), ...coordinates],
+      timestamp: now,
+    };
+    const size = recordSize(whole);
+    if (size <= limit) return whole;
+    const omitted = {
+      key: FAILURE_HEADERS.omitted,
+      value: headerText(
+        `key, value and headers: ${size} bytes with the failure headers; the on-failure topic's max.message.bytes is ${limit}. Read the record at ${work.topic.name}/${work.partition} offset ${record.offset} while retention keeps it`,
+      ),
+    };
+    const substitute: ProduceRecord = {
+      key: null,
+      value: null,
+      headers: [...this.failureHeaders(work, why), ...coordinates, omitted],
+      timestamp: now,
+    };
+    if (recordSize(substitute) <= limit) return substitute;
+    // A dead-letter topic with a tiny limit: the coordinates alone, which fit any sane one.
+    return {
+      key: null,
+      value: null,
+      headers: [
+        { key: FAILURE_HEADERS.condition, value: headerText(why.condition) },
+        { key: FAILURE_HEADERS.topic, value: headerText(work.topic.name) },
+        { key: FAILURE_HEADERS.partition, value: headerText(work.partition) },
+        ...coordinates,
+      ],
+      timestamp: now,
+    };
+  }
+
+  /**
+   * Why this dispatcher can no longer trust its lease, or undefined while it can: its session
+   * ran out without a renewal (heartbeats failing), or a renewal found the member gone (so the
+   * group may have given the partition to someone else).
+   */
+  private leaseLapse(work: PartitionWork): string | undefined {
+    const group = work.config.group;
+    const lapsedAt = this.lapsedAt.get(group);
+    if (lapsedAt !== undefined && lapsedAt >= work.leasedAt) {
+      return `the dispatcher's session in group ${group} lapsed while it held the lease; stopping the batch (the next owner goes on from the committed offset)`;
+    }
+    // Wall time, like the heartbeat's timer: the injectable clock ages records in tests and may
+    // jump by days, which says nothing about whether renewals are getting through.
+    const renewed = this.renewedAt.get(group);
+    if (renewed !== undefined && Date.now() - renewed >= this.options.sessionTimeoutMs) {
+      return `the dispatcher's session in group ${group} ran out without a renewal; stopping the batch (the next owner goes on from the committed offset)`;
+    }
+    return undefined;
   }
 
   /** The headers every record written to a dead-letter topic carries, after its own. */
@@ -1056,9 +1161,21 @@ export class Dispatcher {
     ];
   }
 
-  private async produceToDeadLetterTopic(topic: string, records: ProduceRecord[]): Promise<void> {
-    for (const chunk of chunks(records)) {
-      const result = await this.deps.produce.produce({ topic, records: chunk });
+  /**
+   * Writes in chunks, and reports each written chunk (onSent commits past it): when a later
+   * chunk fails, the next run starts after the chunks already written instead of sending them
+   * again.
+   */
+  private async produceToDeadLetterTopic(
+    topic: string,
+    entries: { item?: Item; record: ProduceRecord }[],
+    onSent: (sent: Item[]) => Promise<void> = async () => {},
+  ): Promise<void> {
+    for (const chunk of chunks(entries)) {
+      const result = await this.deps.produce.produce({
+        topic,
+        records: chunk.map((e) => e.record),
+      });
       const failed = result.records.find((r) => r.error !== undefined);
       if (failed?.error !== undefined) {
         throw new EventLogError(
@@ -1067,6 +1184,7 @@ export class Dispatcher {
           { cause: failed.error, retriable: true },
         );
       }
+      await onSent(chunk.flatMap((e) => (e.item === undefined ? [] : [e.item])));
     }
   }
 
@@ -1243,8 +1361,10 @@ export class Dispatcher {
     const now = this.clock.now();
     const session = this.options.sessionTimeoutMs;
     if ((this.sessions.get(group) ?? 0) - now >= session / 2) return;
+    const wall = Date.now();
     await this.deps.groups.keepAlive(group, this.memberId, [topic], session);
     this.sessions.set(group, now + session);
+    this.renewedAt.set(group, wall);
   }
 
   private hold(group: string, topic: string): void {
@@ -1256,9 +1376,16 @@ export class Dispatcher {
     this.heartbeat = setInterval(() => {
       for (const [g, h] of this.holding) {
         const renewedAt = this.clock.now();
+        const wall = Date.now();
         this.deps.groups
           .keepAlive(g, this.memberId, [h.topic], this.options.sessionTimeoutMs)
-          .then(() => this.sessions.set(g, renewedAt + this.options.sessionTimeoutMs))
+          .then(({ created }) => {
+            // Created anew: the member had expired, and the group may have given its
+            // partitions to another dispatcher; work under the old leases stops (leaseLapse).
+            if (created) this.lapsedAt.set(g, renewedAt);
+            this.sessions.set(g, renewedAt + this.options.sessionTimeoutMs);
+            this.renewedAt.set(g, wall);
+          })
           .catch((error: unknown) =>
             this.log(
               `dispatcher: heartbeat in group ${g} failed: ${toEventLogError(error).message}`,
@@ -1325,20 +1452,17 @@ function fifoId(text: string, hash = false): string {
   return hash || text.length > 128 ? createHash('sha256').update(text).digest('hex') : text;
 }
 
-function* chunks(records: ProduceRecord[]): Generator<ProduceRecord[]> {
-  let chunk: ProduceRecord[] = [];
+function* chunks<T extends { record: ProduceRecord }>(entries: T[]): Generator<T[]> {
+  let chunk: T[] = [];
   let bytes = 0;
-  for (const record of records) {
-    const size =
-      (record.key?.byteLength ?? 0) +
-      (record.value?.byteLength ?? 0) +
-      (record.headers ?? []).reduce((n, h) => n + h.key.length + (h.value?.byteLength ?? 0), 0);
+  for (const entry of entries) {
+    const size = recordSize(entry.record);
     if (chunk.length > 0 && (chunk.length >= DLQ_CHUNK_RECORDS || bytes + size > DLQ_CHUNK_BYTES)) {
       yield chunk;
       chunk = [];
       bytes = 0;
     }
-    chunk.push(record);
+    chunk.push(entry);
     bytes += size;
   }
   if (chunk.length > 0) yield chunk;

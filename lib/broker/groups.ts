@@ -1,4 +1,5 @@
 import { EventLogError } from '../log/errors.js';
+import { isResourceName, RESOURCE_NAME_RULE } from '../log/resource-name.js';
 import { validateTopicName } from '../log/topic-config.js';
 import type {
   CommitOutcome,
@@ -147,7 +148,6 @@ export interface ResetResult extends TopicPartition {
   committed: number;
 }
 
-const NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const PARALLEL = 16;
 
 export class GroupService {
@@ -257,7 +257,13 @@ export class GroupService {
           released.add(leaseKey(lease.topic, lease.partition));
         }),
         ...attempts.map(async (lease) => {
-          const won = await this.store.takeLease(group, lease, memberId, now);
+          const topicId = resolved.get(lease.topic)?.topicId;
+          const won = await this.store.takeLease(
+            group,
+            { ...lease, ...(topicId === undefined ? {} : { topicId }) },
+            memberId,
+            now,
+          );
           if (won !== undefined) taken.push(won);
         }),
       ]);
@@ -266,6 +272,31 @@ export class GroupService {
           l.owner === memberId &&
           !released.has(leaseKey(l.topic, l.partition)) &&
           l.partition < (partitions.get(l.topic) ?? 0),
+      );
+      // A lease kept across a delete and re-create of its topic belongs to the old
+      // incarnation: take it again (a new counter, stamped with the new topic id), so the
+      // member's commits under the old tenure are fenced and it reads from the new topic's
+      // committed offset instead of carrying the old one over.
+      kept = await Promise.all(
+        kept.map(async (l) => {
+          const topicId = resolved.get(l.topic)?.topicId;
+          if (topicId === undefined || l.leaseTopicId === undefined || l.leaseTopicId === topicId) {
+            return l;
+          }
+          const again = await this.store.takeLease(
+            group,
+            {
+              topic: l.topic,
+              partition: l.partition,
+              owner: memberId,
+              counter: l.counter,
+              topicId,
+            },
+            memberId,
+            now,
+          );
+          return again ?? l;
+        }),
       );
       if (taken.length === attempts.length || plan.steal !== undefined) break;
       const reread = await this.store.load(group);
@@ -359,7 +390,7 @@ export class GroupService {
     if (options.seen !== undefined) {
       const won = await this.store.takeLease(
         group,
-        { ...partition, counter: options.seen.counter },
+        { ...partition, counter: options.seen.counter, topicId: topic.topicId },
         memberId,
         now,
       );
@@ -385,6 +416,7 @@ export class GroupService {
         partition: partition.partition,
         ...(owner === undefined ? {} : { owner }),
         ...(lease === undefined ? {} : { counter: lease.counter }),
+        topicId: topic.topicId,
       },
       memberId,
       now,
@@ -398,13 +430,15 @@ export class GroupService {
     memberId: string,
     topics: string[],
     sessionTimeoutMs: number,
-  ): Promise<void> {
+  ): Promise<{ created: boolean }> {
     const { created } = await this.store.renewMember(
       group,
       { memberId, topics, sessionTimeoutMs },
       this.clock.now(),
     );
     if (created) await this.store.registerGroup(group, this.clock.now());
+    // Created: the member had expired (or never was), so any lease it held may be gone.
+    return { created };
   }
 
   /** Gives one lease back under its counter; false when the member no longer held it. */
@@ -696,10 +730,10 @@ export class GroupService {
 }
 
 export function checkName(what: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME.test(name)) {
+  if (!isResourceName(name)) {
     throw new EventLogError(
       'INVALID_REQUEST',
-      `The ${what} must be 1-249 characters of [a-zA-Z0-9._-], got ${JSON.stringify(name)}`,
+      `The ${what} must be ${RESOURCE_NAME_RULE}, got ${JSON.stringify(name)}`,
     );
   }
 }

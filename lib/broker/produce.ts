@@ -634,6 +634,7 @@ export class ProduceService {
     const byPartition = new Map<number, PartitionBatch>();
     let total = 0;
     records.forEach((record, i) => {
+      checkHeaderNames(record, i);
       const size = recordSize(record);
       total += size;
       checkRecordSize(topic.config, size, i);
@@ -700,6 +701,25 @@ export class ProduceService {
       return record.partition;
     }
     return partitioner.partition(record.key ?? null, topic.partitions);
+  }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A header name is a Kafka string, UTF-8 on the wire: an unpaired UTF-16 surrogate cannot be
+ * encoded and Buffer would store U+FFFD in its place, a different name than the one sent.
+ * Checked here, once, so every route that produces (ours, v3, the SDK) refuses it alike.
+ */
+function checkHeaderNames(record: ProduceRecord, index: number): void {
+  for (const header of record.headers ?? []) {
+    if (typeof header.key !== 'string' || LONE_SURROGATE.test(header.key)) {
+      throw new EventLogError(
+        'INVALID_REQUEST',
+        `Record ${index}: a header name contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode`,
+        { details: { record: index, field: 'header' } },
+      );
+    }
   }
 }
 

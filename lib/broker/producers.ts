@@ -1,5 +1,6 @@
 import { EventLogError } from '../log/errors.js';
 import { MAX_EPOCH } from '../log/producer-state.js';
+import { isResourceName, RESOURCE_NAME_RULE } from '../log/resource-name.js';
 import type { ProducerRegistration, ProducerStore } from '../store/producer-store.js';
 import { type Clock, systemClock } from './clock.js';
 import { DEFAULT_IDEMPOTENCE_OPTIONS } from './produce.js';
@@ -19,8 +20,6 @@ export interface InitProducerResult {
   producerId: number;
   producerEpoch: number;
 }
-
-const NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /**
  * Issues producer ids and epochs (Kafka's InitProducerId). An id comes from an atomic
@@ -46,10 +45,10 @@ export class ProducerService {
     const nowSeconds = Math.floor(this.clock.now() / 1000);
     const expiresAt = nowSeconds + this.lifetimeSeconds;
     const { name, producerId, producerEpoch } = request;
-    if (name !== undefined && !NAME.test(name)) {
+    if (name !== undefined && !isResourceName(name)) {
       throw new EventLogError(
         'INVALID_REQUEST',
-        `A producer name is 1-249 characters of [a-zA-Z0-9._-], got "${name}"`,
+        `A producer name is ${RESOURCE_NAME_RULE}, got ${JSON.stringify(name)}`,
       );
     }
     if (producerEpoch !== undefined && producerId === undefined) {

@@ -41,6 +41,7 @@
  *                   batchCount x baseSequence varint          in batch order
  */
 import { EventLogError } from './errors.js';
+import { parseStrictInteger } from './strict-number.js';
 
 export const COMMIT_FORMAT = 1;
 
@@ -136,8 +137,9 @@ export const COMMIT_SEQUENCES_CONFIG = 'commit.sequences';
 
 export function parseCommitSequences(raw: unknown, partitions: number): number {
   if (raw === undefined) return defaultSequences(partitions);
-  const value = typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : raw;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > partitions) {
+  const parsed = parseStrictInteger(raw);
+  const value = parsed.ok ? parsed.value : Number.NaN;
+  if (!(value >= 1 && value <= partitions)) {
     throw new EventLogError(
       'INVALID_CONFIG',
       `${COMMIT_SEQUENCES_CONFIG} must be an integer from 1 to the partition count (${partitions}), got ${String(raw)}`,

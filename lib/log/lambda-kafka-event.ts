@@ -23,6 +23,8 @@
  * (Powertools' Kafka batch processor's form; the string "{topic}-{partition}-{offset}" is
  * accepted too) makes the dispatcher commit up to the lowest failed offset and retry from it.
  */
+
+import { parseStrictInteger } from './strict-number.js';
 import type { TimestampType } from './topic-config.js';
 
 /** Lambda's limit on a synchronous invocation's request payload (6 MB). */
@@ -149,7 +151,9 @@ function offsetOf(identifier: unknown, expected: string): number | undefined {
     const prefix = `${expected}-`;
     if (!identifier.startsWith(prefix)) return undefined;
     const rest = identifier.slice(prefix.length);
-    return /^\d+$/.test(rest) ? Number(rest) : undefined;
+    // Digits only, and exact: "1e3" or a number past 2^53 names no record.
+    const parsed = /^\d+$/.test(rest) ? parseStrictInteger(rest) : undefined;
+    return parsed?.ok === true ? parsed.value : undefined;
   }
   if (typeof identifier === 'object' && identifier !== null) {
     const { offset } = identifier as { offset?: unknown };

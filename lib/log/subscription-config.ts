@@ -8,6 +8,7 @@
  * with them, skipping values that are still tokens.
  */
 import { EventLogError } from './errors.js';
+import { isResourceName, RESOURCE_NAME_RULE } from './resource-name.js';
 import { validateTopicName } from './topic-config.js';
 
 export const STARTING_POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
@@ -163,9 +164,6 @@ export const SUPPORTED_DESTINATIONS = [
   'arn:aws:sns:{region}:{account}:{topic}',
 ] as const;
 
-const SUBSCRIPTION_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-/** Group ids travel in URL paths and sort keys: the topic name alphabet. */
-const GROUP_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 /**
  * Lambda's FunctionName pattern for Invoke: a name, a partial ARN or a full ARN, each with an
  * optional version or alias qualifier.
@@ -194,21 +192,19 @@ export function normalizeSubscription(
   const isUnresolved = options.isUnresolved ?? (() => false);
   const known = (value: unknown): boolean => value !== undefined && !isUnresolved(value);
 
-  if (
-    known(input.name) &&
-    !(typeof input.name === 'string' && SUBSCRIPTION_NAME.test(input.name))
-  ) {
+  if (known(input.name) && !isResourceName(input.name)) {
     problems.push({
       field: 'name',
-      message: `name must be 1-249 characters of [a-zA-Z0-9._-], got ${JSON.stringify(input.name)}`,
+      message: `name must be ${RESOURCE_NAME_RULE}, got ${JSON.stringify(input.name)}`,
     });
   }
   checkTopic('topic', input.topic, known, problems);
   const group = input.group ?? input.name;
-  if (known(group) && !(typeof group === 'string' && GROUP_NAME.test(group))) {
+  // Group ids travel in URL paths and sort keys: the same rule as every other name.
+  if (known(group) && !isResourceName(group)) {
     problems.push({
       field: 'group',
-      message: `group ${JSON.stringify(group)} must be 1-249 characters of [a-zA-Z0-9._-]`,
+      message: `group ${JSON.stringify(group)} must be ${RESOURCE_NAME_RULE}`,
     });
   }
   if (
@@ -358,6 +354,25 @@ export function normalizeSettings(
     }
   }
 
+  // Lambda's DestinationConfig also has onSuccess; only onFailure is supported, and a member
+  // dropped silently would promise deliveries that never happen.
+  const config: unknown = input.destinationConfig;
+  if (known(config) && config !== null) {
+    const extra =
+      typeof config === 'object' && !Array.isArray(config)
+        ? Object.keys(config).filter((key) => key !== 'onFailure')
+        : ['(not an object)'];
+    const onFailure: unknown = (config as { onFailure?: unknown }).onFailure;
+    if (onFailure !== null && typeof onFailure === 'object') {
+      extra.push(...Object.keys(onFailure).filter((key) => key !== 'destination'));
+    }
+    if (extra.length > 0) {
+      problems.push({
+        field: 'destinationConfig',
+        message: `destinationConfig supports only onFailure.destination; unknown: ${extra.join(', ')}`,
+      });
+    }
+  }
   const destination = input.destinationConfig?.onFailure?.destination;
   if (known(destination)) {
     const problem = destinationProblem(destination);

@@ -1,4 +1,5 @@
 import { EventLogError } from './errors.js';
+import { parseStrictInteger } from './strict-number.js';
 
 /**
  * Topic rules and configuration, as Kafka defines them where Kafka has a rule. Pure: the
@@ -113,11 +114,14 @@ export function isConfigName(name: string): name is ConfigName {
 const MAX_RECORD_BYTES_LIMIT = 4 * 1024 * 1024;
 
 function parseInteger(name: string, raw: unknown): number {
-  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new EventLogError('INVALID_CONFIG', `${name} must be an integer, got ${String(raw)}`);
+  const parsed = parseStrictInteger(raw);
+  if (!parsed.ok) {
+    throw new EventLogError(
+      'INVALID_CONFIG',
+      `${name} must be an integer, in decimal digits below 2^53, got ${JSON.stringify(raw) ?? String(raw)}`,
+    );
   }
-  return value;
+  return parsed.value;
 }
 
 /**

@@ -39,6 +39,12 @@ export interface LeaseItem {
   committedAt?: number;
   /** The topic id the offset belongs to: a topic deleted and re-created starts over. */
   topicId?: string;
+  /**
+   * The topic id the lease was taken against. A commit under the lease must be for that same
+   * incarnation: after a delete and re-create, the old tenure's offsets never apply to the new
+   * topic (they counted records the new topic never had).
+   */
+  leaseTopicId?: string;
 }
 
 /** A Confluent REST Proxy v2 consumer instance: lives on its member item. */
@@ -154,6 +160,8 @@ export interface LeaseSeen {
   owner?: string;
   /** Undefined when the item did not exist. */
   counter?: number;
+  /** The incarnation of the topic the taker resolved; stamped on the lease. */
+  topicId?: string;
 }
 
 export interface CommitWrite {
@@ -355,8 +363,7 @@ export class DynamoGroupStore implements GroupStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: groupPk(group), sk: leaseSk(seen.topic, seen.partition) },
-          UpdateExpression:
-            'SET #owner = :me, #counter = :next, topic = :topic, #partition = :partition, takenAt = :now',
+          UpdateExpression: `SET #owner = :me, #counter = :next, topic = :topic, #partition = :partition, takenAt = :now${seen.topicId === undefined ? '' : ', leaseTopicId = :leaseTopicId'}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: {
             '#owner': 'owner',
@@ -369,6 +376,7 @@ export class DynamoGroupStore implements GroupStore {
             ':topic': seen.topic,
             ':partition': seen.partition,
             ':now': now,
+            ...(seen.topicId === undefined ? {} : { ':leaseTopicId': seen.topicId }),
             ...(exists ? { ':seen': seen.counter } : {}),
             ...(seen.owner === undefined || !exists ? {} : { ':seenOwner': seen.owner }),
           },
@@ -422,7 +430,7 @@ export class DynamoGroupStore implements GroupStore {
           // The tenure first (fencing), then monotonicity; an offset of an older incarnation
           // of the topic does not count.
           ConditionExpression:
-            '#owner = :member AND #counter = :counter AND (attribute_not_exists(committed) OR committed <= :offset OR topicId <> :topicId)',
+            '#owner = :member AND #counter = :counter AND (attribute_not_exists(leaseTopicId) OR leaseTopicId = :topicId) AND (attribute_not_exists(committed) OR committed <= :offset OR topicId <> :topicId)',
           ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
           ExpressionAttributeValues: {
             ':member': commit.memberId,
@@ -445,13 +453,22 @@ export class DynamoGroupStore implements GroupStore {
       const old = oldItem(error);
       const owner = typeof old?.['owner'] === 'string' ? old['owner'] : undefined;
       const counter = typeof old?.['counter'] === 'number' ? old['counter'] : undefined;
+      const leaseTopicId = old?.['leaseTopicId'];
+      // A tenure of an earlier incarnation of the topic: fenced, whatever the counter says.
+      if (typeof leaseTopicId === 'string' && leaseTopicId !== commit.topicId) {
+        return { status: 'fenced', owner, counter };
+      }
       if (old !== undefined && owner === commit.memberId && counter === commit.counter) {
         return { status: 'behind', committed: Number(old['committed']) };
       }
       if (old === undefined) {
         // The failure gave no item (an emulator, or the item is gone): read it to tell apart.
         const lease = await this.getLease(group, commit.topic, commit.partition);
-        if (lease?.owner === commit.memberId && lease.counter === commit.counter) {
+        if (
+          lease?.owner === commit.memberId &&
+          lease.counter === commit.counter &&
+          (lease.leaseTopicId === undefined || lease.leaseTopicId === commit.topicId)
+        ) {
           return { status: 'behind', committed: lease.committed ?? commit.offset };
         }
         return { status: 'fenced', owner: lease?.owner, counter: lease?.counter };
@@ -623,6 +640,7 @@ function toLease(item: Record<string, unknown>): LeaseItem {
     ...(typeof item['committed'] === 'number' ? { committed: item['committed'] } : {}),
     ...(typeof item['committedAt'] === 'number' ? { committedAt: item['committedAt'] } : {}),
     ...(typeof item['topicId'] === 'string' ? { topicId: item['topicId'] } : {}),
+    ...(typeof item['leaseTopicId'] === 'string' ? { leaseTopicId: item['leaseTopicId'] } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import type {
 } from '../../broker/consumer-instances.js';
 import { FETCH_LIMITS } from '../../broker/fetch.js';
 import { EventLogError, isEventLogError } from '../../log/errors.js';
+import { MAX_JAVA_INT, strictIntegerInRange } from '../../log/strict-number.js';
 import { caller, requireAccess } from '../auth.js';
 import { readBodyText, requireMediaType, validate } from '../body.js';
 import { decodeData, stringifyWithRaw } from '../encoding.js';
@@ -480,12 +481,13 @@ function instanceConfig(body: z.output<typeof CreateInstanceSchema>): InstanceCo
   const text = (value: unknown) =>
     value === null || value === undefined ? undefined : String(value);
   const invalid = (message: string) => new EventLogError('INVALID_CONSUMER_CONFIG', message);
+  // Confluent reads these with Kafka's ConfigDef: decimal digits only, and a value that does
+  // not fit (Java's int, 2^31 - 1) is a bad config, not a storage failure.
   const integer = (name: string, value: unknown): number | undefined => {
-    const raw = text(value);
-    if (raw === undefined) return undefined;
-    if (!/^[0-9]+$/.test(raw.trim()))
-      throw invalid(`${name} must be a non-negative integer, got "${raw}"`);
-    return Number(raw.trim());
+    if (value === null || value === undefined) return undefined;
+    const parsed = strictIntegerInRange(name, value, 0, MAX_JAVA_INT);
+    if (!parsed.ok) throw invalid(parsed.message);
+    return parsed.value;
   };
   const format = text(body.format)?.toLowerCase();
   const reset = text(body['auto.offset.reset'])?.toLowerCase();

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { ProduceRecord } from '../../broker/produce.js';
 import { TopicService } from '../../broker/topics.js';
 import { EventLogError } from '../../log/errors.js';
+import { parseIsoDateTime } from '../../log/iso-date-time.js';
 import {
   type ConfigName,
   configEntries,
@@ -460,8 +461,8 @@ function parseV3Record(node: JsonNode, i: number): ParsedV3Record {
   }));
   let timestamp: number | undefined;
   if (request.timestamp !== undefined && request.timestamp !== null) {
-    timestamp = Date.parse(request.timestamp);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(request.timestamp) || Number.isNaN(timestamp)) {
+    timestamp = parseIsoDateTime(request.timestamp);
+    if (timestamp === undefined) {
       throw new EventLogError(
         'INVALID_REQUEST',
         `Record ${i}: timestamp must be an ISO-8601 date-time such as 2021-02-05T19:14:42Z, got ${request.timestamp}`,

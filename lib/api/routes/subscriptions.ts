@@ -57,10 +57,12 @@ const settings = {
       description: `${FUNCTION_RESPONSE_TYPES.map((t) => `"${t}"`).join(', ')}: the function answers {"batchItemFailures":[{"itemIdentifier":{"topic-partition":"orders-0","offset":42}}]}`,
       example: ['ReportBatchItemFailures'],
     }),
+  // Strict like the body around it: Lambda's DestinationConfig also has onSuccess, which we do
+  // not support, and dropping it silently would promise deliveries that never happen.
   destinationConfig: z
-    .object({
+    .strictObject({
       onFailure: z
-        .object({
+        .strictObject({
           destination: z.string().openapi({
             description:
               "kafka://{topic} (a topic of this log: the records, with failure headers), or an SQS queue or SNS topic ARN (Lambda's invocation record: metadata only)",
