@@ -94,19 +94,8 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       const params = validate(PartitionParams, c.req.param(), 'path');
       const query = validate(FetchQuerySchema, c.req.query(), 'query');
-      const waitMs = optionalInteger('waitMs', query.waitMs) ?? 0;
-      if (waitMs > api.maxWaitMs) {
-        throw new EventLogError(
-          'INVALID_REQUEST',
-          `waitMs must be at most ${api.maxWaitMs}, got ${waitMs}`,
-          { details: { limit: api.maxWaitMs } },
-        );
-      }
-      const formats = {
-        key: query.keyFormat ?? query.format ?? 'string',
-        value: query.valueFormat ?? query.format ?? 'string',
-        header: query.headerFormat ?? 'string',
-      } as const;
+      const waitMs = checkedWait(optionalInteger('waitMs', query.waitMs), api.maxWaitMs);
+      const formats = fetchFormats(query);
       const json = recordJson(formats);
       const fetchRequest = {
         topic: params.topic,
@@ -155,19 +144,8 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
       const topic = pathParam(c, 'topic');
       const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const request = validateJson(FetchManyRequestSchema, node, 'fetch request');
-      const waitMs = request.waitMs ?? 0;
-      if (waitMs > api.maxWaitMs) {
-        throw new EventLogError(
-          'INVALID_REQUEST',
-          `waitMs must be at most ${api.maxWaitMs}, got ${waitMs}`,
-          { details: { limit: api.maxWaitMs } },
-        );
-      }
-      const formats = {
-        key: request.keyFormat ?? request.format ?? 'string',
-        value: request.valueFormat ?? request.format ?? 'string',
-        header: request.headerFormat ?? 'string',
-      } as const;
+      const waitMs = checkedWait(request.waitMs, api.maxWaitMs);
+      const formats = fetchFormats(request);
       const json = recordJson(formats);
       const results = await fetchManyWithWait(
         broker,
@@ -228,6 +206,31 @@ function responseText(
     );
   }
   return text;
+}
+
+/** A long poll's wait: 0 unless asked, at most the API's limit. */
+function checkedWait(waitMs: number | undefined, limit: number): number {
+  const wait = waitMs ?? 0;
+  if (wait > limit) {
+    throw new EventLogError('INVALID_REQUEST', `waitMs must be at most ${limit}, got ${wait}`, {
+      details: { limit },
+    });
+  }
+  return wait;
+}
+
+/** How a fetch shows keys, values and header values: each its own format, else `format`. */
+function fetchFormats(asked: {
+  format?: DataFormat | undefined;
+  keyFormat?: DataFormat | undefined;
+  valueFormat?: DataFormat | undefined;
+  headerFormat?: HeaderFormat | undefined;
+}): { key: DataFormat; value: DataFormat; header: HeaderFormat } {
+  return {
+    key: asked.keyFormat ?? asked.format ?? 'string',
+    value: asked.valueFormat ?? asked.format ?? 'string',
+    header: asked.headerFormat ?? 'string',
+  };
 }
 
 /** The producer fields of a request: all three, or none. */
