@@ -2,7 +2,6 @@ import {
   type Commit,
   type CommitBatch,
   type CommitHole,
-  EMPTY_PREFIX,
   extendPrefix,
   holeExpired,
   type PublishedCommit,
@@ -432,7 +431,6 @@ export class LogReader {
       } else {
         const size = PAGES[Math.min(page, PAGES.length - 1)] as number;
         commits = await this.commits.commitsFrom(topicId, sequence, from, size);
-        if (commits.length === 0) break;
       }
       if (commits.length === 0) break;
       for (const commit of commits) {
@@ -528,5 +526,3 @@ function outOfRange(want: ReadWant, bounds: PartitionBounds): EventLogError {
     },
   );
 }
-
-export { EMPTY_PREFIX };

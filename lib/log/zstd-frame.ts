@@ -26,24 +26,16 @@
  * Kafka's Java client writes plain frames through zstd-jni's ZstdOutputStream (no dictionary,
  * content size unknown, checksum off); the walk accepts any valid frame.
  */
+
 import { EventLogError } from './errors.js';
+import { frameError, readU32LE } from './frame-bytes.js';
 
 const FRAME_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
 const SKIPPABLE_MAGIC = 0x184d2a50;
 const MAX_BLOCK_SIZE = 128 * 1024;
 
-function corrupt(message: string, position: number): EventLogError {
-  return new EventLogError('CORRUPT_RECORD', `Cannot decompress the zstd records: ${message}`, {
-    details: { codec: 'zstd', position },
-  });
-}
-
-function readU32LE(data: Uint8Array, pos: number): number {
-  return (
-    (data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16) | (data[pos + 3]! << 24)) >>> 0
-  );
-}
+const corrupt = (message: string, position: number) => frameError('zstd', message, position);
 
 /**
  * The most that the frames filling `data` can decompress to (exact for raw and RLE blocks, 128 KiB
