@@ -220,12 +220,23 @@ export class LogReader {
   async advanceAll(topic: TopicRecord): Promise<AdvanceResult[]> {
     const out: AdvanceResult[] = [];
     for (let sequence = 0; sequence < topic.sequences; sequence++) {
-      const result = await this.advance(topic.topicId, sequence);
-      const healed =
-        result.pendingHole === undefined ? await this.healTail(topic.topicId, sequence) : 0;
-      out.push(healed > 0 ? await this.advance(topic.topicId, sequence) : result);
+      out.push(await this.settle(topic.topicId, sequence));
     }
     return out;
+  }
+
+  /**
+   * Advances one sequence and then settles its tail. Even with a hole pending: a hole followed
+   * only by aborted markers has no published commit to say when it was reserved, so only the
+   * head's last reservation time can settle it (healTail writes nothing unless every
+   * reservation of the sequence is past its deadline).
+   */
+  async settle(topicId: string, sequence: number): Promise<AdvanceResult & { tailHealed: number }> {
+    const result = await this.advance(topicId, sequence);
+    const tailHealed = await this.healTail(topicId, sequence);
+    if (tailHealed === 0) return { ...result, tailHealed };
+    const after = await this.advance(topicId, sequence);
+    return { ...after, healed: [...result.healed, ...after.healed], tailHealed };
   }
 
   /**

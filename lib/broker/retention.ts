@@ -195,15 +195,8 @@ export class RetentionService {
     const { topicId, config } = topic;
     // Heals holes whose writers' time is up, so that what follows them is settled, and dead
     // writers' reservations at the tail, which no reader would ever meet as a hole.
-    let advanced = await this.reader.advance(topicId, sequence);
-    let healed = advanced.healed.length;
-    if (advanced.pendingHole === undefined) {
-      const tail = await this.reader.healTail(topicId, sequence);
-      if (tail > 0) {
-        healed += tail;
-        advanced = await this.reader.advance(topicId, sequence);
-      }
-    }
+    const advanced = await this.reader.settle(topicId, sequence);
+    const healed = advanced.healed.length + advanced.tailHealed;
     const { prefix } = advanced;
     // Read afresh, not the reader's cached copy: its version conditions this run's writes.
     const meta = await this.commits.meta(topicId, sequence);

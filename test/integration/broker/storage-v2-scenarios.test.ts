@@ -13,7 +13,7 @@ import {
 import { newTestClients, testNames, uniqueName } from '../../helpers/aws.js';
 import type { ClientWithMiddleware } from '../../helpers/faults.js';
 import { seededRandom } from '../../helpers/random.js';
-import { brokerForTest, crashingBroker, readAll, text } from './helpers.js';
+import { brokerForTest, crashingBroker, faultyBroker, readAll, text } from './helpers.js';
 
 /**
  * Issue 13's scenarios 4, 5, 6 and 8, and the cost of a produce request, as tests whose checks
@@ -308,6 +308,58 @@ describe('scenario 5: a hole holds readers back for at most maxProduceMs + margi
     const other = await reader.fetch.fetch({ topic: name, partition: 1, offset: 0 });
     expect(values(other.records)).toEqual([[0, 'c']]);
   });
+
+  it.each(['advanceAll', 'retention'] as const)(
+    'a dead writer followed only by a writer that aborted its own commit: %s settles the tail',
+    async (settler) => {
+      // Found by the history test: commit 1 dead, commit 2 an aborted marker (its writer failed
+      // to publish and settled its own number), nothing published after. No published commit
+      // says when the hole was reserved, so only the head can: advanceAll and retention left it
+      // pending and saw "more to come" forever.
+      const clock = new ManualClock();
+      const writer = brokerForTest({ clock });
+      const name = uniqueName('deadtail');
+      await writer.topics.create({ name, partitions: 1 });
+      await writer.produce.produce({ topic: name, records: [{ value: text('a') }] });
+      const dead = crashingBroker('PutItem', { clock, when: isCommitPut });
+      cleanups.push(dead.close);
+      expect(
+        (await dead.broker.produce.produce({ topic: name, records: [{ value: text('dead') }] }))
+          .records[0]?.error,
+      ).toBeDefined();
+      const failing = faultyBroker({ clock });
+      cleanups.push(failing.close);
+      failing.faults.add({ command: 'PutItem', action: 'serverError', when: isCommitPut });
+      const refused = await failing.broker.produce.produce({
+        topic: name,
+        records: [{ value: text('refused') }],
+      });
+      expect(refused.records[0]?.error).toBeDefined();
+      const commits = await writer.stores.commits.commitsFrom(
+        (await writer.topics.get(name)).topicId,
+        0,
+        1,
+        10,
+      );
+      expect(commits.map((c) => [c.commit, c.kind])).toEqual([
+        [1, 'published'],
+        [3, 'aborted'],
+      ]);
+
+      clock.advance(GRACE_MS + 1);
+      const reader = brokerForTest({ clock });
+      const topic = await reader.topics.get(name);
+      if (settler === 'advanceAll') {
+        const [settled] = await reader.reader.advanceAll(topic);
+        expect(settled?.pendingHole).toBeUndefined();
+        expect(settled?.prefix.next).toBe(4);
+      } else {
+        await reader.retention.runOnce({ topics: [name] });
+      }
+      expect(await reader.reader.mayHaveMore(topic, 0)).toBe(false);
+      expect(values(await readAll(reader, name, 0))).toEqual([[0, 'a']]);
+    },
+  );
 
   it('a fetch writes nothing when there is no hole, whatever the clock says', async () => {
     const clock = new ManualClock();
