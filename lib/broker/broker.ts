@@ -16,6 +16,7 @@ import { ConsumerInstanceService } from './consumer-instances.js';
 import { FetchService } from './fetch.js';
 import { GroupService, type GroupServiceOptions } from './groups.js';
 import { IdempotencyService } from './idempotency.js';
+import { LagService } from './lag.js';
 import { LogReader } from './log-reader.js';
 import { OffsetService } from './offsets.js';
 import {
@@ -86,6 +87,8 @@ export interface Broker {
   reader: LogReader;
   retention: RetentionService;
   groups: GroupService;
+  /** Offset and time lag of consumer groups. */
+  lag: LagService;
   consumers: ConsumerInstanceService;
   subscriptions: SubscriptionService;
   /** Producer ids and epochs (POST /v1/producers). */
@@ -143,6 +146,7 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
     reader,
     topics,
     groups,
+    lag: new LagService(groups, topics, reader, clock),
     subscriptions: new SubscriptionService(stores.subscriptions, topics, groups, { clock }),
     consumers: new ConsumerInstanceService(groups, stores.groups, topics, fetch, reader, {
       clock,
