@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { IdempotencyService } from '../broker/idempotency.js';
 import type { IdempotencyTicket, ProduceRequest, ProduceResult } from '../broker/produce.js';
+import { ANONYMOUS, caller } from './auth.js';
 import { readBodyBytes } from './body.js';
 import type { ApiContext } from './route.js';
 
@@ -44,7 +45,13 @@ export function withIdempotencyKey(api: ApiContext, handler: Handler): Handler {
       )
       .update(body)
       .digest('hex');
-    const result = await api.broker.idempotency.run(key, fingerprint, async (ticket) => {
+    // A key belongs to its caller: another principal sending the same key (by chance or to
+    // probe) neither gets this caller's answer nor blocks its key. With auth off every caller
+    // is the same anonymous one, and the key's id stays what it always was.
+    const { principal } = caller(c);
+    const scoped =
+      principal === undefined || principal === ANONYMOUS ? key : `${principal}\n${key}`;
+    const result = await api.broker.idempotency.run(scoped, fingerprint, async (ticket) => {
       const state: KeyState = { ticket, incomplete: false };
       states.set(c.req.raw, state);
       const response = await handler(c);

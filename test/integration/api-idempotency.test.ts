@@ -230,6 +230,62 @@ describe('Idempotency-Key on the produce routes', () => {
     );
     expect(reply.status).toBe(400);
   });
+
+  it('scopes a key to its caller: another principal with the same key neither replays nor blocks it', async () => {
+    const broker = createBroker(createStores(testClients(), testNames()), {
+      clock: new ManualClock(),
+    });
+    const app = createApp({
+      broker,
+      clusterId: CLUSTER_ID,
+      logError: () => {},
+      auth: { enabled: true },
+    });
+    const name = uniqueName('idem-scope');
+    await broker.topics.create({ name, partitions: 1 });
+    const writer = async () =>
+      (
+        await broker.auth.createKey({
+          createdBy: 'test',
+          acls: [
+            {
+              resourceType: 'topic',
+              resourceName: name,
+              patternType: 'literal',
+              operation: 'produce',
+              permission: 'allow',
+            },
+          ],
+        })
+      ).key;
+    const [alice, mallory] = [await writer(), await writer()];
+    const send = async (token: string, body: unknown, idempotencyKey: string) =>
+      reply(
+        await app.request(`/v1/topics/${name}/records`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'idempotency-key': idempotencyKey,
+          },
+          body: JSON.stringify(body),
+        }),
+      );
+    const shared = key();
+    const first = await send(alice, { records: [{ value: 'alice' }] }, shared);
+    expect(first.status).toBe(200);
+    // The same key and body from another caller is a request of its own: written, not replayed.
+    const other = await send(mallory, { records: [{ value: 'alice' }] }, shared);
+    expect(other.status).toBe(200);
+    expect(other.headers.get('idempotent-replayed')).toBeNull();
+    // With another body it is not refused as a reuse of the first caller's key either.
+    expect((await send(mallory, { records: [{ value: 'mallory' }] }, key())).status).toBe(200);
+    // And the first caller's retry still replays its own answer.
+    const retry = await send(alice, { records: [{ value: 'alice' }] }, shared);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.text).toBe(first.text);
+    expect(await everyValue(broker, name, 1)).toEqual(['alice', 'alice', 'mallory']);
+  });
 });
 
 describe('Idempotency-Key: the process dies, a retry from a healthy one writes each record once', () => {
