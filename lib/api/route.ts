@@ -57,7 +57,10 @@ export function withAccess(
   };
 }
 
-/** A path parameter, decoded (Hono leaves percent-escapes in place for c.req.param()). */
+/**
+ * A path parameter, percent-decoded once (Hono's c.req.param() decodes; decoding again would
+ * turn `%2525` into `%`). Encoded separators never get this far: see raw-path.ts.
+ */
 export function pathParam(c: Context, name: string): string {
   return c.req.param(name) ?? '';
 }
