@@ -9,14 +9,14 @@ import {
 } from '../lib/api/lambda.js';
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import { notifyDispatcher } from '../lib/broker/produce-notifier.js';
+import { createAwsClients } from '../lib/store/aws-clients.js';
+import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
+import { createLambdaClient } from '../lib/store/lambda-client.js';
 import {
   clusterIdFor,
   DISPATCH_FUNCTION_ENV_VAR,
   resourceNamesFromEnv,
-} from '../lib/infra/resources.js';
-import { createLambdaClient } from '../lib/local/lambda-client.js';
-import { createAwsClients } from '../lib/store/aws-clients.js';
-import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
+} from '../lib/store/resources.js';
 
 /**
  * The HTTP API's Lambda, behind a function URL or API Gateway's HTTP API (both payload format

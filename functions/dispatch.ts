@@ -1,13 +1,13 @@
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import { createDispatcher, type DispatchReport } from '../lib/broker/dispatcher.js';
-import { BOOTSTRAP_SERVERS_ENV_VAR, resourceNamesFromEnv } from '../lib/infra/resources.js';
-import { createLambdaClient } from '../lib/local/lambda-client.js';
 import { createAwsClients } from '../lib/store/aws-clients.js';
 import {
   AwsFailureDestinationStore,
   createFailureDestinationClients,
 } from '../lib/store/failure-destination-store.js';
 import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
+import { createLambdaClient } from '../lib/store/lambda-client.js';
+import { BOOTSTRAP_SERVERS_ENV_VAR, resourceNamesFromEnv } from '../lib/store/resources.js';
 
 /**
  * The dispatcher of Lambda consumers. Invoked asynchronously by the API after a produce

@@ -1,7 +1,7 @@
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import type { RetentionReport } from '../lib/broker/retention.js';
-import { resourceNamesFromEnv } from '../lib/infra/resources.js';
 import { createAwsClients } from '../lib/store/aws-clients.js';
+import { resourceNamesFromEnv } from '../lib/store/resources.js';
 
 /**
  * Scheduled maintenance: time and size retention, healing of holes left by dead writers,

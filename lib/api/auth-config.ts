@@ -3,7 +3,7 @@ import type { RateLimitOptions } from './rate-limit.js';
 
 /**
  * Authorization settings from the environment, read the same way by the Lambda entry (where
- * the CDK construct sets them) and the local server. Names are in lib/infra/resources.ts's
+ * the CDK construct sets them) and the local server. Names are in lib/store/resources.ts's
  * style: plain strings, no secrets (a JWKS is public, API keys live hashed in DynamoDB).
  */
 export const AUTH_ENV = {

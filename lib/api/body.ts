@@ -1,6 +1,6 @@
 import type { z } from '@hono/zod-openapi';
 import { EventLogError } from '../log/errors.js';
-import { type JsonNode, parseJsonSequence, parseJsonText, toPlainValue } from './json-text.js';
+import { type JsonNode, parseJsonSequence, parseJsonText, toPlainValue } from '../log/json-text.js';
 
 /**
  * Reading request bodies: the content type first, then at most `limit` bytes (checked against

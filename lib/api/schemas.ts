@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { DATA_FORMATS, HEADER_FORMATS } from '../log/encoding.js';
 import { ERROR_CODES, type ErrorCode } from '../log/errors.js';
-import { DATA_FORMATS, HEADER_FORMATS } from './encoding.js';
 
 /**
  * Request and response schemas of our own /v1 routes, and the error envelope every route

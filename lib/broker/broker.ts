@@ -1,12 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ResourceNames } from '../infra/resources.js';
 import { type AuthStore, DynamoAuthStore } from '../store/auth-store.js';
 import { type CommitLogStore, DynamoCommitLogStore } from '../store/commit-log-store.js';
 import type { FailureDestinationStore } from '../store/failure-destination-store.js';
 import { DynamoGroupStore, type GroupStore } from '../store/group-store.js';
 import { DynamoIdempotencyStore, type IdempotencyStore } from '../store/idempotency-store.js';
 import { DynamoProducerStore, type ProducerStore } from '../store/producer-store.js';
+import type { ResourceNames } from '../store/resources.js';
 import { S3SegmentStore, type SegmentStore } from '../store/segment-store.js';
 import { DynamoSubscriptionStore, type SubscriptionStore } from '../store/subscription-store.js';
 import { DynamoTopicStore, type TopicStore } from '../store/topic-store.js';

@@ -1,5 +1,4 @@
-import { SEGMENT_PREFIX } from '../infra/resources.js';
-import { segmentPrefixes } from '../log/commit.js';
+import { SEGMENT_ROOT, segmentPrefixes } from '../log/commit.js';
 import {
   advanceSweep,
   capWindow,
@@ -84,7 +83,7 @@ export class OrphanSweeper {
 
     const listed: Candidate[] = [];
     for (const sequence of sequences) {
-      for (const prefix of segmentPrefixes(SEGMENT_PREFIX, topicId, sequence)) {
+      for (const prefix of segmentPrefixes(SEGMENT_ROOT, topicId, sequence)) {
         until = await this.list(prefix, sequence, from, until, listed);
       }
     }

@@ -1,8 +1,8 @@
-import { SEGMENT_PREFIX } from '../infra/resources.js';
 import {
   type CommitBatch,
   type CommitProducer,
   type PublishedCommit,
+  SEGMENT_ROOT,
   segmentKey,
   sequenceOf,
 } from '../log/commit.js';
@@ -266,7 +266,7 @@ export class ProduceService {
     now: number,
   ): Promise<string> {
     const body = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded);
-    const object = segmentKey(SEGMENT_PREFIX, topic.topicId, sequence, this.ulid(now));
+    const object = segmentKey(SEGMENT_ROOT, topic.topicId, sequence, this.ulid(now));
     await this.segments.put(object, body);
     return object;
   }

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { SEGMENT_PREFIX } from '../infra/resources.js';
-import { type Commit, partitionsOfSequence, type SettledPrefix } from '../log/commit.js';
+
+import {
+  type Commit,
+  partitionsOfSequence,
+  SEGMENT_ROOT,
+  type SettledPrefix,
+} from '../log/commit.js';
 import {
   countBytes,
   type PartitionRemoval,
@@ -141,7 +146,7 @@ export class RetentionService {
         await this.commits.deleteSequence(deleted.topicId, sequence);
       }
       const keys: string[] = [];
-      for await (const object of this.segments.list(`${SEGMENT_PREFIX}${deleted.topicId}/`)) {
+      for await (const object of this.segments.list(`${SEGMENT_ROOT}${deleted.topicId}/`)) {
         keys.push(object.key);
       }
       await this.segments.delete(keys);

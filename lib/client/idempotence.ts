@@ -1,6 +1,6 @@
-import { type DataFormat, encodeData } from '../api/encoding.js';
-import { member, parseJsonText } from '../api/json-text.js';
+import { type DataFormat, encodeData } from '../log/encoding.js';
 import { EventLogError, isEventLogError } from '../log/errors.js';
+import { member, parseJsonText } from '../log/json-text.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { incrementSequence } from '../log/producer-state.js';
 import { topicPath } from './admin.js';

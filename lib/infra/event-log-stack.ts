@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { TABLES } from '../store/resources.js';
 import { EventLog, type EventLogFunctionName, type EventLogProps } from './event-log.js';
-import { TABLES } from './resources.js';
 
 export interface EventLogStackProps extends StackProps {
   readonly eventLog?: EventLogProps;

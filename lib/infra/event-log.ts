@@ -70,7 +70,6 @@ import {
 import { Construct, type IConstruct } from 'constructs';
 import { AUTH_ENV } from '../api/auth-config.js';
 import type { Operation, PatternType, ResourceType } from '../log/acl.js';
-import { FUNCTION_HANDLER, functionCode } from './bundling.js';
 import {
   BOOTSTRAP_SERVERS_ENV_VAR,
   DISPATCH_FUNCTION_ENV_VAR,
@@ -78,7 +77,8 @@ import {
   SEGMENT_PREFIX,
   TABLES,
   type TableDefinition,
-} from './resources.js';
+} from '../store/resources.js';
+import { FUNCTION_HANDLER, functionCode } from './bundling.js';
 
 /** The repository root: function entries and the lock file are found relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -257,7 +257,7 @@ export interface EventLogProps {
 }
 
 /**
- * The event log: a segment bucket, the DynamoDB tables from lib/infra/resources.ts, the
+ * The event log: a segment bucket, the DynamoDB tables from lib/store/resources.ts, the
  * functions, the HTTP API in front of the `api` function, schedules and alarms.
  */
 export class EventLog extends Construct {

@@ -10,8 +10,8 @@ import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.j
 import type { SubscriptionView } from '../log/subscription-config.js';
 import { MUTABLE_SETTINGS, type SubscriptionConfig } from '../log/subscription-config.js';
 import { LambdaFunctionInvoker } from '../store/function-invoker.js';
+import { createLambdaClient } from '../store/lambda-client.js';
 import type { LoadedConfig } from './consumer-config.js';
-import { createLambdaClient } from './lambda-client.js';
 import { LocalFunctions } from './lambda-endpoint.js';
 
 /**

@@ -20,6 +20,7 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { EventLogError } from '../log/errors.js';
 import {
   GROUPS_TABLE,
   LOG_TABLE,
@@ -28,8 +29,7 @@ import {
   TABLES,
   type TableDefinition,
   TOPICS_TABLE,
-} from '../infra/resources.js';
-import { EventLogError } from '../log/errors.js';
+} from '../store/resources.js';
 
 export interface ResourceClients {
   s3: S3Client;

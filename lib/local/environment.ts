@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { type ResourceNames, resourceNamesToEnv } from '../infra/resources.js';
 import {
   type AwsClients,
   createAwsClients,
@@ -8,6 +7,7 @@ import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
 } from '../store/aws-clients.js';
+import { type ResourceNames, resourceNamesToEnv } from '../store/resources.js';
 import { createResources, deleteResources, localResourceNames } from './create-resources.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import { type S3Local, startS3Local } from './s3-local.js';

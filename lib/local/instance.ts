@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RetentionReport } from '../broker/retention.js';
-import type { ResourceNames } from '../infra/resources.js';
+import type { ResourceNames } from '../store/resources.js';
 
 /**
  * What a running `npm start` leaves in its data directory for other processes: the CLI's

@@ -1,9 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from '../../lib/api/app.js';
 import { type Broker, createBroker, createStores, type Stores } from '../../lib/broker/broker.js';
-import { SEGMENT_PREFIX } from '../../lib/infra/resources.js';
 import { EventLogError } from '../../lib/log/errors.js';
 import type { CommitLogStore } from '../../lib/store/commit-log-store.js';
+import { SEGMENT_PREFIX } from '../../lib/store/resources.js';
 import { testClients, testNames, uniqueName } from './aws.js';
 
 /** The cluster id the test apps answer to on the Confluent v3 routes. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import type { ResourceNames } from '../../lib/infra/resources.js';
 import { type AwsClients, createAwsClients } from '../../lib/store/aws-clients.js';
+import type { ResourceNames } from '../../lib/store/resources.js';
 import type { TestEnvironment } from './global-setup.js';
 
 /** Endpoints, resource names and function env of the run's emulators (see global-setup.ts). */

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import type { ResourceNames } from '../../lib/infra/resources.js';
 import { startLocalEnvironment } from '../../lib/local/environment.js';
+import type { ResourceNames } from '../../lib/store/resources.js';
 
 /** What every test worker learns about the emulators, through vitest's provide/inject. */
 export interface TestEnvironment {

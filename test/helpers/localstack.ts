@@ -8,7 +8,7 @@
  * deployed API's URL and resource names on:
  *
  *   EVENTLOG_API_URL          the HTTP API, at LocalStack's execute-api host name
- *   EVENTLOG_BUCKET, EVENTLOG_*_TABLE   the deployed stack's resources (lib/infra/resources.ts)
+ *   EVENTLOG_BUCKET, EVENTLOG_*_TABLE   the deployed stack's resources (lib/store/resources.ts)
  *
  * Usage: tsx test/helpers/localstack.ts [cdk-outputs.json] [-- extra vitest arguments]
  */
@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BUCKET_ENV_VAR, TABLES } from '../../lib/infra/resources.js';
+import { BUCKET_ENV_VAR, TABLES } from '../../lib/store/resources.js';
 
 export const LOCALSTACK_ENDPOINT = 'http://localhost.localstack.cloud:4566';
 

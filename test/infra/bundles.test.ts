@@ -23,17 +23,17 @@ import {
 import { createApp } from '../../lib/api/app.js';
 import { createBroker, createStores } from '../../lib/broker/broker.js';
 import {
-  clusterIdFor,
-  type ResourceNames,
-  resourceNamesToEnv,
-  TABLES,
-} from '../../lib/infra/resources.js';
-import {
   createResources,
   deleteResources,
   localResourceNames,
 } from '../../lib/local/create-resources.js';
 import { createAwsClients, destroyAwsClients } from '../../lib/store/aws-clients.js';
+import {
+  clusterIdFor,
+  type ResourceNames,
+  resourceNamesToEnv,
+  TABLES,
+} from '../../lib/store/resources.js';
 import { testEnvironment, uniqueName } from '../helpers/aws.js';
 
 interface TemplateResource {

@@ -6,7 +6,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventLog, FUNCTIONS, PROJECT_ROOT } from '../../lib/infra/event-log.js';
-import { BUCKET_ENV_VAR, SEGMENT_PREFIX, TABLES } from '../../lib/infra/resources.js';
+import { BUCKET_ENV_VAR, SEGMENT_PREFIX, TABLES } from '../../lib/store/resources.js';
 import { type SynthesizedStack, synthEventLogStack, testContext } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON, read by shape in each assertion

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resourceNamesFromEnv } from '../../lib/infra/resources.js';
+import { resourceNamesFromEnv } from '../../lib/store/resources.js';
 import { localStackTestEnv } from '../helpers/localstack.js';
 
 describe('test:localstack environment from cdk-outputs.json', () => {

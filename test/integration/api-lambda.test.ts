@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clusterIdFor } from '../../lib/infra/resources.js';
+import { clusterIdFor } from '../../lib/store/resources.js';
 import { testEnvironment, testNames, uniqueName } from '../helpers/aws.js';
 
 /**

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AUTH_ENV } from '../../lib/api/auth-config.js';
 import { createBroker, createStores } from '../../lib/broker/broker.js';
-import { clusterIdFor } from '../../lib/infra/resources.js';
 import type { AclBinding } from '../../lib/log/acl.js';
+import { clusterIdFor } from '../../lib/store/resources.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/auth.js';
 import {
   allow,

@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { TABLES } from '../../lib/infra/resources.js';
 import { createTableInput, tableName } from '../../lib/local/create-resources.js';
+import { TABLES } from '../../lib/store/resources.js';
 import { testClients, testNames, uniqueName } from '../helpers/aws.js';
 
 /**

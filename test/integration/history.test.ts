@@ -639,7 +639,7 @@ const TSX_LOADER = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs'))
 const WRITER_SCRIPT = `
 const root = process.env.EVENTLOG_REPO;
 const { createBroker, createStores } = await import(root + '/lib/broker/broker.ts');
-const { resourceNamesFromEnv } = await import(root + '/lib/infra/resources.ts');
+const { resourceNamesFromEnv } = await import(root + '/lib/store/resources.ts');
 const { createAwsClients } = await import(root + '/lib/store/aws-clients.ts');
 const broker = createBroker(createStores(createAwsClients(), resourceNamesFromEnv()), {
   produceLimits: { maxProduceMs: Number(process.env.EVENTLOG_MAX_PRODUCE_MS) },

@@ -7,12 +7,12 @@ import type {
   OffsetReset,
 } from '../../broker/consumer-instances.js';
 import { FETCH_LIMITS } from '../../broker/fetch.js';
+import { decodeData, stringifyWithRaw } from '../../log/encoding.js';
 import { EventLogError, isEventLogError } from '../../log/errors.js';
+import { parseJsonText, toPlainValue } from '../../log/json-text.js';
 import { MAX_JAVA_INT, strictIntegerInRange } from '../../log/strict-number.js';
 import { caller, requireAccess } from '../auth.js';
 import { readBodyText, requireMediaType, validate } from '../body.js';
-import { decodeData, stringifyWithRaw } from '../encoding.js';
-import { parseJsonText, toPlainValue } from '../json-text.js';
 import { optionalInteger } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam, withAccess } from '../route.js';
 import { bodyErrorResponses, ErrorSchema, errorResponses } from '../schemas.js';

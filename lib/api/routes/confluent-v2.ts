@@ -1,5 +1,7 @@
 import type { Context } from 'hono';
+import { type DataFormat, encodeData } from '../../log/encoding.js';
 import { EventLogError } from '../../log/errors.js';
+import { element, member } from '../../log/json-text.js';
 import { configEntries } from '../../log/topic-config.js';
 import { readJsonBody, requireMediaType, validate, validateJson } from '../body.js';
 import {
@@ -9,10 +11,8 @@ import {
   V2TopicParams,
   V2TopicSchema,
 } from '../confluent-schemas.js';
-import { type DataFormat, encodeData } from '../encoding.js';
 import { httpErrorOf } from '../error-mapping.js';
 import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
-import { element, member } from '../json-text.js';
 import { integer, withDefined } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
 import {

@@ -1,8 +1,10 @@
 import type { Context } from 'hono';
 import type { ProduceRecord } from '../../broker/produce.js';
 import { TopicService } from '../../broker/topics.js';
+import { type DataFormat, encodeData } from '../../log/encoding.js';
 import { EventLogError } from '../../log/errors.js';
 import { parseIsoDateTime } from '../../log/iso-date-time.js';
+import { element, type JsonNode, member } from '../../log/json-text.js';
 import {
   type ConfigName,
   configEntries,
@@ -27,10 +29,8 @@ import {
   V3TopicSchema,
   V3UpdateConfigRequestSchema,
 } from '../confluent-schemas.js';
-import { type DataFormat, encodeData } from '../encoding.js';
 import { errorBody } from '../error-mapping.js';
 import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
-import { element, type JsonNode, member } from '../json-text.js';
 import { withDefined } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
 import {

@@ -1,8 +1,8 @@
 import { CLUSTER_RESOURCE } from '../../log/acl.js';
 import { EventLogError } from '../../log/errors.js';
+import { parseJsonText } from '../../log/json-text.js';
 import { type Caller, caller } from '../auth.js';
 import { readBodyText, requireMediaType, validateJson } from '../body.js';
-import { parseJsonText } from '../json-text.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
 import {
   bodyErrorResponses,

@@ -1,18 +1,18 @@
 import type { FetchedRecord } from '../../broker/fetch.js';
 import type { IdempotentProducer, ProduceRecord, ProduceResult } from '../../broker/produce.js';
-import { EventLogError } from '../../log/errors.js';
-import { caller } from '../auth.js';
-import { readApplicationJson, validate, validateJson } from '../body.js';
 import {
   type DataFormat,
   decodeData,
   encodeData,
   type HeaderFormat,
   stringifyWithRaw,
-} from '../encoding.js';
+} from '../../log/encoding.js';
+import { EventLogError } from '../../log/errors.js';
+import { element, type JsonNode, member } from '../../log/json-text.js';
+import { caller } from '../auth.js';
+import { readApplicationJson, validate, validateJson } from '../body.js';
 import { errorBody } from '../error-mapping.js';
 import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
-import { element, type JsonNode, member } from '../json-text.js';
 import { fetchManyWithWait, fetchWithWait } from '../long-poll.js';
 import { integer, optionalInteger, withDefined } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';

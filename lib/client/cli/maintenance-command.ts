@@ -1,12 +1,5 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  DEFAULT_DATA_DIR,
-  readInstance,
-  removeInstance,
-  summarizeRetention,
-  writeInstance,
-} from '../../local/instance.js';
 import { UsageError, writeErr, writeOut } from './context.js';
 
 /**
@@ -26,9 +19,16 @@ export async function runMaintenance(options: {
   topic?: string[];
   json?: boolean;
 }): Promise<void> {
+  const [
+    { createBroker, createStores },
+    { createAwsClients, destroyAwsClients },
+    { DEFAULT_DATA_DIR, readInstance, removeInstance, summarizeRetention, writeInstance },
+  ] = await Promise.all([
+    import('../../broker/broker.js'),
+    import('../../store/aws-clients.js'),
+    import('../../local/instance.js'),
+  ]);
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  const [{ createBroker, createStores }, { createAwsClients, destroyAwsClients }] =
-    await Promise.all([import('../../broker/broker.js'), import('../../store/aws-clients.js')]);
   const instance = await readInstance(dataDir);
   let clients: ReturnType<typeof createAwsClients>;
   let names: Parameters<typeof createStores>[1];

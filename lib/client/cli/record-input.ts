@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { type JsonNode, member, parseJsonText, toJacksonJson } from '../../api/json-text.js';
 import { EventLogError } from '../../log/errors.js';
+import { type JsonNode, member, parseJsonText, toJacksonJson } from '../../log/json-text.js';
 import { type ProducerRecord, RawJson } from '../records.js';
 
 /**

@@ -14,7 +14,6 @@ import {
   type DispatcherOptions,
   FAILURE_HEADERS,
 } from '../../../lib/broker/dispatcher.js';
-import { createLambdaClient } from '../../../lib/local/lambda-client.js';
 import { type LambdaHandler, LocalFunctions } from '../../../lib/local/lambda-endpoint.js';
 import { type ApiServer, startApiServer } from '../../../lib/local/server.js';
 import type { SelfManagedKafkaEvent } from '../../../lib/log/lambda-kafka-event.js';
@@ -26,6 +25,7 @@ import {
   type FailureDestinationClients,
 } from '../../../lib/store/failure-destination-store.js';
 import { LambdaFunctionInvoker } from '../../../lib/store/function-invoker.js';
+import { createLambdaClient } from '../../../lib/store/lambda-client.js';
 import { testClients, testNames, uniqueName } from '../../helpers/aws.js';
 import { FaultInjector } from '../../helpers/faults.js';
 import { MOTO_ACCOUNT, type MotoServer, startMoto } from '../../helpers/moto.js';

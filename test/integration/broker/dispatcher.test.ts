@@ -6,7 +6,6 @@ import {
   type DispatcherOptions,
   FAILURE_HEADERS,
 } from '../../../lib/broker/dispatcher.js';
-import { createLambdaClient } from '../../../lib/local/lambda-client.js';
 import { type LambdaHandler, LocalFunctions } from '../../../lib/local/lambda-endpoint.js';
 import { type ApiServer, startApiServer } from '../../../lib/local/server.js';
 import type {
@@ -15,6 +14,7 @@ import type {
 } from '../../../lib/log/lambda-kafka-event.js';
 import type { SubscriptionInput } from '../../../lib/log/subscription-config.js';
 import { LambdaFunctionInvoker } from '../../../lib/store/function-invoker.js';
+import { createLambdaClient } from '../../../lib/store/lambda-client.js';
 import { uniqueName } from '../../helpers/aws.js';
 import { brokerForTest, produceValues, readAll, subscribeFunction, text } from './helpers.js';
 

@@ -9,9 +9,9 @@ import {
 import type { Clock } from '../../../lib/broker/clock.js';
 import type { FetchedRecord } from '../../../lib/broker/fetch.js';
 import type { ProduceResult } from '../../../lib/broker/produce.js';
-import { SEGMENT_PREFIX } from '../../../lib/infra/resources.js';
 import type { SubscriptionInput } from '../../../lib/log/subscription-config.js';
 import { type AwsClients, destroyAwsClients } from '../../../lib/store/aws-clients.js';
+import { SEGMENT_PREFIX } from '../../../lib/store/resources.js';
 import { newTestClients, testClients, testNames, uniqueName } from '../../helpers/aws.js';
 import { FaultInjector } from '../../helpers/faults.js';
 

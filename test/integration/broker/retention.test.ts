@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../../lib/broker/broker.js';
 import { ManualClock } from '../../../lib/broker/clock.js';
 import type { TopicRetention } from '../../../lib/broker/retention.js';
-import { SEGMENT_PREFIX } from '../../../lib/infra/resources.js';
 import { isEventLogError } from '../../../lib/log/errors.js';
+import { SEGMENT_PREFIX } from '../../../lib/store/resources.js';
 import { testClients, testNames, uniqueName } from '../../helpers/aws.js';
 import { isInjectedCrash } from '../../helpers/faults.js';
 import {

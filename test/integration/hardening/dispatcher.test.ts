@@ -6,11 +6,11 @@ import {
   FAILURE_HEADERS,
 } from '../../../lib/broker/dispatcher.js';
 import { recordSize } from '../../../lib/broker/produce.js';
-import { createLambdaClient } from '../../../lib/local/lambda-client.js';
 import { type LambdaHandler, LocalFunctions } from '../../../lib/local/lambda-endpoint.js';
 import { type ApiServer, startApiServer } from '../../../lib/local/server.js';
 import type { SelfManagedKafkaEvent } from '../../../lib/log/lambda-kafka-event.js';
 import { LambdaFunctionInvoker } from '../../../lib/store/function-invoker.js';
+import { createLambdaClient } from '../../../lib/store/lambda-client.js';
 import { testNames, uniqueName } from '../../helpers/aws.js';
 import { faultyBroker, produceValues, readAll, subscribeFunction } from '../broker/helpers.js';
 

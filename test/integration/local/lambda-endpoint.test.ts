@@ -1,12 +1,12 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLambdaClient } from '../../../lib/local/lambda-client.js';
 import {
   drainAsyncInvocations,
   functionNameOf,
   LocalFunctions,
 } from '../../../lib/local/lambda-endpoint.js';
 import { type ApiServer, startApiServer } from '../../../lib/local/server.js';
+import { createLambdaClient } from '../../../lib/store/lambda-client.js';
 import { brokerForTest } from '../broker/helpers.js';
 
 /** The local server's Lambda Invoke API, driven by @aws-sdk/client-lambda over HTTP. */

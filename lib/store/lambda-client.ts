@@ -1,5 +1,5 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/aws-clients.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws-clients.js';
 
 export interface LambdaClientOptions {
   /** A Lambda-compatible endpoint (the local server, LocalStack). Omit to let the SDK decide. */

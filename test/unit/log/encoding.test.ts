@@ -5,9 +5,9 @@ import {
   encodeData,
   RawJson,
   stringifyWithRaw,
-} from '../../../lib/api/encoding.js';
-import { parseJsonText } from '../../../lib/api/json-text.js';
+} from '../../../lib/log/encoding.js';
 import { EventLogError } from '../../../lib/log/errors.js';
+import { parseJsonText } from '../../../lib/log/json-text.js';
 
 const at = { record: 3, field: 'key' as const };
 

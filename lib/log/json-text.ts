@@ -1,4 +1,4 @@
-import { EventLogError } from '../log/errors.js';
+import { EventLogError } from './errors.js';
 
 /**
  * A JSON reader that keeps what JSON.parse throws away, and a writer that serializes a value

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { EventLogError } from '../../../lib/log/errors.js';
 import {
   javaDoubleToString,
   parseJsonSequence,
   parseJsonText,
   toJacksonJson,
   toPlainValue,
-} from '../../../lib/api/json-text.js';
-import { EventLogError } from '../../../lib/log/errors.js';
+} from '../../../lib/log/json-text.js';
 
 function jackson(text: string): string {
   return toJacksonJson(parseJsonText(text));

@@ -1,4 +1,4 @@
-import { EventLogError } from '../log/errors.js';
+import { EventLogError } from './errors.js';
 import {
   hasLoneSurrogate,
   type JsonNode,
