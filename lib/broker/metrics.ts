@@ -56,7 +56,12 @@ export class MetricsEmitter {
   }
 }
 
-/** The functions' emitter: stdout, with the namespace and options the construct set. */
+/**
+ * The functions' emitter: stdout, with the namespace and options the construct set. Written
+ * with process.stdout.write, not console.log: Lambda's Node.js runtime prefixes console lines
+ * with a time, request id and level, and CloudWatch only extracts EMF from a line that is the
+ * JSON object alone.
+ */
 export function metricsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   sink: MetricsSink = (line) => process.stdout.write(`${line}\n`),
