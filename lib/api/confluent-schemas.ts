@@ -34,8 +34,8 @@ export const V3ClusterSchema = z
     cluster_id: z.string(),
     controller: Relationship.optional(),
     // Only links that resolve are given (docs/api.md): there are no brokers to list, configure
-    // or reassign partitions between, and ACLs are served at /v1/acls.
-    acls: Relationship.optional(),
+    // or reassign partitions between.
+    acls: Relationship,
     brokers: Relationship.optional(),
     broker_configs: Relationship.optional(),
     consumer_groups: Relationship,

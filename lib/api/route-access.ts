@@ -105,6 +105,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /v3/clusters/{cluster_id}/topics/{topic_name}/partitions/{partition_id}': {
     checks: [v3Topic('describe')],
   },
+  // The ACLs, read-only, as GET /v1/acls.
+  'GET /v3/clusters/{cluster_id}/acls': { checks: [cluster('admin')] },
   // Confluent v3 consumer groups: as GET /v1/groups and /v1/groups/{group}.
   'GET /v3/clusters/{cluster_id}/consumer-groups': { checks: [cluster('describe')] },
   'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}': {

@@ -207,6 +207,10 @@ export const MATRIX: Record<string, MatrixRow> = {
     request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/topics/${ctx.topic}/partitions/0`),
     grants: topicGrant('describe'),
   },
+  'GET /v3/clusters/{cluster_id}/acls': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/acls?resource_type=TOPIC`),
+    grants: clusterGrant('admin'),
+  },
   'GET /v3/clusters/{cluster_id}/consumer-groups': {
     request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/consumer-groups`),
     grants: clusterGrant('describe'),

@@ -50,6 +50,23 @@ beforeAll(async () => {
   ]);
   // A group with commits and no member left (Kafka's EMPTY).
   await broker.groups.reset(idle, { topic, partitions: [2], target: { to: 'earliest' } });
+  // ACLs, searched through v3 (each binding's self link is the search that finds it).
+  await broker.auth.addAcl({
+    principal: 'key:abc',
+    resourceType: 'topic',
+    patternType: 'prefixed',
+    resourceName: 'orders.',
+    operation: 'consume',
+    permission: 'allow',
+  });
+  await broker.auth.addAcl({
+    principal: 'jwt:mallory',
+    resourceType: 'group',
+    patternType: 'literal',
+    resourceName: '*',
+    operation: 'admin',
+    permission: 'deny',
+  });
 });
 
 afterAll(async () => {
@@ -95,9 +112,11 @@ describe('Confluent v3 links', () => {
     }
     const failed = [...seen].filter(([, r]) => r.status !== 200);
     expect(failed).toEqual([]);
+    // A binding's self link is a search: its answer is a KafkaAclList.
     const kinds = new Set([...seen.values()].map((r) => r.kind));
     expect([...kinds].sort()).toEqual(
       [
+        'KafkaAclList',
         'KafkaCluster',
         'KafkaConsumer',
         'KafkaConsumerGroup',
@@ -116,7 +135,7 @@ describe('Confluent v3 links', () => {
     );
     // Nothing is linked that no route answers.
     const cluster = answers.get(start) as Record<string, unknown>;
-    for (const gone of ['acls', 'brokers', 'broker_configs', 'partition_reassignments']) {
+    for (const gone of ['brokers', 'broker_configs', 'partition_reassignments']) {
       expect(cluster).not.toHaveProperty(gone);
     }
   });
@@ -178,6 +197,44 @@ describe('Confluent v3 links', () => {
     expect(consumers.json['data']).toEqual([
       expect.objectContaining({ kind: 'KafkaConsumer', consumer_id: member, client_id: member }),
     ]);
+  });
+
+  it('searches the ACLs with Confluent’s filters and Kafka’s names', async () => {
+    const search = async (query: string) => {
+      const answer = await get(`/v3/clusters/${CLUSTER_ID}/acls${query}`);
+      expect(answer.status, query).toBe(200);
+      return answer.json['data'] as Record<string, unknown>[];
+    };
+    expect(await search('')).toHaveLength(2);
+    expect(await search('?resource_type=TOPIC&operation=READ')).toEqual([
+      {
+        kind: 'KafkaAcl',
+        metadata: {
+          self: `${ORIGIN}/v3/clusters/${CLUSTER_ID}/acls?resource_type=TOPIC&resource_name=orders.&pattern_type=PREFIXED&principal=key%3Aabc&host=*&operation=READ&permission=ALLOW`,
+        },
+        cluster_id: CLUSTER_ID,
+        resource_type: 'TOPIC',
+        resource_name: 'orders.',
+        pattern_type: 'PREFIXED',
+        principal: 'key:abc',
+        host: '*',
+        operation: 'READ',
+        permission: 'ALLOW',
+      },
+    ]);
+    // MATCH: the bindings that apply to a name, through a prefix or a wildcard.
+    expect(
+      (await search('?resource_type=TOPIC&pattern_type=MATCH&resource_name=orders.v1')).length,
+    ).toBe(1);
+    expect(
+      (await search('?resource_type=GROUP&pattern_type=MATCH&resource_name=billing')).map((a) => [
+        a['operation'],
+        a['permission'],
+      ]),
+    ).toEqual([['ALL', 'DENY']]);
+    expect(await search('?permission=DENY&resource_type=TOPIC')).toEqual([]);
+    const bad = await get(`/v3/clusters/${CLUSTER_ID}/acls?operation=EAT`);
+    expect(bad.status).toBe(400);
   });
 
   it('answers 404 for what does not exist, with Confluent’s error codes', async () => {

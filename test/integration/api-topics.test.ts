@@ -136,6 +136,7 @@ describe('the app', () => {
         '/v3/clusters/{cluster_id}/topics/{topic_name}/records',
         '/v3/clusters/{cluster_id}/topics/{topic_name}/partitions',
         '/v3/clusters/{cluster_id}/topics/{topic_name}/partitions/{partition_id}',
+        '/v3/clusters/{cluster_id}/acls',
         '/v3/clusters/{cluster_id}/consumer-groups',
         '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}',
         '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/consumers',

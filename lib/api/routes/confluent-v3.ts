@@ -39,6 +39,7 @@ import {
   IdempotencyKeyHeaders,
   jsonContent,
 } from '../schemas.js';
+import { registerConfluentV3AclRoutes } from './confluent-v3-acls.js';
 import { registerConfluentV3GroupRoutes } from './confluent-v3-groups.js';
 import { checkV3Cluster, v3Base } from './confluent-v3-links.js';
 import { registerConfluentV3PartitionRoutes } from './confluent-v3-partitions.js';
@@ -95,8 +96,9 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       kind: 'KafkaCluster' as const,
       metadata: { self, resource_name: `crn:///kafka=${clusterId}` },
       cluster_id: clusterId,
-      // No acls, brokers, broker_configs or partition_reassignments: no route answers them
+      // No brokers, broker_configs or partition_reassignments: no route answers them
       // (docs/api.md), and a client following a link must not meet a 404.
+      acls: { related: `${self}/acls` },
       consumer_groups: { related: `${self}/consumer-groups` },
       topics: { related: `${self}/topics` },
     };
@@ -432,6 +434,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
   );
   registerConfluentV3PartitionRoutes(app, api);
   registerConfluentV3GroupRoutes(app, api);
+  registerConfluentV3AclRoutes(app, api);
 }
 
 interface ParsedV3Record {
