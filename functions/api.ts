@@ -8,6 +8,7 @@ import {
   refuseRawPath,
 } from '../lib/api/lambda.js';
 import { createBroker, createStores } from '../lib/broker/broker.js';
+import { metricsFromEnv } from '../lib/broker/metrics.js';
 import { notifyDispatcher } from '../lib/broker/produce-notifier.js';
 import { createAwsClients } from '../lib/store/aws-clients.js';
 import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
@@ -30,6 +31,8 @@ const auth = authSettingsFromEnv(process.env, 'on');
 // Each produce wakes the dispatcher of Lambda consumers, when the stack has one.
 const dispatchFunction = process.env[DISPATCH_FUNCTION_ENV_VAR];
 const broker = createBroker(createStores(createAwsClients(), names), {
+  // Per-topic produce metrics: one EMF line per request on stdout (docs/metrics.md).
+  metrics: metricsFromEnv(),
   ...(dispatchFunction
     ? {
         // One attempt: a lost notification costs at most the schedule's minute, a retry

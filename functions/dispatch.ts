@@ -1,5 +1,6 @@
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import { createDispatcher, type DispatchReport } from '../lib/broker/dispatcher.js';
+import { metricsFromEnv } from '../lib/broker/metrics.js';
 import { createAwsClients } from '../lib/store/aws-clients.js';
 import {
   AwsFailureDestinationStore,
@@ -20,7 +21,10 @@ const invoker = new LambdaFunctionInvoker(createLambdaClient({ maxAttempts: 1 })
 // SQS and SNS on-failure destinations: a client per region of the ARNs, made on first use.
 const failureDestinations = new AwsFailureDestinationStore(createFailureDestinationClients());
 const dispatcher = createDispatcher(
-  createBroker(createStores(createAwsClients(), resourceNamesFromEnv(), { failureDestinations })),
+  createBroker(createStores(createAwsClients(), resourceNamesFromEnv(), { failureDestinations }), {
+    // Per-subscription metrics of each run, and produce counts of dead-letter topics.
+    metrics: metricsFromEnv(),
+  }),
   invoker,
   {
     ...(process.env[BOOTSTRAP_SERVERS_ENV_VAR]

@@ -1,4 +1,10 @@
 import { createBroker, createStores } from '../lib/broker/broker.js';
+import {
+  LagMetrics,
+  type LagMetricsReport,
+  MAINTENANCE_TASK_LAG,
+} from '../lib/broker/lag-metrics.js';
+import { metricsFromEnv } from '../lib/broker/metrics.js';
 import type { RetentionReport } from '../lib/broker/retention.js';
 import { createAwsClients } from '../lib/store/aws-clients.js';
 import { resourceNamesFromEnv } from '../lib/store/resources.js';
@@ -7,13 +13,24 @@ import { resourceNamesFromEnv } from '../lib/store/resources.js';
  * Scheduled maintenance: time and size retention, healing of holes left by dead writers,
  * deletion of unreferenced objects and of deleted topics' data. Safe to run twice at once:
  * each topic is worked on under a lease.
+ *
+ * A second schedule (every minute) sends `{ "task": "lag" }`: the lag metrics of every Lambda
+ * subscription and consumer group, as EMF lines (docs/metrics.md), and nothing else.
  */
 
+const metrics = metricsFromEnv();
 const broker = createBroker(createStores(createAwsClients(), resourceNamesFromEnv()), {
   log: (message) => console.log(message),
+  metrics,
 });
+const lagMetrics = new LagMetrics(broker.lag, broker.groups, broker.subscriptions, metrics);
 
-export const handler = async (): Promise<RetentionReport> => {
+export const handler = async (event: unknown): Promise<RetentionReport | LagMetricsReport> => {
+  if ((event as { task?: unknown } | null)?.task === MAINTENANCE_TASK_LAG) {
+    const report = await lagMetrics.runOnce();
+    console.log(JSON.stringify({ lag: report }));
+    return report;
+  }
   const report = await broker.retention.runOnce();
   console.log(JSON.stringify({ retention: summarize(report) }));
   return report;

@@ -5,14 +5,17 @@ import { z } from '@hono/zod-openapi';
  * them. Requests are lenient about members they do not know, as Confluent's are.
  */
 
-const Relationship = z.object({ related: z.string() });
+export const Relationship = z.object({ related: z.string() });
 
-const ResourceMetadata = z.object({
+export const ResourceMetadata = z.object({
   self: z.string(),
   resource_name: z.string().nullable().optional(),
 });
 
-const CollectionMetadata = z.object({ self: z.string(), next: z.string().nullable().optional() });
+export const CollectionMetadata = z.object({
+  self: z.string(),
+  next: z.string().nullable().optional(),
+});
 
 export const V3ClusterParams = z.object({
   cluster_id: z
@@ -30,12 +33,14 @@ export const V3ClusterSchema = z
     metadata: ResourceMetadata,
     cluster_id: z.string(),
     controller: Relationship.optional(),
+    // Only links that resolve are given (docs/api.md): there are no brokers to list, configure
+    // or reassign partitions between.
     acls: Relationship,
-    brokers: Relationship,
-    broker_configs: Relationship,
+    brokers: Relationship.optional(),
+    broker_configs: Relationship.optional(),
     consumer_groups: Relationship,
     topics: Relationship,
-    partition_reassignments: Relationship,
+    partition_reassignments: Relationship.optional(),
   })
   .openapi('V3Cluster');
 
@@ -60,7 +65,7 @@ export const V3TopicSchema = z
     partitions_count: z.number().int(),
     partitions: Relationship,
     configs: Relationship,
-    partition_reassignments: Relationship,
+    partition_reassignments: Relationship.optional(),
   })
   .openapi('V3Topic');
 

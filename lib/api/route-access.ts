@@ -37,6 +37,7 @@ const group = (operation: Operation, param = 'group'): PathCheck => ({
 const cluster = (operation: Operation): PathCheck => ({ type: 'cluster', operation });
 
 const v3Topic = (operation: Operation) => topic(operation, 'topic_name');
+const v3Group = (operation: Operation) => group(operation, 'consumer_group_id');
 const instance = (body?: string): RouteAccess => ({
   checks: [group('consume', 'group_name')],
   ...(body === undefined ? {} : { body }),
@@ -98,6 +99,33 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
     checks: [v3Topic('alter')],
   },
   'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records': { checks: [v3Topic('produce')] },
+  'GET /v3/clusters/{cluster_id}/topics/{topic_name}/partitions': {
+    checks: [v3Topic('describe')],
+  },
+  'GET /v3/clusters/{cluster_id}/topics/{topic_name}/partitions/{partition_id}': {
+    checks: [v3Topic('describe')],
+  },
+  // The ACLs, read-only, as GET /v1/acls.
+  'GET /v3/clusters/{cluster_id}/acls': { checks: [cluster('admin')] },
+  // Confluent v3 consumer groups: as GET /v1/groups and /v1/groups/{group}.
+  'GET /v3/clusters/{cluster_id}/consumer-groups': { checks: [cluster('describe')] },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}': {
+    checks: [v3Group('describe')],
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/consumers': {
+    checks: [v3Group('describe')],
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/consumers/{consumer_id}': {
+    checks: [v3Group('describe')],
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lags': {
+    checks: [v3Group('describe')],
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lags/{topic_name}/partitions/{partition_id}':
+    { checks: [v3Group('describe')] },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lag-summary': {
+    checks: [v3Group('describe')],
+  },
 
   // Consumer groups.
   'POST /v1/groups/{group}/members/{member}/heartbeat': {

@@ -18,6 +18,7 @@ import { GroupService, type GroupServiceOptions } from './groups.js';
 import { IdempotencyService } from './idempotency.js';
 import { LagService } from './lag.js';
 import { LogReader } from './log-reader.js';
+import type { MetricsEmitter } from './metrics.js';
 import { OffsetService } from './offsets.js';
 import {
   DEFAULT_PRODUCE_LIMITS,
@@ -25,6 +26,7 @@ import {
   type ProduceLimits,
   ProduceService,
 } from './produce.js';
+import { observeProduceMetrics } from './produce-metrics.js';
 import { observeProduce, type ProducedHook } from './produce-notifier.js';
 import { ProducerService } from './producers.js';
 import { type RetentionOptions, RetentionService } from './retention.js';
@@ -74,6 +76,8 @@ export interface BrokerOptions {
   retention?: Pick<RetentionOptions, 'clockSkewMs' | 'leaseMs' | 'maxSweptObjects'>;
   /** The OIDC issuer of JWT callers and the ACL cache's lifetime. */
   auth?: Omit<AuthServiceOptions, 'clock'>;
+  /** EMF metrics (docs/metrics.md): produce counts here, the dispatcher's and lag elsewhere. */
+  metrics?: MetricsEmitter;
 }
 
 /** The services over one set of stores, wired the same way by functions, the local server and tests. */
@@ -97,6 +101,8 @@ export interface Broker {
   idempotency: IdempotencyService;
   /** Bearer credentials, ACLs, producer owners. */
   auth: AuthService;
+  /** Where metrics go, when they are wanted (the dispatcher's come from here too). */
+  metrics?: MetricsEmitter;
 }
 
 export const DEFAULT_HEAL_MARGIN_MS = 15_000;
@@ -176,5 +182,9 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
     }),
   };
   if (options.onProduced !== undefined) observeProduce(broker.produce, options.onProduced);
+  if (options.metrics !== undefined) {
+    broker.metrics = options.metrics;
+    observeProduceMetrics(broker.produce, options.metrics);
+  }
   return broker;
 }

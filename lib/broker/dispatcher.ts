@@ -29,9 +29,11 @@ import type { RetryState, StoredSubscription } from '../store/subscription-store
 import type { TopicRecord } from '../store/topic-store.js';
 import type { Broker } from './broker.js';
 import { type Clock, systemClock } from './clock.js';
+import { emitDispatchMetrics } from './consumer-metrics.js';
 import { FETCH_LIMITS, type FetchedRecord, type FetchService } from './fetch.js';
 import type { AssignedPartition, GroupService } from './groups.js';
 import { mapLimited } from './map-limited.js';
+import type { MetricsEmitter } from './metrics.js';
 import type { OffsetService } from './offsets.js';
 import { type ProduceRecord, type ProduceService, recordSize } from './produce.js';
 import type { SubscriptionService } from './subscriptions.js';
@@ -96,6 +98,8 @@ export interface DispatcherOptions {
   subscriptionCacheMs?: number;
   /** Dropped records, dead-lettered records, failing batches. @default console.log */
   log?: (message: string) => void;
+  /** Per-subscription EMF metrics of each run (lib/broker/consumer-metrics.ts). */
+  metrics?: MetricsEmitter;
 }
 
 export interface DispatchRequest {
@@ -138,6 +142,12 @@ export interface PartitionReport {
   deadLettered: number;
   /** Records given up on without a destination. */
   dropped: number;
+  /** Attempts that ended in a function error or timeout (metrics). */
+  functionErrors: number;
+  /** Invocations that sent records again after a failed attempt (metrics). */
+  retries: number;
+  /** Records given up on for their age, or deleted by retention before delivery (metrics). */
+  expired: number;
   /** The committed offset at the end. */
   committed?: number;
   error?: string;
@@ -198,7 +208,7 @@ export function createDispatcher(
         ? {}
         : { destinations: broker.stores.failureDestinations }),
     },
-    { clock: broker.clock, ...options },
+    { clock: broker.clock, ...(broker.metrics ? { metrics: broker.metrics } : {}), ...options },
   );
 }
 
@@ -304,8 +314,9 @@ export class Dispatcher {
   readonly memberId: string;
   private readonly clock: Clock;
   private readonly options: Required<
-    Omit<DispatcherOptions, 'clock' | 'sleep' | 'memberId' | 'log' | 'maxPayloadBytes'>
+    Omit<DispatcherOptions, 'clock' | 'sleep' | 'memberId' | 'log' | 'maxPayloadBytes' | 'metrics'>
   > & { maxPayloadBytes: number };
+  private readonly metrics: MetricsEmitter | undefined;
   private readonly sleepFn: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly log: (message: string) => void;
   private readonly closing = new AbortController();
@@ -336,6 +347,7 @@ export class Dispatcher {
     this.memberId = options.memberId ?? `dispatcher-${randomUUID()}`;
     this.sleepFn = options.sleep ?? abortableSleep;
     this.log = options.log ?? ((message) => console.log(message));
+    this.metrics = options.metrics;
     this.options = {
       bootstrapServers: options.bootstrapServers ?? DEFAULTS.bootstrapServers,
       concurrency: options.concurrency ?? DEFAULTS.concurrency,
@@ -387,7 +399,9 @@ export class Dispatcher {
     const partitions = await mapLimited(tasks, this.options.concurrency, (task) =>
       this.dispatchPartition(task.sub, task.topic, task.partition, run),
     );
-    return { startedAt, ms: Date.now() - startedAt, partitions, errors };
+    const report = { startedAt, ms: Date.now() - startedAt, partitions, errors };
+    if (this.metrics !== undefined) emitDispatchMetrics(report, this.metrics);
+    return report;
   }
 
   private subscriptionList(): Promise<StoredSubscription[]> {
@@ -465,6 +479,9 @@ export class Dispatcher {
       delivered: 0,
       deadLettered: 0,
       dropped: 0,
+      functionErrors: 0,
+      retries: 0,
+      expired: 0,
     };
     try {
       let retries = sub.retries;
@@ -812,8 +829,10 @@ export class Dispatcher {
         this.log(`dispatcher: ${config.name} ${work.topic.name}/${work.partition}: ${lapse}`);
         return false;
       }
+      if (slice.attempts > 0) report.retries++;
       const attempt = await this.invoke(work, slice.idx.map(item));
       report.invocations++;
+      if (attempt.kind === 'failed' && attempt.counts) report.functionErrors++;
 
       if (attempt.kind === 'ok') {
         report.delivered += slice.idx.length;
@@ -981,6 +1000,7 @@ export class Dispatcher {
     onSent: (sent: Item[]) => Promise<void> = async () => {},
   ): Promise<void> {
     const { config, topic, partition, report } = work;
+    if (why.condition === 'RecordAgeExceeded') report.expired += items.length;
     const first = items[0]?.record.offset;
     const last = items[items.length - 1]?.record.offset;
     const destination = config.destinationConfig?.onFailure.destination;
@@ -1031,6 +1051,7 @@ export class Dispatcher {
    */
   private async reportLost(work: PartitionWork, from: number, to: number): Promise<void> {
     const { config, topic, partition } = work;
+    work.report.expired += to - from + 1;
     const destination = config.destinationConfig?.onFailure.destination;
     const what = `offsets ${from}-${to} of ${topic.name}/${partition} were deleted by retention before delivery`;
     if (destination === undefined) {

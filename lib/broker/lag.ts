@@ -57,8 +57,13 @@ export class LagService {
   /**
    * Every partition of the topics the group has committed offsets for (or, with `topics`,
    * of those topics: a subscription's group, before its first commit, has lag on its topic).
+   * With `fromLogStart`, a partition without a committed offset counts from its log start,
+   * where the dispatcher starts a subscription's partition (its lag is then never null).
    */
-  async group(group: string, options: { topics?: readonly string[] } = {}): Promise<GroupLag> {
+  async group(
+    group: string,
+    options: { topics?: readonly string[]; fromLogStart?: boolean } = {},
+  ): Promise<GroupLag> {
     const committed = await this.groups.committed(group);
     const names = options.topics ?? [...new Set(committed.map((c) => c.topic))];
     const byPartition = new Map(committed.map((c) => [leaseKey(c.topic, c.partition), c]));
@@ -85,9 +90,9 @@ export class LagService {
         offsetLag: null,
         timeLagMs: null,
       };
-      if (offset === null) return lag;
+      if (offset === null && options.fromLogStart !== true) return lag;
       // Records below the log start are gone: the oldest one left to read is at the log start.
-      const next = Math.max(offset, bounds.logStartOffset);
+      const next = Math.max(offset ?? bounds.logStartOffset, bounds.logStartOffset);
       lag.offsetLag = Math.max(0, bounds.highWatermark - next);
       if (lag.offsetLag === 0) {
         lag.timeLagMs = 0;

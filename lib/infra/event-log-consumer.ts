@@ -1,5 +1,6 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { Names, Stack, Token } from 'aws-cdk-lib';
+import type { Alarm, Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -17,6 +18,7 @@ import {
   type SubscriptionConfig,
 } from '../log/subscription-config.js';
 import { acknowledge, type EventLog } from './event-log.js';
+import { createConsumerAlarms, type EventLogConsumerAlarmProps, logMetric } from './metrics.js';
 
 /** An on-failure destination of EventLogConsumer: exactly one of the three. */
 export type EventLogConsumerOnFailure =
@@ -68,6 +70,8 @@ export interface EventLogConsumerProps {
   readonly onFailure?: EventLogConsumerOnFailure;
   /** @default true */
   readonly enabled?: boolean;
+  /** Time lag and on-failure alarms (lib/infra/metrics.ts); `false` for none. @default on */
+  readonly alarms?: EventLogConsumerAlarmProps | false;
 }
 
 /**
@@ -85,6 +89,8 @@ export class EventLogConsumer extends Construct {
   readonly invokeGrant: Grant;
   /** The dispatcher's right to send to the SQS queue or SNS topic of `onFailure`, if one. */
   readonly destinationGrant: Grant | undefined;
+  readonly alarms: Alarm[];
+  private readonly eventLog: EventLog;
 
   constructor(scope: Construct, id: string, props: EventLogConsumerProps) {
     super(scope, id);
@@ -120,6 +126,30 @@ export class EventLogConsumer extends Construct {
       resourceArns: [props.function.functionArn],
     });
     this.destinationGrant = grantDestination(props.eventLog.dispatcherRole, props.onFailure);
+    this.eventLog = props.eventLog;
+    const setup = props.eventLog.metricsSetup;
+    this.alarms =
+      props.alarms === false ? [] : createConsumerAlarms(this, setup, name, props.alarms);
+  }
+
+  /** High watermark minus committed offset, summed over partitions (Maximum per minute). */
+  metricOffsetLag(options: MetricOptions = {}): Metric {
+    return this.metric('OffsetLag', options);
+  }
+
+  /** Age of the oldest record not yet processed, in ms (Maximum per minute). */
+  metricTimeLag(options: MetricOptions = {}): Metric {
+    return this.metric('TimeLag', options);
+  }
+
+  /** Invocations that ended in a function error or timeout (Sum per minute). */
+  metricErrors(options: MetricOptions = {}): Metric {
+    return this.metric('FunctionErrors', options);
+  }
+
+  private metric(name: 'OffsetLag' | 'TimeLag' | 'FunctionErrors', options: MetricOptions): Metric {
+    const subscription = { Subscription: this.subscription.name };
+    return logMetric(this.eventLog.metricsSetup.namespace, name, subscription, options);
   }
 
   private storeAtDeploy(eventLog: EventLog, name: string): void {

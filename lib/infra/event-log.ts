@@ -29,6 +29,7 @@ import {
   ComparisonOperator,
   type IAlarmAction,
   type Metric,
+  type MetricOptions,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -79,6 +80,12 @@ import {
   type TableDefinition,
 } from '../store/resources.js';
 import { FUNCTION_HANDLER, functionCode } from './bundling.js';
+import {
+  type EventLogMetricsProps,
+  type EventLogMetricsSetup,
+  logMetric,
+  setUpEventLogMetrics,
+} from './metrics.js';
 
 /** The repository root: function entries and the lock file are found relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -254,6 +261,8 @@ export interface EventLogProps {
   readonly tracing?: boolean;
   /** Actions for every alarm (an SNS topic, typically). @default no actions */
   readonly alarmActions?: IAlarmAction[];
+  /** Metrics namespace, per-partition lag, the dashboard (docs/metrics.md). */
+  readonly metrics?: EventLogMetricsProps;
 }
 
 /**
@@ -276,6 +285,8 @@ export class EventLog extends Construct {
   readonly bearerUrl: string | undefined;
   readonly alarms: Alarm[] = [];
   readonly authorization: EventLogAuthorization;
+  /** Namespace, dashboard and alarm actions of the log's metrics (lib/infra/metrics.ts). */
+  readonly metricsSetup: EventLogMetricsSetup;
 
   private dispatcherRoleCache: Role | undefined;
   private iamAlias: Alias | undefined;
@@ -348,6 +359,30 @@ export class EventLog extends Construct {
     this.scheduleFor('retention', props.retentionSchedule ?? Duration.minutes(5));
     this.connectDispatcher(props.dispatchSchedule ?? Duration.minutes(1));
     this.createAlarms(props.alarmActions ?? []);
+    this.metricsSetup = setUpEventLogMetrics(
+      this,
+      this.functions,
+      props.metrics,
+      props.alarmActions,
+    );
+  }
+
+  /** Records produced to `topic` (Sum per minute unless told otherwise). */
+  metricProducedRecords(props: { topic: string } & MetricOptions): Metric {
+    const { topic, ...options } = props;
+    return logMetric(this.metricsSetup.namespace, 'ProducedRecords', { Topic: topic }, options);
+  }
+
+  /** Key, value and header bytes produced to `topic`. */
+  metricProducedBytes(props: { topic: string } & MetricOptions): Metric {
+    const { topic, ...options } = props;
+    return logMetric(this.metricsSetup.namespace, 'ProducedBytes', { Topic: topic }, options);
+  }
+
+  /** Produce requests to `topic` that failed, wholly or for some records. */
+  metricProduceErrors(props: { topic: string } & MetricOptions): Metric {
+    const { topic, ...options } = props;
+    return logMetric(this.metricsSetup.namespace, 'ProduceErrors', { Topic: topic }, options);
   }
 
   table(id: TableDefinition['id']): Table {

@@ -20,6 +20,8 @@ import { createServer, isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type AuthSettings, authSettingsFromEnv } from '../api/auth-config.js';
 import { type Broker, createBroker, createStores } from '../broker/broker.js';
+import { LagMetrics } from '../broker/lag-metrics.js';
+import { fileMetricsSink, MetricsEmitter } from '../broker/metrics.js';
 import { isEventLogError } from '../log/errors.js';
 import {
   AwsFailureDestinationStore,
@@ -42,6 +44,8 @@ import { type ApiServer, startApiServer } from './server.js';
 const DEFAULT_PORT = 8787;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_MAINTENANCE_MS = 60_000;
+/** EMF lines of the local server (docs/metrics.md), in the data directory. */
+const METRICS_FILE = 'metrics.emf.jsonl';
 /** A stop that hangs (an emulator that will not die) must not keep Ctrl-C from working. */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -102,6 +106,8 @@ async function main(): Promise<void> {
     createStores(environment.clients, environment.names, { failureDestinations }),
     {
       onProduced: consumers.onProduced,
+      // The same EMF lines as on AWS, in a file instead of CloudWatch Logs (docs/metrics.md).
+      metrics: new MetricsEmitter(fileMetricsSink(join(dataDir, METRICS_FILE))),
       ...(auth.jwt === undefined ? {} : { auth: { jwt: auth.jwt } }),
     },
   );
@@ -215,7 +221,7 @@ function printBanner(info: {
     `  S3          ${env.endpoints.s3}  (bucket ${names.bucket})`,
     `  DynamoDB    ${env.endpoints.dynamodb}  (tables ${names.topicsTable}, ${names.logTable}, ${names.groupsTable})`,
     `  cluster id  ${info.clusterId}  (Confluent v3: ${api}/v3/clusters/${info.clusterId})`,
-    `  maintenance every ${Math.round(info.intervalMs / 1000)} s (retention, healing, orphan sweep)`,
+    `  maintenance every ${Math.round(info.intervalMs / 1000)} s (retention, healing, orphan sweep, lag metrics; EMF lines in ${METRICS_FILE})`,
     `  Lambda      ${api}/2015-03-31/functions/{name}/invocations  (AWS_ENDPOINT_URL_LAMBDA=${api})`,
     `  SQS, SNS    ${destinationEndpoints()}`,
     ...(info.configPath === undefined
@@ -274,6 +280,11 @@ class Maintenance {
       const report = await this.broker.retention.runOnce();
       const summary = summarizeRetention(report, Date.now() - started);
       if (summary !== undefined) log(summary);
+      const { metrics } = this.broker;
+      if (metrics !== undefined) {
+        const { groups, lag, subscriptions } = this.broker;
+        await new LagMetrics(lag, groups, subscriptions, metrics).runOnce();
+      }
     } catch (error) {
       // A failed pass is retried by the next one; the server keeps serving.
       if (!this.stopped) log(`maintenance failed: ${messageOf(error)}`);

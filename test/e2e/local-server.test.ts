@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -212,6 +212,21 @@ describe('npm start, the CLI and the HTTP API', () => {
     expect(produced.stderr).toMatch(
       /^produced 1,200 records to orders in 3 requests, [\d.]+ m?s, [\d,]+ records\/s\n$/,
     );
+  });
+
+  it('writes the same EMF metric lines as on AWS to .eventlog/metrics.emf.jsonl', async () => {
+    const lines = (await readFile(join(workDir, '.eventlog/metrics.emf.jsonl'), 'utf8'))
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, number | string>);
+    const orders = lines.filter((doc) => doc['Topic'] === 'orders');
+    const sum = (name: string) => orders.reduce((n, doc) => n + Number(doc[name] ?? 0), 0);
+    expect(sum('ProduceRequests')).toBe(3);
+    expect(sum('ProducedRecords')).toBe(1200);
+    expect(sum('ProduceErrors')).toBe(0);
+    expect(orders[0]?.['_aws']).toMatchObject({
+      CloudWatchMetrics: [{ Namespace: 'EventLog', Dimensions: [['Topic']] }],
+    });
   });
 
   it('consumes them from the beginning as JSON: keys decide partitions, order kept per key', async () => {

@@ -199,6 +199,52 @@ export const MATRIX: Record<string, MatrixRow> = {
     grants: topicGrant('produce'),
   },
 
+  'GET /v3/clusters/{cluster_id}/topics/{topic_name}/partitions': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/topics/${ctx.topic}/partitions`),
+    grants: topicGrant('describe'),
+  },
+  'GET /v3/clusters/{cluster_id}/topics/{topic_name}/partitions/{partition_id}': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/topics/${ctx.topic}/partitions/0`),
+    grants: topicGrant('describe'),
+  },
+  'GET /v3/clusters/{cluster_id}/acls': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/acls?resource_type=TOPIC`),
+    grants: clusterGrant('admin'),
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/consumer-groups`),
+    grants: clusterGrant('describe'),
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/consumer-groups/${ctx.group}`),
+    grants: groupGrant('describe'),
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/consumers': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/consumer-groups/${ctx.group}/consumers`),
+    grants: groupGrant('describe'),
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/consumers/{consumer_id}': {
+    request: (ctx) =>
+      get(`/v3/clusters/${ctx.clusterId}/consumer-groups/${ctx.group}/consumers/${ctx.reader}`),
+    grants: groupGrant('describe'),
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lags': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/consumer-groups/${ctx.group}/lags`),
+    grants: groupGrant('describe'),
+  },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lags/{topic_name}/partitions/{partition_id}':
+    {
+      request: (ctx) =>
+        get(
+          `/v3/clusters/${ctx.clusterId}/consumer-groups/${ctx.group}/lags/${ctx.topic}/partitions/0`,
+        ),
+      grants: groupGrant('describe'),
+    },
+  'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lag-summary': {
+    request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/consumer-groups/${ctx.group}/lag-summary`),
+    grants: groupGrant('describe'),
+  },
+
   'POST /v1/groups/{group}/members/{member}/heartbeat': {
     request: (ctx) =>
       json('POST', `/v1/groups/${ctx.group}/members/m-${rand()}/heartbeat`, {

@@ -97,8 +97,9 @@ describe('EventLogStack (defaults)', () => {
     // The front door is a function URL: no API Gateway (and its $1 per million requests).
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
     template.resourceCountIs('AWS::Lambda::Url', 1);
-    // The retention and dispatch schedules.
-    template.resourceCountIs('AWS::Events::Rule', 2);
+    // The retention, dispatch and lag-metrics schedules; one dashboard (docs/metrics.md).
+    template.resourceCountIs('AWS::Events::Rule', 3);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     // No custom resources in the production stack (no autoDeleteObjects, no log retention Lambda).
     expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::'))).toEqual([]);
   });

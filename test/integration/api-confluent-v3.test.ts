@@ -99,7 +99,6 @@ describe('v3 topics', () => {
       partitions_count: 64,
       partitions: { related: `${self}/partitions` },
       configs: { related: `${self}/configs` },
-      partition_reassignments: { related: `${self}/partitions/-/reassignment` },
     });
     expect((await api.broker.topics.get(topicName)).config.compression).toBe('gzip');
 

@@ -134,6 +134,16 @@ describe('the app', () => {
         '/v3/clusters/{cluster_id}/topics/{topic_name}/configs',
         '/v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
         '/v3/clusters/{cluster_id}/topics/{topic_name}/records',
+        '/v3/clusters/{cluster_id}/topics/{topic_name}/partitions',
+        '/v3/clusters/{cluster_id}/topics/{topic_name}/partitions/{partition_id}',
+        '/v3/clusters/{cluster_id}/acls',
+        '/v3/clusters/{cluster_id}/consumer-groups',
+        '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}',
+        '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/consumers',
+        '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/consumers/{consumer_id}',
+        '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lags',
+        '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lags/{topic_name}/partitions/{partition_id}',
+        '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lag-summary',
       ].sort(),
     );
     const produce = doc.json.paths['/v1/topics/{topic}/records'].post;

@@ -39,6 +39,10 @@ import {
   IdempotencyKeyHeaders,
   jsonContent,
 } from '../schemas.js';
+import { registerConfluentV3AclRoutes } from './confluent-v3-acls.js';
+import { registerConfluentV3GroupRoutes } from './confluent-v3-groups.js';
+import { checkV3Cluster, v3Base } from './confluent-v3-links.js';
+import { registerConfluentV3PartitionRoutes } from './confluent-v3-partitions.js';
 
 /**
  * Confluent REST Proxy API v3 (the subset producers and admin tools use): one cluster, its
@@ -84,7 +88,7 @@ function configName(c: Context, topic: string): ConfigName {
 export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
   const { broker, clusterId } = api;
 
-  const base = (c: Context) => `${new URL(c.req.url).origin}/v3/clusters/${clusterId}`;
+  const base = (c: Context) => v3Base(c, clusterId);
 
   const cluster = (c: Context) => {
     const self = base(c);
@@ -92,12 +96,11 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       kind: 'KafkaCluster' as const,
       metadata: { self, resource_name: `crn:///kafka=${clusterId}` },
       cluster_id: clusterId,
+      // No brokers, broker_configs or partition_reassignments: no route answers them
+      // (docs/api.md), and a client following a link must not meet a 404.
       acls: { related: `${self}/acls` },
-      brokers: { related: `${self}/brokers` },
-      broker_configs: { related: `${self}/broker-configs` },
       consumer_groups: { related: `${self}/consumer-groups` },
       topics: { related: `${self}/topics` },
-      partition_reassignments: { related: `${self}/topics/-/partitions/-/reassignment` },
     };
   };
 
@@ -113,7 +116,6 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       partitions_count: partitions,
       partitions: { related: `${self}/partitions` },
       configs: { related: `${self}/configs` },
-      partition_reassignments: { related: `${self}/partitions/-/reassignment` },
     };
   };
 
@@ -135,15 +137,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
     };
   };
 
-  /** Confluent answers an unknown cluster id with 404 and error_code 404. */
-  const checkCluster = (c: Context): void => {
-    const id = c.req.param('cluster_id');
-    if (id !== clusterId) {
-      throw new EventLogError('NOT_FOUND', `Cluster ${id} cannot be found.`, {
-        details: { cluster_id: id },
-      });
-    }
-  };
+  const checkCluster = (c: Context): void => checkV3Cluster(c, clusterId);
 
   defineRoute(
     app,
@@ -438,6 +432,9 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       return c.body(body, 200, { 'content-type': 'application/json' });
     }),
   );
+  registerConfluentV3PartitionRoutes(app, api);
+  registerConfluentV3GroupRoutes(app, api);
+  registerConfluentV3AclRoutes(app, api);
 }
 
 interface ParsedV3Record {
