@@ -15,15 +15,25 @@ export interface ImportGraph {
 }
 
 const STATIC_IMPORT = /^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?'([^']+)';/gm;
+/** `import('…')` with a literal specifier: loaded when the code runs there. */
+const DYNAMIC_IMPORT = /\bimport\(\s*'([^']+)'\s*\)()/g;
 
-export function staticImportGraph(root: string, entry: string): ImportGraph {
+/** With `dynamic`, also what the entry may load later: every module it can ever import. */
+export function staticImportGraph(root: string, entry: string, dynamic = false): ImportGraph {
   const files = new Set<string>();
   const packages = new Map<string, string>();
   const pending = [join(root, entry)];
   for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
     if (files.has(file)) continue;
     files.add(file);
-    for (const [, typeOnly, specifier] of readFileSync(file, 'utf8').matchAll(STATIC_IMPORT)) {
+    const source = readFileSync(file, 'utf8');
+    const found = [
+      ...source.matchAll(STATIC_IMPORT),
+      ...(dynamic
+        ? [...source.matchAll(DYNAMIC_IMPORT)].map(([all, s]) => [all, undefined, s])
+        : []),
+    ];
+    for (const [, typeOnly, specifier] of found) {
       if (typeOnly !== undefined || specifier === undefined) continue;
       if (specifier.startsWith('.')) {
         pending.push(join(dirname(file), specifier).replace(/\.js$/, '.ts'));
