@@ -1,5 +1,6 @@
 /**
- * The package's build: `npm run build`, which `npm pack` and `npm publish` run as `prepack`.
+ * The package's build: `npm run build`, which npm runs as `prepare`: before `npm pack` and
+ * `npm publish`, and after `npm ci` / `npm install` in a clone (so `npx eventlog` runs there).
  * It writes `dist/` (see docs/deploy.md, "Installing the package"):
  *
  *   dist/lib/**, dist/bin/eventlog.js   tsc's JavaScript and declarations, the repository's
