@@ -89,14 +89,14 @@ export async function runCliStartBench(options: {
       const medianMs = await medianOf(args, runs);
       rows.push({
         command,
-        medianMs: round(medianMs, 1),
-        overBaselineMs: round(medianMs - baselineMs, 1),
+        medianMs: round(medianMs),
+        overBaselineMs: round(medianMs - baselineMs),
         runs,
       });
     }
     return {
-      buildMs: round(buildMs, 0),
-      baselineMs: round(baselineMs, 1),
+      buildMs: Math.round(buildMs),
+      baselineMs: round(baselineMs),
       rows,
       goalMs: CLI_START_GOAL_MS,
     };
