@@ -2,7 +2,8 @@
  * The CLI's start: how long `eventlog --help` and `eventlog topics list` (against a local API
  * server on the bench's emulators) take as processes, wall time from spawn to exit, median of
  * several runs. The goal is 300 ms on a 2-core machine; the baseline `node -e ''` of the same
- * run says how much of that is Node's own start on the machine as loaded as it was.
+ * run says how much of that is Node's own start on the machine as loaded as it was, and the
+ * same GET from a bare `node -e` script how much of `topics list` is the server's answer.
  *
  * The compiled CLI is the package's (dist/bin/eventlog.js, built here by the package's build,
  * as `npm pack` builds it); the tsx run of the TypeScript source is what `npm run eventlog`
@@ -82,6 +83,16 @@ export async function runCliStartBench(options: {
     const measured: [string, string[], number][] = [
       ['eventlog --help', [cli, '--help'], runs],
       ['eventlog topics list', [cli, '--url', server.url, 'topics', 'list'], runs],
+      // The same request from a bare script: the part of `topics list` that is the server's.
+      [
+        "node -e 'fetch(GET /v1/topics)'",
+        [
+          '--input-type=module',
+          '-e',
+          `await (await fetch(${JSON.stringify(`${server.url}/v1/topics`)})).json()`,
+        ],
+        runs,
+      ],
       ['tsx bin/eventlog.ts --help (npm run eventlog)', ['--import', 'tsx', source, '--help'], 3],
     ];
     const rows: CliStartRow[] = [];

@@ -226,29 +226,23 @@ describe("the tarball's CLI and SDK against npm start", () => {
     await server?.exited;
   });
 
-  function eventlog(args: string[], input = ''): Promise<{ code: number | null; stdout: string }> {
-    // The bin as npm linked it: the shebang and the file mode are part of what is tested.
-    const child = spawn(
+  /** The bin as npm linked it: the shebang and the file mode are part of what is tested. */
+  async function eventlog(args: string[], input = ''): Promise<{ code: number; stdout: string }> {
+    const running = run(
       join(appDir, 'node_modules/.bin/eventlog'),
       ['--url', server!.api, ...args],
       {
         cwd: appDir,
         env: userEnv(),
-        stdio: ['pipe', 'pipe', 'pipe'],
       },
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.stdin.end(input);
-    return new Promise((done) =>
-      child.once('close', (code) => done({ code, stdout: code === 0 ? stdout : stdout + stderr })),
-    );
+    running.child.stdin?.end(input);
+    try {
+      return { code: 0, stdout: (await running).stdout };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout + failed.stderr };
+    }
   }
 
   it('the CLI creates a topic, produces to it and consumes it back', async () => {
