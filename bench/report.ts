@@ -49,6 +49,8 @@ export interface BenchResults {
     loadAverage: { min: number; mean: number; max: number; samples: number };
   };
   bundles: ExternalSection<unknown>;
+  /** bench/cli-start.ts: the compiled CLI's start. Absent in older results. */
+  cli?: ExternalSection<unknown>;
   /** bench/dispatch-latency.ts: commit to Lambda handler invoked. Absent in older results. */
   dispatch?: ExternalSection<unknown>;
   produce?: ProduceBenchResult;
@@ -341,6 +343,8 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
       '',
     );
   }
+
+  md.push(...cliStartSection(results.cli), '');
 
   // 1. Produce ------------------------------------------------------------------------------
   const produce = results.produce;
@@ -1257,4 +1261,34 @@ export function busiestPrefixShare(): number {
     counts.set(prefix, (counts.get(prefix) ?? 0) + 1);
   }
   return Math.max(...counts.values()) / alphabet.length;
+}
+
+/** The CLI's start, from bench/cli-start.ts (shape checked here, as for the other sections). */
+function cliStartSection(section: ExternalSection<unknown> | undefined): string[] {
+  const result = section?.result as
+    | {
+        buildMs: number;
+        baselineMs: number;
+        goalMs: number;
+        rows: { command: string; medianMs: number; overBaselineMs: number; runs: number }[];
+      }
+    | undefined;
+  if (result === undefined || !Array.isArray(result.rows)) {
+    return [
+      `CLI start: not measured in this run (${section?.note ?? section?.status ?? 'not run'}; bench/cli-start.ts \`runCliStartBench\`).`,
+    ];
+  }
+  return [
+    `CLI start, from \`runCliStartBench()\` in bench/cli-start.ts: wall time from spawn to exit, median of the runs, next to \`node -e ''\` (${n(result.baselineMs, 1)} ms in this run); goal ${result.goalMs} ms. The package's build (\`npm run build\`) took ${n(result.buildMs / 1000, 1)} s.`,
+    '',
+    table(
+      ['command', 'median ms', 'over node -e', 'runs'],
+      result.rows.map((row) => [
+        row.command,
+        n(row.medianMs, 1),
+        n(row.overBaselineMs, 1),
+        String(row.runs),
+      ]),
+    ),
+  ];
 }

@@ -192,6 +192,7 @@ async function main(): Promise<void> {
     status: 'skipped',
     note: 'the emulators did not start',
   };
+  let cli: ExternalSection<unknown> = { status: 'skipped', note: 'the emulators did not start' };
   const failures: string[] = [];
   const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -214,6 +215,11 @@ async function main(): Promise<void> {
       ]),
     );
     log(`dispatch: ${dispatch.status}${dispatch.note === undefined ? '' : ` (${dispatch.note})`}`);
+    log('cli: runCliStartBench() from bench/cli-start.ts (builds the package, times the CLI)');
+    cli = await timed('cli', () =>
+      external<unknown>('cli-start.ts', 'runCliStartBench', [{ broker, runs: quick ? 5 : 11 }]),
+    );
+    log(`cli: ${cli.status}${cli.note === undefined ? '' : ` (${cli.note})`}`);
   } finally {
     log('stopping the emulators');
     await env.stop();
@@ -238,6 +244,7 @@ async function main(): Promise<void> {
     codec,
     bundles,
     dispatch,
+    cli,
     ...(produce === undefined ? {} : { produce }),
     ...(calls === undefined ? {} : { calls }),
     ...(fetch === undefined ? {} : { fetch }),

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The eventlog CLI: topics, produce, consume, offsets and maintenance over the HTTP API.
- * Run it as `npm run -s eventlog -- <command>` or `npx tsx bin/eventlog.ts <command>`.
+ * Run it as `npm run -s eventlog -- <command>` or `npx tsx bin/eventlog.ts <command>` in this
+ * repository; the package ships it compiled as the `eventlog` bin (dist/bin/eventlog.js).
  *
  * Exit codes: 0 done; 1 the command failed (an error answer, the server unreachable,
  * records not written); 2 a usage error (unknown command or option, a bad or conflicting
@@ -11,28 +12,15 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registerAuthCommands } from '../lib/client/cli/auth-command.js';
-import { consume } from '../lib/client/cli/consume-command.js';
 import { DEFAULT_URL, type GlobalOptions, UsageError } from '../lib/client/cli/context.js';
-import {
-  consumeGroup,
-  deleteGroup,
-  describeGroup,
-  listGroups,
-  resetGroup,
-} from '../lib/client/cli/groups-command.js';
-import { runMaintenance } from '../lib/client/cli/maintenance-command.js';
-import { showOffsets } from '../lib/client/cli/offsets-command.js';
 import { DATA_FORMATS, HEADER_FORMATS } from '../lib/client/cli/output.js';
-import { produce } from '../lib/client/cli/produce-command.js';
 import { registerSubscriptionCommands } from '../lib/client/cli/subscriptions-command.js';
-import {
-  alterTopic,
-  createTopic,
-  deleteTopic,
-  describeTopic,
-  listTopics,
-} from '../lib/client/cli/topics-command.js';
 import { isEventLogError } from '../lib/log/errors.js';
+
+// Each command's module loads when that command runs, so that `--help` and a quick command
+// load only what they use (the start time is in the bench's `cli` section).
+const topicsCommand = () => import('../lib/client/cli/topics-command.js');
+const groupsCommand = () => import('../lib/client/cli/groups-command.js');
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {
@@ -91,22 +79,24 @@ topics
     'topic configs, e.g. retention.ms=86400000 compression.type=zstd (none, gzip, snappy, lz4, zstd)',
   )
   .option('--json', 'print the topic as JSON')
-  .action((name: string, options, command: Command) =>
-    createTopic(globals(command), name, options),
+  .action(async (name: string, options, command: Command) =>
+    (await topicsCommand()).createTopic(globals(command), name, options),
   );
 
 topics
   .command('list')
   .description('list topics')
   .option('--json', 'print JSON')
-  .action((options, command: Command) => listTopics(globals(command), options));
+  .action(async (options, command: Command) =>
+    (await topicsCommand()).listTopics(globals(command), options),
+  );
 
 topics
   .command('describe <name>')
   .description("a topic's configs and each partition's offsets")
   .option('--json', 'print JSON')
-  .action((name: string, options, command: Command) =>
-    describeTopic(globals(command), name, options),
+  .action(async (name: string, options, command: Command) =>
+    (await topicsCommand()).describeTopic(globals(command), name, options),
   );
 
 topics
@@ -114,12 +104,16 @@ topics
   .description('change configs of a topic; the others keep their values')
   .option('-c, --config <name=value...>', 'the configs to set, e.g. retention.ms=86400000')
   .option('--json', 'print the topic as JSON')
-  .action((name: string, options, command: Command) => alterTopic(globals(command), name, options));
+  .action(async (name: string, options, command: Command) =>
+    (await topicsCommand()).alterTopic(globals(command), name, options),
+  );
 
 topics
   .command('delete <name>')
   .description('delete a topic (its records are removed in the background)')
-  .action((name: string, _options, command: Command) => deleteTopic(globals(command), name));
+  .action(async (name: string, _options, command: Command) =>
+    (await topicsCommand()).deleteTopic(globals(command), name),
+  );
 
 program
   .command('produce <topic>')
@@ -147,6 +141,7 @@ program
     integer(1, 64),
   )
   .action(async (topic: string, options, command: Command) => {
+    const { produce } = await import('../lib/client/cli/produce-command.js');
     process.exitCode = await produce(globals(command), topic, options);
   });
 
@@ -191,8 +186,12 @@ program
   .action(async (topic: string, options, command: Command) => {
     process.exitCode =
       options.group === undefined
-        ? await consume(globals(command), topic, options)
-        : await consumeGroup(globals(command), topic, options);
+        ? await (await import('../lib/client/cli/consume-command.js')).consume(
+            globals(command),
+            topic,
+            options,
+          )
+        : await (await groupsCommand()).consumeGroup(globals(command), topic, options);
   });
 
 const groups = program
@@ -203,14 +202,16 @@ groups
   .command('list')
   .description('list groups')
   .option('--json', 'print JSON')
-  .action((options, command: Command) => listGroups(globals(command), options));
+  .action(async (options, command: Command) =>
+    (await groupsCommand()).listGroups(globals(command), options),
+  );
 
 groups
   .command('describe <group>')
   .description("a group's members, and per partition its owner, committed offset and lag")
   .option('--json', 'print JSON')
-  .action((group: string, options, command: Command) =>
-    describeGroup(globals(command), group, options),
+  .action(async (group: string, options, command: Command) =>
+    (await groupsCommand()).describeGroup(globals(command), group, options),
   );
 
 groups
@@ -227,16 +228,16 @@ groups
   )
   .option('--force', 'even while members are alive (they lose these partitions and re-read)')
   .option('--json', 'print JSON')
-  .action((group: string, options, command: Command) =>
-    resetGroup(globals(command), group, options),
+  .action(async (group: string, options, command: Command) =>
+    (await groupsCommand()).resetGroup(globals(command), group, options),
   );
 
 groups
   .command('delete <group>')
   .description("delete a group's offsets and members")
   .option('--force', 'even while members are alive')
-  .action((group: string, options, command: Command) =>
-    deleteGroup(globals(command), group, options),
+  .action(async (group: string, options, command: Command) =>
+    (await groupsCommand()).deleteGroup(globals(command), group, options),
   );
 
 program
@@ -245,8 +246,12 @@ program
   .option('--at <time>', 'ISO-8601 time or ms since the epoch (also earliest, latest)')
   .option('--partition <p>', 'only this partition', integer(0))
   .option('--json', 'print JSON')
-  .action((topic: string, options, command: Command) =>
-    showOffsets(globals(command), topic, options),
+  .action(async (topic: string, options, command: Command) =>
+    (await import('../lib/client/cli/offsets-command.js')).showOffsets(
+      globals(command),
+      topic,
+      options,
+    ),
   );
 
 program
@@ -259,7 +264,10 @@ program
   .option('--data-dir <dir>', 'the local data directory', '.eventlog')
   .option('--topic <name...>', 'only these topics')
   .option('--json', 'print the report as JSON')
-  .action((options) => runMaintenance(options));
+  // The stores, the broker and the emulators: loaded by this command alone.
+  .action(async (options) =>
+    (await import('../lib/client/cli/maintenance-command.js')).runMaintenance(options),
+  );
 
 registerSubscriptionCommands(program, globals);
 

@@ -1,8 +1,9 @@
 /**
  * How each Lambda function is bundled: esbuild's JavaScript API with two plugins. NodejsFunction's
  * own bundling runs the esbuild command line, which loads no plugins, so the functions take
- * their `code` from `functionCode` below (still a NodejsFunction, built locally by the same
- * esbuild, same options otherwise).
+ * their `code` from `functionCode` in lib/infra/function-code.ts (still a NodejsFunction, built
+ * locally by the same esbuild, same options otherwise). The package's build (lib/infra/build-package.ts)
+ * runs the same `bundleFunction`, so a prebuilt bundle is byte for byte what the repo deploys.
  *
  * The plugins take out code that cannot run, and that esbuild cannot see is dead (see
  * docs/deploy.md for the sizes):
@@ -19,19 +20,12 @@
  *   smithy-lang/smithy-typescript#1889 makes the generated code do the same; the plugin then
  *   has nothing left to rewrite.
  */
-import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AssetHashType, type ILocalBundling } from 'aws-cdk-lib';
-import { Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BuildOptions, type BuildResult, build, type Plugin } from 'esbuild';
 
-/** The module and export every function's handler is: `index.mjs`, export `handler`. */
-export const FUNCTION_HANDLER = 'index.handler';
-
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const THIS_FILE = fileURLToPath(import.meta.url);
 
 /**
  * zod's `locales/index.js` re-exports every language; only English stays. The file is read
@@ -124,6 +118,12 @@ export function literalSchemaKeys(source: string): string {
 }
 
 /**
+ * A bundle's size goal (docs/deploy.md): the api function's cold start grows with it. The
+ * package's build refuses a bundle over it; the bundle tests and the bench check it too.
+ */
+export const MAX_BUNDLE_BYTES = 1_000_000;
+
+/**
  * The bundle as it deploys. The AWS SDK is bundled rather than taken from the runtime: the
  * bundle then runs the SDK version we tested, and one file loads faster than the runtime's
  * node_modules tree.
@@ -166,38 +166,6 @@ export function bundleFunction(
     ...options,
     entryPoints: [entry],
     outfile: join(outdir, 'index.mjs'),
-  });
-}
-
-/**
- * Asset staging calls this synchronously, and esbuild runs plugins only in its asynchronous
- * API: the build runs in a child process (this file, run by tsx) and the synth waits for it.
- * The fields are part of CDK's asset cache key, so each entry gets its own bundle.
- */
-class LocalFunctionBundling implements ILocalBundling {
-  constructor(
-    readonly entry: string,
-    readonly projectRoot: string,
-  ) {}
-
-  tryBundle(outputDir: string): boolean {
-    execFileSync(process.execPath, ['--import', 'tsx', THIS_FILE, this.entry, outputDir], {
-      cwd: this.projectRoot,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    return true;
-  }
-}
-
-/** A function's code: `entry` bundled by `bundleFunction`, hashed by what it bundled to. */
-export function functionCode(entry: string, projectRoot = PROJECT_ROOT): Code {
-  return Code.fromAsset(projectRoot, {
-    assetHashType: AssetHashType.OUTPUT,
-    bundling: {
-      // Required by the type, never pulled: local bundling either succeeds or throws.
-      image: Runtime.NODEJS_22_X.bundlingImage,
-      local: new LocalFunctionBundling(entry, projectRoot),
-    },
   });
 }
 

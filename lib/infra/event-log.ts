@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ArnFormat,
@@ -79,7 +77,7 @@ import {
   TABLES,
   type TableDefinition,
 } from '../store/resources.js';
-import { FUNCTION_HANDLER, functionCode } from './bundling.js';
+import { FUNCTION_HANDLER, functionCode } from './function-code.js';
 import {
   type EventLogMetricsProps,
   type EventLogMetricsSetup,
@@ -629,10 +627,6 @@ export class EventLog extends Construct {
     retain: boolean,
   ): NodejsFunction {
     const id = pascalCase(name);
-    const entry = join(PROJECT_ROOT, definition.entry);
-    if (!existsSync(entry)) {
-      throw new Error(`EventLog: the ${name} function's entry ${definition.entry} does not exist`);
-    }
     const logGroup = new LogGroup(this, `${id}Logs`, {
       retention: logRetention,
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -652,9 +646,9 @@ export class EventLog extends Construct {
 
     const overrides = props.functions?.[name] ?? {};
     const fn = new NodejsFunction(this, `${id}Function`, {
-      // Bundled by lib/infra/bundling.ts: esbuild with plugins, which NodejsFunction's own
-      // bundling (the esbuild command line) cannot load.
-      code: functionCode(entry, PROJECT_ROOT),
+      // Prebuilt in the package, or bundled by lib/infra/bundling.ts (esbuild with plugins,
+      // which NodejsFunction's own bundling cannot load): see lib/infra/function-code.ts.
+      code: functionCode(name, definition.entry),
       handler: FUNCTION_HANDLER,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBroker, createStores } from '../../lib/broker/broker.js';
 import { startApiServer } from '../../lib/local/server.js';
 import { testClients, testNames, uniqueName } from '../helpers/aws.js';
+import { readmeSdkExample } from '../helpers/readme.js';
 
 /**
  * The README's SDK example, run as it stands (only its URL, topic and group names changed so
@@ -31,22 +32,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function readmeSdkExample(): string {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (block === undefined) throw new Error('README.md has no ts example');
-  return block;
-}
-
 describe('the README', () => {
   it('SDK example produces two records and consumes them back', async () => {
     const topic = uniqueName('orders');
     const group = uniqueName('billing');
-    const code = readmeSdkExample()
-      .replace(
-        "'./lib/client/index.js'",
-        `'${pathToFileURL(join(REPO, 'lib/client/index.ts')).href}'`,
-      )
+    const code = readmeSdkExample(REPO)
+      // The package's name, as a user's app imports it; here the sources it is built from.
+      .replace("'eventlog'", `'${pathToFileURL(join(REPO, 'lib/client/index.ts')).href}'`)
       .replace("'http://127.0.0.1:8787'", `'${server.url}'`)
       .replaceAll("'orders'", `'${topic}'`)
       .replaceAll("'billing'", `'${group}'`);

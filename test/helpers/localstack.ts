@@ -7,7 +7,8 @@
  * test/helpers/global-setup.ts honours instead of starting its emulators), and passes the
  * deployed API's URL and resource names on:
  *
- *   EVENTLOG_API_URL          the HTTP API, at LocalStack's execute-api host name
+ *   EVENTLOG_API_URL          the API's front door at LocalStack's host name: the function URL
+ *                             (the default, in LocalStack's free plan) or the HTTP API
  *   EVENTLOG_BUCKET, EVENTLOG_*_TABLE   the deployed stack's resources (lib/store/resources.ts)
  *
  * Usage: tsx test/helpers/localstack.ts [cdk-outputs.json] [-- extra vitest arguments]
@@ -24,9 +25,8 @@ export const LOCALSTACK_ENDPOINT = 'http://localhost.localstack.cloud:4566';
 export type CdkOutputs = Record<string, Record<string, string>>;
 
 /**
- * The environment the suites need to run against a deployed stack. The CloudFormation output
- * `ApiUrl` names the API by its AWS host name; LocalStack serves the same API id on
- * `{apiId}.execute-api.localhost.localstack.cloud:4566`.
+ * The environment the suites need to run against a deployed stack (the API's URL: see
+ * localStackApiUrl).
  */
 export function localStackTestEnv(
   outputs: CdkOutputs,
@@ -44,9 +44,6 @@ export function localStackTestEnv(
     if (value === undefined || value === '') throw new Error(`${stackName} has no output ${name}`);
     return value;
   };
-  const apiId = /^https?:\/\/([a-z0-9]+)\.execute-api\./.exec(output('ApiUrl'))?.[1];
-  if (apiId === undefined)
-    throw new Error(`Cannot read the API id from ApiUrl ${output('ApiUrl')}`);
   const gateway = new URL(endpoint);
 
   return {
@@ -56,11 +53,33 @@ export function localStackTestEnv(
     AWS_REGION: stack['Region'] ?? 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
-    EVENTLOG_API_URL: `${gateway.protocol}//${apiId}.execute-api.localhost.localstack.cloud:${gateway.port || '4566'}/`,
+    EVENTLOG_API_URL: localStackApiUrl(output('ApiUrl'), gateway),
     // EventLogStack names each table's output after its definition in resources.ts.
     [BUCKET_ENV_VAR]: output('BucketName'),
     ...Object.fromEntries(TABLES.map((table) => [table.envVar, output(`${table.id}TableName`)])),
   };
+}
+
+/**
+ * The deployed API's URL as LocalStack serves it. The output names it by its AWS host name:
+ * a function URL (`{urlId}.lambda-url.{region}.on.aws`, the default front door and the one
+ * LocalStack's free plan has) is served at `{urlId}.lambda-url.{region}.localhost.localstack.cloud`,
+ * an HTTP API (`{apiId}.execute-api.…`, frontDoor httpApi, paid plans) at
+ * `{apiId}.execute-api.localhost.localstack.cloud`; one already on LocalStack's host keeps its id.
+ */
+export function localStackApiUrl(apiUrl: string, gateway: URL): string {
+  const port = gateway.port || '4566';
+  const host = new URL(apiUrl).hostname;
+  const functionUrl =
+    /^([a-z0-9]+)\.lambda-url\.([a-z0-9-]+)\.(?:on\.aws|localhost\.localstack\.cloud)$/.exec(host);
+  if (functionUrl !== null) {
+    return `${gateway.protocol}//${functionUrl[1]}.lambda-url.${functionUrl[2]}.localhost.localstack.cloud:${port}/`;
+  }
+  const httpApi = /^([a-z0-9]+)\.execute-api\./.exec(host);
+  if (httpApi !== null) {
+    return `${gateway.protocol}//${httpApi[1]}.execute-api.localhost.localstack.cloud:${port}/`;
+  }
+  throw new Error(`Cannot read a function URL or an API id from ApiUrl ${apiUrl}`);
 }
 
 async function main(): Promise<void> {
