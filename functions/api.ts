@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { handle } from 'hono/aws-lambda';
 import { createApp } from '../lib/api/app.js';
 import { authSettingsFromEnv } from '../lib/api/auth-config.js';
@@ -9,6 +10,7 @@ import {
 } from '../lib/api/lambda.js';
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import { notifyDispatcher } from '../lib/broker/produce-notifier.js';
+import { BUILT_CONSOLE_DIR, consoleAssetsFrom } from '../lib/console/assets.js';
 import {
   clusterIdFor,
   DISPATCH_FUNCTION_ENV_VAR,
@@ -51,6 +53,11 @@ const app = createApp({
     ...(auth.rateLimit === undefined ? {} : { rateLimit: auth.rateLimit }),
     log: (entry) => console.warn(JSON.stringify({ auth: entry })),
   },
+  // The bundling puts the console beside index.mjs; run from a checkout, its build/console.
+  consoleAssets: consoleAssetsFrom([
+    fileURLToPath(new URL('./console/', import.meta.url)),
+    BUILT_CONSOLE_DIR,
+  ]),
 });
 const serve = handle(app) as unknown as (
   event: LambdaHttpEvent,
