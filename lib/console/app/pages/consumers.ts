@@ -102,7 +102,17 @@ function lagSection(key: string, lag: Lag): Node[] {
     h(
       'div',
       { class: 'cards' },
-      card('offset lag', h('span', { id: 'total-offset-lag' }, count(lag.totalOffsetLag))),
+      card(
+        'offset lag',
+        h(
+          'span',
+          { id: 'total-offset-lag' },
+          // A group that committed nothing yet has no lag to add up (a new subscription).
+          lag.partitions.every((p) => p.committed === null)
+            ? 'nothing committed'
+            : count(lag.totalOffsetLag),
+        ),
+      ),
       card('time lag', duration(lag.maxTimeLagMs)),
     ),
     lineChart(lines, { title: 'offset lag', format: (v) => count(Math.round(v)), height: 120 }),

@@ -75,10 +75,11 @@ export async function recordsPage(): Promise<Page> {
     const p = Number(partition.value);
     let start = from ?? Number(offset.value);
     if (from === undefined && at.value !== '') {
-      const found = await get<{ offset: number }>(
+      const found = await get<{ offset: number | null; highWatermark: number }>(
         `/v1/topics/${enc(topic.value)}/partitions/${p}/offsets?at=${new Date(at.value).getTime()}`,
       );
-      start = found.offset;
+      // null: every record is older than that time, so the answer starts at the end.
+      start = found.offset ?? found.highWatermark;
     }
     offset.value = String(start);
     const fetched = await get<Fetched>(

@@ -1,4 +1,4 @@
-import { get, type Throughput, type Topic } from '../api.js';
+import { api, get, type Throughput, type Topic } from '../api.js';
 import { lineChart, sparkline } from '../chart.js';
 import { bytes, card, count, enc, h, link, rate, retention, table } from '../dom.js';
 import { livePage, type Page } from './page.js';
@@ -6,7 +6,58 @@ import { livePage, type Page } from './page.js';
 /** Topics looked at for figures on the list page; the rest are listed by name only. */
 const FIGURES_FOR = 50;
 
+/** Creating a topic: the form stays while the list under it refreshes. */
+function createTopicForm(): HTMLElement {
+  const name = h('input', { name: 'name', required: true, placeholder: 'orders' });
+  const partitions = h('input', { name: 'partitions', type: 'number', min: 1, value: '3' });
+  const retentionHours = h('input', {
+    name: 'retentionHours',
+    type: 'number',
+    min: 1,
+    placeholder: '168 (7 days)',
+  });
+  const status = h('span', { class: 'muted' });
+  return h(
+    'form',
+    {
+      class: 'row',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        const configs =
+          retentionHours.value === ''
+            ? undefined
+            : { 'retention.ms': String(Number(retentionHours.value) * 3_600_000) };
+        api('POST', '/v1/topics', {
+          name: name.value,
+          partitions: Number(partitions.value),
+          ...(configs === undefined ? {} : { configs }),
+        })
+          .then(() => {
+            location.hash = `#/topics/${enc(name.value)}`;
+          })
+          .catch((error: unknown) => {
+            status.textContent = error instanceof Error ? error.message : String(error);
+            status.className = 'bad';
+          });
+      },
+    },
+    'New topic',
+    name,
+    h('label', {}, 'partitions'),
+    partitions,
+    h('label', {}, 'retention, hours'),
+    retentionHours,
+    h('button', { type: 'submit' }, 'Create'),
+    status,
+  );
+}
+
 export function topicsPage(): Page {
+  const live = topicList();
+  return { ...live, el: h('section', {}, h('h1', {}, 'Topics'), createTopicForm(), live.el) };
+}
+
+function topicList(): Page {
   return livePage(async () => {
     const { topics } = await get<{ topics: Topic[] }>('/v1/topics');
     const figures = await Promise.all(
@@ -29,7 +80,7 @@ export function topicsPage(): Page {
       ];
     });
     return [
-      h('h1', {}, 'Topics'),
+      h('h2', {}, `${topics.length} topic(s)`),
       table(
         ['topic', 'partitions', 'retention', 'records', 'size', 'records/s (5 min)', 'last 5 min'],
         rows,
