@@ -46,74 +46,21 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 
 export const get = <T>(path: string) => api<T>('GET', path);
 
-// The shapes the console reads (docs/api.md has them all).
+// The shapes the console reads: the API's own types (type imports: nothing of the server
+// reaches the bundle).
+import type { GroupLag } from '../../broker/lag.js';
+import type { ThroughputBucket, TopicThroughput } from '../../broker/throughput.js';
+import type { SubscriptionView } from '../../log/subscription-config.js';
+
+export type { PartitionLag } from '../../broker/lag.js';
+export type Lag = GroupLag;
+export type Throughput = TopicThroughput;
+export type Bucket = ThroughputBucket;
+export type Subscription = SubscriptionView;
 
 export interface Topic {
   name: string;
   partitions: number;
   configs: Record<string, string>;
   createdAt: number;
-}
-
-export interface Bucket {
-  start: number;
-  records: number;
-  bytes: number;
-  requests: number;
-}
-
-export interface Throughput {
-  topic: string;
-  at: number;
-  bucketMs: number;
-  recordsPerSecond: number;
-  bytesPerSecond: number;
-  requestsPerSecond: number;
-  partitions: {
-    partition: number;
-    logStartOffset: number;
-    highWatermark: number;
-    records: number;
-    bytes: number;
-    bytesExact: boolean;
-    recordsPerSecond: number;
-    bytesPerSecond: number;
-  }[];
-  series: Bucket[];
-}
-
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  committed: number | null;
-  logStartOffset: number;
-  highWatermark: number;
-  offsetLag: number | null;
-  timeLagMs: number | null;
-}
-
-export interface Lag {
-  group: string;
-  at: number;
-  partitions: PartitionLag[];
-  totalOffsetLag: number;
-  maxTimeLagMs: number | null;
-}
-
-export interface Subscription {
-  name: string;
-  topic: string;
-  group: string;
-  functionName: string;
-  state: string;
-  batchSize: number;
-  maximumRetryAttempts: number;
-  destinationConfig?: { onFailure: { destination: string } };
-  failing: {
-    partition: number;
-    offset: number;
-    attempts: number;
-    since: number;
-    lastError: string;
-  }[];
 }
