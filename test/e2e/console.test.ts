@@ -195,4 +195,53 @@ describe('the web console', () => {
     },
     RUN_MS,
   );
+
+  it('signs in with an API key when auth is on, keeps it in the tab, and signs out', async () => {
+    const broker = createBroker(createStores(testClients(), testNames()));
+    const guarded = await startApiServer({
+      broker,
+      clusterId: 'console-auth',
+      auth: { enabled: true },
+    });
+    const { key, id } = await broker.auth.createKey({
+      createdBy: 'console-test',
+      acls: [
+        {
+          resourceType: 'cluster',
+          resourceName: 'eventlog',
+          operation: 'admin',
+          patternType: 'literal',
+          permission: 'allow',
+        },
+      ],
+    });
+    const context = await browser.newContext();
+    const signInPage = await context.newPage();
+    const errors: string[] = [];
+    signInPage.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    signInPage.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await signInPage.goto(`${guarded.url}/console#/topics`);
+      await signInPage.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await signInPage.fill('input[name=token]', key);
+      await signInPage.click('form button[type=submit]');
+      await signInPage.getByRole('heading', { name: 'Topics' }).waitFor();
+      await expect.poll(() => signInPage.locator('#who').textContent()).toContain(`key:${id}`);
+      await signInPage.locator('main h2', { hasText: 'topic(s)' }).waitFor();
+      await signInPage.screenshot({ path: join(SHOTS, 'signed-in.png'), fullPage: true });
+      expect(await signInPage.evaluate(() => sessionStorage.getItem('eventlog.token'))).toBe(key);
+
+      await signInPage.getByRole('button', { name: 'Sign out' }).click();
+      await signInPage.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(await signInPage.evaluate(() => sessionStorage.length)).toBe(0);
+      // The only errors: the browser's notes of the two unauthenticated calls (401).
+      expect(errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await context.close();
+      await guarded.close();
+    }
+  }, 60_000);
 });

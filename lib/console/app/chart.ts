@@ -42,7 +42,7 @@ export function lineChart(
   }
   const t0 = Math.min(...all.map((p) => p[0]));
   const t1 = Math.max(...all.map((p) => p[0]), t0 + 1);
-  const top = Math.max(...all.map((p) => p[1]), 1) * 1.1;
+  const top = niceCeiling(Math.max(...all.map((p) => p[1])));
   const x = (t: number) => pad.left + ((t - t0) / (t1 - t0)) * (width - pad.left - pad.right);
   const y = (v: number) => height - pad.bottom - (v / top) * (height - pad.top - pad.bottom);
   for (const fraction of [0, 0.5, 1]) {
@@ -50,6 +50,8 @@ export function lineChart(
     root.append(
       svg('line', { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), stroke: '#eef0f4' }),
     );
+    // The middle line unlabelled: half of a small top rounds to a misleading label.
+    if (fraction === 0.5) continue;
     const label = svg('text', {
       x: pad.left - 4,
       y: y(v) + 4,
@@ -109,4 +111,12 @@ export function sparkline(values: number[]): SVGElement {
     svg('path', { d: d.join(''), fill: 'none', stroke: COLORS[0] as string, 'stroke-width': 1.2 }),
   );
   return root;
+}
+
+/** The smallest of 1, 2 or 5 times a power of ten at or above `max` (1 for an empty chart). */
+export function niceCeiling(max: number): number {
+  if (!(max > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(max));
+  const step = [1, 2, 5, 10].find((m) => m * power >= max) ?? 10;
+  return step * power;
 }
