@@ -41,7 +41,6 @@ beforeAll(async () => {
     if (message.type() === 'error') browserErrors.push(message.text());
   });
   page.on('pageerror', (error) => browserErrors.push(error.message));
-  page.on('requestfailed', (request) => browserErrors.push(`${request.url()} failed`));
 }, 600_000);
 
 afterAll(async () => {

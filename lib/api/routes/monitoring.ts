@@ -159,7 +159,8 @@ export function registerMonitoringRoutes(app: ApiApp, api: ApiContext): void {
     },
     async (c) => {
       const query = validate(LagQuerySchema, c.req.query(), 'query');
-      const topics = query.topics?.split(',').filter((t) => t !== '');
+      const named = query.topics?.split(',').filter((t) => t !== '');
+      const topics = named === undefined || named.length === 0 ? undefined : named;
       // The query names topics, as a body would: high watermarks are the topics' to show.
       if (topics !== undefined) await requireAccess(c, 'topic', topics, 'describe');
       const lag = await broker.lag.group(
