@@ -74,49 +74,33 @@ export const THROUGHPUT_LIMITS = {
 } as const;
 
 /** Commits read per sequence and call, at most: a bound on a busy topic's read cost. */
-const MAX_COMMITS = 2_000;
+export const DEFAULT_MAX_COMMITS = 2_000;
 const PAGE = 100;
 
 export class ThroughputService {
+  private readonly maxCommits: number;
+
   constructor(
     private readonly topics: TopicService,
     private readonly commits: CommitLogStore,
     private readonly reader: LogReader,
     private readonly clock: Clock,
-  ) {}
+    options: { maxCommits?: number } = {},
+  ) {
+    this.maxCommits = options.maxCommits ?? DEFAULT_MAX_COMMITS;
+  }
 
   async topic(name: string, query: Partial<ThroughputQuery> = {}): Promise<TopicThroughput> {
     const { windowMs, bucketMs } = checkQuery(query);
     const topic = await this.topics.get(name);
     const at = this.clock.now();
     const windowStart = at - windowMs;
-    const firstBucket = Math.floor(windowStart / bucketMs) * bucketMs;
-    const buckets = new Map<number, ThroughputBucket>();
-    for (let start = firstBucket; start <= at; start += bucketMs) {
-      buckets.set(start, { start, records: 0, bytes: 0, requests: 0 });
-    }
     const partitions: PartitionThroughput[] = [];
-    const totals = { records: 0, bytes: 0, requests: 0 };
-    const windowRecords = new Map<number, { records: number; bytes: number }>();
+    const inWindow: PublishedCommit[] = [];
     let coveredFrom = windowStart;
     for (let sequence = 0; sequence < topic.sequences; sequence++) {
       const walked = await this.walk(topic, sequence, windowStart, (commit) => {
-        if (commit.reservedAt < windowStart) return;
-        const bucket = buckets.get(Math.floor(commit.reservedAt / bucketMs) * bucketMs);
-        if (bucket !== undefined) bucket.requests++;
-        totals.requests++;
-        for (const batch of commit.batches) {
-          totals.records += batch.count;
-          totals.bytes += batch.bytes;
-          if (bucket !== undefined) {
-            bucket.records += batch.count;
-            bucket.bytes += batch.bytes;
-          }
-          const sum = windowRecords.get(batch.partition) ?? { records: 0, bytes: 0 };
-          sum.records += batch.count;
-          sum.bytes += batch.bytes;
-          windowRecords.set(batch.partition, sum);
-        }
+        if (commit.reservedAt >= windowStart) inWindow.push(commit);
       });
       coveredFrom = Math.max(coveredFrom, walked.coveredFrom);
       for (const partition of partitionsOfSequence(sequence, topic.sequences, topic.partitions)) {
@@ -134,13 +118,39 @@ export class ThroughputService {
         });
       }
     }
+    // Added up only now: a sequence cut short moves coveredFrom for all of them, and the
+    // other sequences' older commits must then be left out too.
+    const firstBucket = Math.floor(coveredFrom / bucketMs) * bucketMs;
+    const buckets = new Map<number, ThroughputBucket>();
+    for (let start = firstBucket; start <= at; start += bucketMs) {
+      buckets.set(start, { start, records: 0, bytes: 0, requests: 0 });
+    }
+    const totals = { records: 0, bytes: 0, requests: 0 };
+    const perPartition = new Map<number, { records: number; bytes: number }>();
+    for (const commit of inWindow) {
+      if (commit.reservedAt < coveredFrom) continue;
+      const bucket = buckets.get(Math.floor(commit.reservedAt / bucketMs) * bucketMs);
+      if (bucket !== undefined) bucket.requests++;
+      totals.requests++;
+      for (const batch of commit.batches) {
+        totals.records += batch.count;
+        totals.bytes += batch.bytes;
+        if (bucket !== undefined) {
+          bucket.records += batch.count;
+          bucket.bytes += batch.bytes;
+        }
+        const sum = perPartition.get(batch.partition) ?? { records: 0, bytes: 0 };
+        sum.records += batch.count;
+        sum.bytes += batch.bytes;
+        perPartition.set(batch.partition, sum);
+      }
+    }
     const seconds = Math.max(1, at - coveredFrom) / 1000;
     for (const p of partitions) {
-      const sum = windowRecords.get(p.partition);
+      const sum = perPartition.get(p.partition);
       p.recordsPerSecond = round((sum?.records ?? 0) / seconds);
       p.bytesPerSecond = round((sum?.bytes ?? 0) / seconds);
     }
-    const series = [...buckets.values()].filter((b) => b.start + bucketMs > coveredFrom);
     return {
       topic: topic.name,
       at,
@@ -148,7 +158,7 @@ export class ThroughputService {
       bucketMs,
       coveredFrom,
       partitions: partitions.sort((a, b) => a.partition - b.partition),
-      series,
+      series: [...buckets.values()],
       recordsPerSecond: round(totals.records / seconds),
       bytesPerSecond: round(totals.bytes / seconds),
       requestsPerSecond: round(totals.requests / seconds),
@@ -157,7 +167,7 @@ export class ThroughputService {
 
   /**
    * Walks one sequence's settled commits from the tail down until both the window and the
-   * commits retention has not counted yet are behind, or MAX_COMMITS were read.
+   * commits retention has not counted yet are behind, or maxCommits were read.
    */
   private async walk(
     topic: TopicRecord,
@@ -171,10 +181,11 @@ export class ThroughputService {
     let read = 0;
     let oldest = Number.POSITIVE_INFINITY;
     const bottom = Math.max(1, meta.startCommit);
-    while (to >= bottom && read < MAX_COMMITS) {
-      const page = await this.commits.commitsDown(topic.topicId, sequence, bottom, to, PAGE);
+    let done = false;
+    while (!done && to >= bottom && read < this.maxCommits) {
+      const limit = Math.min(PAGE, this.maxCommits - read);
+      const page = await this.commits.commitsDown(topic.topicId, sequence, bottom, to, limit);
       if (page.length === 0) break;
-      let done = false;
       for (const commit of page) {
         read++;
         to = commit.commit - 1;
@@ -189,8 +200,9 @@ export class ThroughputService {
         // Writers' clocks differ a little, so commit times are nearly, not strictly, ordered.
         if (commit.reservedAt < windowStart && commit.commit < meta.countedThrough) done = true;
       }
-      if (done || page.length < PAGE) break;
+      if (page.length < limit) break;
     }
+    const cutShort = !done && to >= bottom && read >= this.maxCommits;
     return {
       prefixVector: prefix.vector,
       logStarts: meta.logStarts,
@@ -198,8 +210,8 @@ export class ThroughputService {
       uncounted,
       // Every commit retention has not counted was read (or there are none left to read).
       bytesExact: to < meta.countedThrough || to < bottom,
-      // Cut short by MAX_COMMITS inside the window: only the time after the oldest commit read.
-      coveredFrom: read >= MAX_COMMITS && oldest > windowStart ? oldest : windowStart,
+      // Cut short by maxCommits inside the window: only the time after the oldest commit read.
+      coveredFrom: cutShort && oldest > windowStart ? oldest : windowStart,
     };
   }
 }

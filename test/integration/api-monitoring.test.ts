@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../lib/api/app.js';
 import { createBroker, createStores } from '../../lib/broker/broker.js';
 import { ManualClock } from '../../lib/broker/clock.js';
+import { ThroughputService } from '../../lib/broker/throughput.js';
 import { apiHarness, CLUSTER_ID, reply } from '../helpers/api.js';
 import { testClients, testNames, uniqueName } from '../helpers/aws.js';
 
@@ -89,6 +90,38 @@ describe('topic throughput', () => {
     const after = await call('GET', `/v1/topics/${topic}/throughput?windowMs=60000&bucketMs=1000`);
     expect(after.json.partitions.map((p: { bytes: number }) => p.bytes)).toEqual(sizes);
     expect(sum(after.json.series, (b) => b.records)).toBe(6);
+  });
+
+  it('reads at most maxCommits per sequence: a busier window is covered from the oldest commit read', async () => {
+    const topic = uniqueName('tp');
+    expect((await call('POST', '/v1/topics', { name: topic, partitions: 1 })).status).toBe(201);
+    const times: number[] = [];
+    for (const value of ['a', 'bb', 'ccc']) {
+      times.push(clock.now());
+      expect((await produce(topic, [{ partition: 0, value }])).status).toBe(200);
+      clock.advance(1_000);
+    }
+    const capped = new ThroughputService(
+      broker.topics,
+      broker.stores.commits,
+      broker.reader,
+      clock,
+      {
+        maxCommits: 2,
+      },
+    );
+    const t = await capped.topic(topic, { windowMs: 60_000, bucketMs: 1_000 });
+    expect(t.coveredFrom).toBe(times[1]);
+    expect(sum(t.series, (b) => b.records)).toBe(2);
+    expect(t.series[0]?.start).toBe(Math.floor((times[1] ?? 0) / 1000) * 1000);
+    // The first commit was neither read nor counted by retention: the size is a lower bound.
+    expect(t.partitions[0]).toMatchObject({ records: 3, bytesExact: false });
+    const full = await broker.throughput.topic(topic, { windowMs: 60_000, bucketMs: 1_000 });
+    expect(full.partitions[0]?.bytesExact).toBe(true);
+    expect(full.partitions[0]?.bytes).toBeGreaterThan(t.partitions[0]?.bytes ?? 0);
+    expect(t.recordsPerSecond).toBe(
+      Math.round((2 / ((clock.now() - (times[1] ?? 0)) / 1000)) * 1000) / 1000,
+    );
   });
 
   it('refuses windows and buckets out of range, and unknown topics', async () => {
