@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { handle } from 'hono/aws-lambda';
 import { createApp } from '../lib/api/app.js';
 import { authSettingsFromEnv } from '../lib/api/auth-config.js';
@@ -10,6 +11,7 @@ import {
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import { metricsFromEnv } from '../lib/broker/metrics.js';
 import { notifyDispatcher } from '../lib/broker/produce-notifier.js';
+import { BUILT_CONSOLE_DIR, consoleAssetsFrom } from '../lib/console/assets.js';
 import { createAwsClients } from '../lib/store/aws-clients.js';
 import { LambdaFunctionInvoker } from '../lib/store/function-invoker.js';
 import { createLambdaClient } from '../lib/store/lambda-client.js';
@@ -54,6 +56,11 @@ const app = createApp({
     ...(auth.rateLimit === undefined ? {} : { rateLimit: auth.rateLimit }),
     log: (entry) => console.warn(JSON.stringify({ auth: entry })),
   },
+  // The bundling puts the console beside index.mjs; run from a checkout, its build/console.
+  consoleAssets: consoleAssetsFrom([
+    fileURLToPath(new URL('./console/', import.meta.url)),
+    BUILT_CONSOLE_DIR,
+  ]),
 });
 const serve = handle(app) as unknown as (
   event: LambdaHttpEvent,

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Broker } from '../broker/broker.js';
+import { BUILT_CONSOLE_DIR, type ConsoleAssets, consoleAssetsFrom } from '../console/assets.js';
 import { EventLogError, toEventLogError } from '../log/errors.js';
 import { type ApiAuthOptions, authMiddleware } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
@@ -10,7 +11,9 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerConfluentConsumerRoutes } from './routes/confluent-consumers.js';
 import { registerConfluentV2Routes } from './routes/confluent-v2.js';
 import { registerConfluentV3Routes } from './routes/confluent-v3.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerGroupRoutes } from './routes/groups.js';
+import { registerMonitoringRoutes } from './routes/monitoring.js';
 import { registerOffsetRoutes } from './routes/offsets.js';
 import { registerProducerRoutes } from './routes/producers.js';
 import { registerRecordRoutes } from './routes/records.js';
@@ -32,6 +35,8 @@ export interface AppOptions {
    * anonymous and allowed everything, which only the local server on loopback uses.
    */
   auth?: Omit<ApiAuthOptions, 'service'>;
+  /** The web console's files, served at /console; default: this checkout's build/console. */
+  consoleAssets?: ConsoleAssets;
 }
 
 /**
@@ -63,6 +68,8 @@ export function createApp(options: AppOptions): OpenAPIHono {
   registerGroupRoutes(app, api);
   registerConfluentConsumerRoutes(app, api);
   registerSubscriptionRoutes(app, api);
+  registerMonitoringRoutes(app, api);
+  registerConsoleRoutes(app, options.consoleAssets ?? consoleAssetsFrom([BUILT_CONSOLE_DIR]));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -189,6 +189,18 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /v1/keys': { checks: [cluster('admin')] },
   'POST /v1/keys': { checks: [cluster('admin')] },
   'DELETE /v1/keys/{id}': { checks: [cluster('admin')] },
+
+  // Monitoring (the console's figures).
+  'GET /v1/topics/{topic}/throughput': { checks: [topic('describe')] },
+  'GET /v1/groups/{group}/lag': {
+    checks: [group('describe')],
+    body: 'describe on each topic named in ?topics=',
+  },
+  'GET /v1/subscriptions/{name}/lag': { checks: [cluster('admin')] },
+
+  // The web console's static files: no data in them; its data calls are checked as above.
+  'GET /console': { public: true },
+  'GET /console/{file}': { public: true },
 };
 
 export function routeKey(method: string, path: string): string {

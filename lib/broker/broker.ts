@@ -31,6 +31,7 @@ import { observeProduce, type ProducedHook } from './produce-notifier.js';
 import { ProducerService } from './producers.js';
 import { type RetentionOptions, RetentionService } from './retention.js';
 import { SubscriptionService } from './subscriptions.js';
+import { ThroughputService } from './throughput.js';
 import { TopicService } from './topics.js';
 
 export interface Stores {
@@ -93,6 +94,8 @@ export interface Broker {
   groups: GroupService;
   /** Offset and time lag of consumer groups. */
   lag: LagService;
+  /** Records, bytes and produce requests per recent time window, from the commits. */
+  throughput: ThroughputService;
   consumers: ConsumerInstanceService;
   subscriptions: SubscriptionService;
   /** Producer ids and epochs (POST /v1/producers). */
@@ -153,6 +156,7 @@ export function createBroker(stores: Stores, options: BrokerOptions = {}): Broke
     topics,
     groups,
     lag: new LagService(groups, topics, reader, clock),
+    throughput: new ThroughputService(topics, stores.commits, reader, clock),
     subscriptions: new SubscriptionService(stores.subscriptions, topics, groups, { clock }),
     consumers: new ConsumerInstanceService(groups, stores.groups, topics, fetch, reader, {
       clock,

@@ -24,6 +24,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, type BuildResult, build, type Plugin } from 'esbuild';
+import { buildConsole } from '../console/build.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -155,18 +156,29 @@ export const FUNCTION_BUILD_OPTIONS = {
   logLevel: 'warning',
 } satisfies BuildOptions;
 
-/** Bundles one function's entry into `outdir/index.mjs` (and its source map). */
-export function bundleFunction(
+/**
+ * Bundles one function's entry into `outdir/index.mjs` (and its source map). The API's also
+ * gets the web console's files in `outdir/console/`: served from the function's own package,
+ * they cost the bundle nothing (functions/api.ts reads them on the first /console request).
+ */
+export async function bundleFunction(
   entry: string,
   outdir: string,
   options: Pick<BuildOptions, 'metafile' | 'write' | 'logLevel'> = {},
 ): Promise<BuildResult> {
-  return build({
+  const result = await build({
     ...FUNCTION_BUILD_OPTIONS,
     ...options,
     entryPoints: [entry],
     outfile: join(outdir, 'index.mjs'),
   });
+  if (options.write !== false && servesConsole(entry)) await buildConsole(join(outdir, 'console'));
+  return result;
+}
+
+/** The API function's entry: the one that serves /console. */
+export function servesConsole(entry: string): boolean {
+  return resolve(entry) === resolve(PROJECT_ROOT, 'functions/api.ts');
 }
 
 if (

@@ -22,6 +22,7 @@ import { type AuthSettings, authSettingsFromEnv } from '../api/auth-config.js';
 import { type Broker, createBroker, createStores } from '../broker/broker.js';
 import { LagMetrics } from '../broker/lag-metrics.js';
 import { fileMetricsSink, MetricsEmitter } from '../broker/metrics.js';
+import { buildConsole } from '../console/build.js';
 import { isEventLogError } from '../log/errors.js';
 import {
   AwsFailureDestinationStore,
@@ -92,6 +93,10 @@ async function main(): Promise<void> {
     configPath === undefined ? undefined : await loadConfig(configPath);
 
   const started = Date.now();
+  // The web console's files (esbuild, ~100 ms), built while the emulators start.
+  const consoleBuilt = buildConsole().catch((error: unknown) => {
+    log(`console not built: ${error instanceof Error ? error.message : String(error)}`);
+  });
   environment = await startLocalEnvironment({ dataDir, quiet: true, prefix: 'eventlog' });
   if (stopping !== undefined) return;
 
@@ -112,6 +117,7 @@ async function main(): Promise<void> {
     },
   );
   const adminKeyFile = auth.enabled ? await ensureAdminKey(broker, dataDir) : undefined;
+  await consoleBuilt;
   try {
     running.server = await startApiServer({
       broker,
@@ -218,6 +224,7 @@ function printBanner(info: {
     '',
     `  API         ${api}`,
     `  OpenAPI     ${api}/openapi.json`,
+    `  console     ${api}/console`,
     `  S3          ${env.endpoints.s3}  (bucket ${names.bucket})`,
     `  DynamoDB    ${env.endpoints.dynamodb}  (tables ${names.topicsTable}, ${names.logTable}, ${names.groupsTable})`,
     `  cluster id  ${info.clusterId}  (Confluent v3: ${api}/v3/clusters/${info.clusterId})`,

@@ -181,6 +181,15 @@ describe('npm start, the CLI and the HTTP API', () => {
     expect(server?.stdout()).toContain(`curl -sX POST ${server?.api}/v1/topics`);
   });
 
+  it('prints the web console’s URL, and serves the console there', async () => {
+    const url = /^ {2}console +(\S+)$/m.exec(server?.stdout() ?? '')?.[1];
+    expect(url).toBe(`${server?.api}/console`);
+    const page = await fetch(url as string);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script type="module" src="/console/app.js">');
+    expect((await fetch(`${server?.api}/console/app.js`)).status).toBe(200);
+  });
+
   it('creates topics with the CLI', async () => {
     const created = await cli([
       'topics',

@@ -400,6 +400,25 @@ export const MATRIX: Record<string, MatrixRow> = {
     request: () => del('/v1/keys/none-here'),
     grants: clusterGrant('admin'),
   },
+
+  'GET /v1/topics/{topic}/throughput': {
+    request: (ctx) => get(`/v1/topics/${ctx.topic}/throughput`),
+    grants: topicGrant('describe'),
+  },
+  'GET /v1/groups/{group}/lag': {
+    request: (ctx) => get(`/v1/groups/${ctx.group}/lag?topics=${ctx.topic}`),
+    grants: (ctx) => [allow('group', ctx.group, 'describe'), allow('topic', ctx.topic, 'describe')],
+  },
+  'GET /v1/subscriptions/{name}/lag': {
+    request: () => get('/v1/subscriptions/none-here/lag'),
+    grants: clusterGrant('admin'),
+  },
+  'GET /console': { request: () => get('/console'), grants: () => [], open: 'public' },
+  'GET /console/{file}': {
+    request: () => get('/console/app.js'),
+    grants: () => [],
+    open: 'public',
+  },
 };
 
 /** Every route the app's router holds, as `METHOD /path/{param}` (middleware left out). */

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { buildConsole } from '../../lib/console/build.js';
 import { startLocalEnvironment } from '../../lib/local/environment.js';
 import type { ResourceNames } from '../../lib/store/resources.js';
 
@@ -24,7 +25,8 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
-  const environment = await startLocalEnvironment({ quiet: true });
+  // The API serves the web console from build/console (the console and auth tests load it).
+  const [environment] = await Promise.all([startLocalEnvironment({ quiet: true }), buildConsole()]);
   project.provide('eventlog', {
     endpoints: environment.endpoints,
     names: environment.names,

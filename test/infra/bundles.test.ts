@@ -439,6 +439,27 @@ describe('Lambda bundles, loaded and invoked as Lambda would', () => {
     expect(json(missing)).toMatchObject({ status: 404, body: { error_code: 404 } });
   });
 
+  it('api: serves the web console from its own package (console/ beside index.mjs)', async () => {
+    const api = bundle('Api');
+    expect(existsSync(join(api.dir, 'console', 'app.js'))).toBe(true);
+    const outcome = await runBundle(api, lambdaEnvironment(api), [
+      httpEvent('GET', '/console'),
+      httpEvent('GET', '/console/app.js'),
+    ]);
+    expect(outcome.loadError, outcome.stderr).toBeUndefined();
+    const [page, script] = (outcome.invocations ?? []).map((invocation) => {
+      const result = invocation.result as HttpResult;
+      const text = result.isBase64Encoded
+        ? Buffer.from(result.body, 'base64').toString('utf8')
+        : result.body;
+      return { status: result.statusCode, type: result.headers?.['content-type'], text };
+    });
+    expect(page).toMatchObject({ status: 200, type: 'text/html; charset=utf-8' });
+    expect(page?.text).toContain('<script type="module" src="/console/app.js">');
+    expect(script).toMatchObject({ status: 200, type: 'text/javascript; charset=utf-8' });
+    expect(script?.text).toBe(readFileSync(join(api.dir, 'console', 'app.js'), 'utf8'));
+  });
+
   it('api: snappy topics work without the native module (left out of the bundle)', async () => {
     const topic = uniqueName('snappy');
     const value = 'a snappy record '.repeat(64);
