@@ -128,15 +128,31 @@ program
   .addOption(
     new Option(
       '--format <format>',
-      'lines: each line is a value; jsonl: each line is JSON',
-    ).choices(['lines', 'jsonl']),
+      'lines: each line is a value; jsonl: each line is JSON; json: each line a record as consume --format json or kcat prints it',
+    ).choices(['lines', 'jsonl', 'json']),
   )
   .option('-k, --key <key>', 'the same key for every record')
   .option(
     '--key-field <field>',
     "jsonl: the key is this field of each line's object (a.b for nested)",
   )
-  .option('--key-separator <sep>', 'lines: the key is the text before the first <sep>')
+  .option(
+    '-K, --key-separator <sep>',
+    'lines: the key is the text before the first <sep> (kcat -K; escapes \\t \\xNN)',
+  )
+  .option('-D, --delimiter <delim>', 'records end at this instead of a newline (kcat -D)')
+  .option('-Z, --null-empty', 'send an empty value as null (kcat -Z)')
+  .addOption(
+    new Option('--key-format <format>', 'json: how keys were printed').choices(DATA_FORMATS),
+  )
+  .addOption(
+    new Option('--value-format <format>', 'json: how values were printed').choices(DATA_FORMATS),
+  )
+  .addOption(
+    new Option('--header-format <format>', 'json: how header values were printed').choices(
+      HEADER_FORMATS,
+    ),
+  )
   .option('--partition <p>', 'write to this partition (default: by key, else spread)', integer(0))
   .option('-H, --header <name=value...>', 'a header for every record')
   .option('--batch-records <n>', 'records per request', integer(1, 10_000), 500)
@@ -154,18 +170,30 @@ program
   .command('consume <topic>')
   .description('print records of a topic, all partitions merged or one')
   .option('--from-beginning', 'start at the oldest record kept (default: only new records)')
-  .option('--offset <n>', 'start at this offset (in each partition read)', integer(0))
+  .option(
+    '-o, --offset <spec>',
+    "kcat's -o: beginning, end, <offset>, -<n> (n before the end), s@<ms> (start time), e@<ms> (end time, not included); twice for a start and an end",
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
   .option(
     '--from-time <time>',
     'start at the first record at or after this time (ISO 8601 or ms since the epoch)',
+    time,
+  )
+  .option(
+    '--to-time <time>',
+    "stop each partition before its first record at or after this time (ISO 8601 or ms; kcat's e@)",
     time,
   )
   .option('--partition <p>', 'read only this partition', integer(0))
   .option('-f, --follow', 'keep waiting for new records (long poll) until Ctrl-C or --max')
   .option('--max <n>', 'stop after this many records', integer(1))
   .addOption(
-    new Option('--format <format>', 'json: one object per record; value: the value alone')
-      .choices(['json', 'value'])
+    new Option(
+      '--format <format>',
+      "json: one object per record; kcat: kcat -J's envelope; value: the value alone",
+    )
+      .choices(['json', 'kcat', 'value'])
       .default('json'),
   )
   .addOption(

@@ -14,6 +14,7 @@ import {
   formatTime,
   type RecordFormats,
   recordJsonLine,
+  recordKcatLine,
   recordValueLine,
   table,
 } from './output.js';
@@ -169,7 +170,9 @@ export async function consumeGroup(
   const line = (partition: number, record: FetchedRecord) =>
     options.format === 'json'
       ? recordJsonLine(partition, record, formats)
-      : recordValueLine(partition, record, options.valueFormat);
+      : options.format === 'kcat'
+        ? recordKcatLine(topic, partition, record, formats)
+        : recordValueLine(partition, record, options.valueFormat);
   const consumer = new Consumer(httpClient(global), {
     group: options.group,
     topics: [topic],
