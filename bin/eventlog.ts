@@ -18,12 +18,12 @@ import {
   deleteGroup,
   describeGroup,
   listGroups,
-  resetGroup,
 } from '../lib/client/cli/groups-command.js';
 import { runMaintenance } from '../lib/client/cli/maintenance-command.js';
 import { showOffsets } from '../lib/client/cli/offsets-command.js';
 import { DATA_FORMATS, HEADER_FORMATS } from '../lib/client/cli/output.js';
 import { produce } from '../lib/client/cli/produce-command.js';
+import { deleteOffsets, resetGroup } from '../lib/client/cli/reset-command.js';
 import { registerSubscriptionCommands } from '../lib/client/cli/subscriptions-command.js';
 import {
   alterTopic,
@@ -42,6 +42,11 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
     }
     return value;
   };
+}
+
+/** Repeatable option values, in order. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** ISO 8601 (2026-11-25T10:00:00Z) or ms since the epoch, as ms. */
@@ -243,20 +248,55 @@ groups
 
 groups
   .command('reset <group>')
-  .description("set a group's committed offsets of a topic (only while it has no live members)")
-  .requiredOption('--topic <topic>', 'the topic')
-  .option('--to <where>', 'earliest or latest')
-  .option('--to-offset <n>', 'this offset (clamped to the log)', integer(0))
-  .option('--to-datetime <time>', 'the first offset at or after this time (ISO-8601 or ms)')
+  .description(
+    "plan, and with --execute set, a group's committed offsets (kafka-consumer-groups --reset-offsets; only while it has no live members)",
+  )
+  .option(
+    '--topic <topic[:partitions]>',
+    'a topic, or topic:0,1 for some partitions; repeatable',
+    collect,
+  )
+  .option('--all-topics', 'every topic the group has offsets for')
   .option(
     '--partition <p...>',
-    'only these partitions (default: all)',
+    'only these partitions (with one --topic)',
     (v: string, prev: number[] = []) => [...prev, integer(0)(v)],
   )
+  .option('--to-earliest', 'the log start')
+  .option('--to-latest', 'the log end')
+  .option('--to-current', 'the committed offsets (as they are, clamped to the log)')
+  .option('--to-offset <n>', 'this offset (clamped to the log)', integer(0))
+  .option('--shift-by <n>', 'the committed offset plus n (n may be negative; clamped)')
+  .option(
+    '--by-duration <duration>',
+    'the first offset at or after now minus this ISO-8601 duration (PT10M, P1DT2H)',
+  )
+  .option(
+    '--to-datetime <time>',
+    'the first offset at or after YYYY-MM-DDTHH:mm:SS.sss (local time without a zone) or ms',
+  )
+  .option(
+    '--from-file <csv>',
+    'the offsets of a file as --export writes it (topic,partition,offset)',
+  )
+  .option('--to <where>', 'earliest or latest (the same as --to-earliest, --to-latest)')
+  .option('--dry-run', 'only show the plan (the default)')
+  .option('--execute', 'write the plan')
+  .option('--export', 'print the plan as CSV for --from-file')
   .option('--force', 'even while members are alive (they lose these partitions and re-read)')
   .option('--json', 'print JSON')
   .action((group: string, options, command: Command) =>
     resetGroup(globals(command), group, options),
+  );
+
+groups
+  .command('delete-offsets <group>')
+  .description(
+    "forget a group's committed offsets of topics (kafka-consumer-groups --delete-offsets)",
+  )
+  .requiredOption('--topic <topic[:partitions]>', 'a topic, or topic:0,1; repeatable', collect)
+  .action((group: string, options, command: Command) =>
+    deleteOffsets(globals(command), group, options),
   );
 
 groups

@@ -114,6 +114,10 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
     checks: [group('alter')],
     body: 'describe on the topic',
   },
+  'DELETE /v1/groups/{group}/offsets': {
+    checks: [group('delete')],
+    body: 'describe on the topic (from the query)',
+  },
   'GET /v1/groups': { checks: [cluster('describe')] },
   'GET /v1/groups/{group}': { checks: [group('describe')] },
   'DELETE /v1/groups/{group}': { checks: [group('delete')] },

@@ -227,6 +227,10 @@ export const MATRIX: Record<string, MatrixRow> = {
       json('POST', `/v1/groups/${ctx.group}/offsets/reset`, { topic: ctx.topic, to: 'earliest' }),
     grants: (ctx) => [allow('group', ctx.group, 'alter'), allow('topic', ctx.topic, 'describe')],
   },
+  'DELETE /v1/groups/{group}/offsets': {
+    request: (ctx) => del(`/v1/groups/${ctx.group}/offsets?topic=${ctx.topic}`),
+    grants: (ctx) => [allow('group', ctx.group, 'delete'), allow('topic', ctx.topic, 'describe')],
+  },
   'GET /v1/groups': { request: () => get('/v1/groups'), grants: clusterGrant('describe') },
   'GET /v1/groups/{group}': {
     request: (ctx) => get(`/v1/groups/${ctx.group}`),
