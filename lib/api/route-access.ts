@@ -98,6 +98,9 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
     checks: [v3Topic('alter')],
   },
   'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records': { checks: [v3Topic('produce')] },
+  'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records:batch': {
+    checks: [v3Topic('produce')],
+  },
 
   // Consumer groups.
   'POST /v1/groups/{group}/members/{member}/heartbeat': {

@@ -198,6 +198,15 @@ export const MATRIX: Record<string, MatrixRow> = {
     }),
     grants: topicGrant('produce'),
   },
+  'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records:batch': {
+    request: (ctx) => ({
+      method: 'POST',
+      path: `/v3/clusters/${ctx.clusterId}/topics/${ctx.topic}/records:batch`,
+      body: '{"entries":[{"id":"1","value":{"type":"STRING","data":"x"}}]}',
+      contentType: 'application/json',
+    }),
+    grants: topicGrant('produce'),
+  },
 
   'POST /v1/groups/{group}/members/{member}/heartbeat': {
     request: (ctx) =>
@@ -364,7 +373,8 @@ export const MATRIX: Record<string, MatrixRow> = {
 export function registeredRoutes(app: OpenAPIHono): string[] {
   const keys = app.routes
     .filter((r) => r.method !== 'ALL')
-    .map((r) => `${r.method} ${r.path.replaceAll(/:([^/]+)/g, '{$1}')}`);
+    // A parameter starts a segment: the colon of records:batch is a literal.
+    .map((r) => `${r.method} ${r.path.replaceAll(/\/:([^/]+)/g, '/{$1}')}`);
   return [...new Set(keys)].sort();
 }
 
