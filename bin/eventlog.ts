@@ -13,6 +13,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { registerAuthCommands } from '../lib/client/cli/auth-command.js';
 import { consume } from '../lib/client/cli/consume-command.js';
 import { DEFAULT_URL, type GlobalOptions, UsageError } from '../lib/client/cli/context.js';
+import { deleteRecords } from '../lib/client/cli/delete-records-command.js';
 import {
   consumeGroup,
   deleteGroup,
@@ -328,6 +329,21 @@ program
   .option('--topic <name...>', 'only these topics')
   .option('--json', 'print the report as JSON')
   .action((options) => runMaintenance(options));
+
+program
+  .command('delete-records [topic]')
+  .description(
+    "move partitions' log start forward: records below it are gone (kafka-delete-records)",
+  )
+  .option(
+    '--offset-json-file <file>',
+    'Kafka\'s JSON: {"partitions": [{"topic", "partition", "offset"}]}',
+  )
+  .option('--partition <p>', 'with <topic>: this partition', integer(0))
+  .option('--offset <n>', 'with <topic>: the new log start (-1: the high watermark)')
+  .action((topic: string | undefined, options, command: Command) =>
+    deleteRecords(globals(command), topic, options),
+  );
 
 registerSubscriptionCommands(program, globals);
 

@@ -65,6 +65,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /v1/topics/{topic}/fetch': { checks: [topic('consume')] },
   'GET /v1/topics/{topic}/partitions/{partition}/offsets': { checks: [topic('consume')] },
   'GET /v1/topics/{topic}/offsets': { checks: [topic('consume')] },
+  'POST /v1/topics/{topic}/delete-records': { checks: [topic('delete')] },
   'POST /v1/producers': {
     checks: [],
     body: 'produce on some topic; a name: produce on producer {name} and the name is the caller’s; a producerId: the caller’s',

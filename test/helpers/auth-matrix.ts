@@ -120,6 +120,14 @@ export const MATRIX: Record<string, MatrixRow> = {
     request: (ctx) => get(`/v1/topics/${ctx.topic}/offsets`),
     grants: topicGrant('consume'),
   },
+  'POST /v1/topics/{topic}/delete-records': {
+    // Offset 0 leaves the log as it is: the matrix's topic keeps its records.
+    request: (ctx) =>
+      json('POST', `/v1/topics/${ctx.topic}/delete-records`, {
+        partitions: [{ partition: 0, offset: 0 }],
+      }),
+    grants: topicGrant('delete'),
+  },
   'POST /v1/producers': {
     request: () => ({ method: 'POST', path: '/v1/producers' }),
     grants: topicGrant('produce'),
