@@ -179,7 +179,12 @@ export function streamV3Records(
     }
   };
   const encoder = new TextEncoder();
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
+    // The client went away: what it sent is still written, no report can reach it.
+    cancel: () => {
+      cancelled = true;
+    },
     start: async (controller) => {
       const reading$ = read();
       while (reading || queue.length > 0) {
@@ -191,10 +196,14 @@ export function streamV3Records(
         }
         const items = queue.splice(0);
         const reports = await writeAll(items, produce, api.clusterId, topic.name);
-        controller.enqueue(encoder.encode(reports.map((r) => `${JSON.stringify(r)}\r\n`).join('')));
+        if (!cancelled) {
+          controller.enqueue(
+            encoder.encode(reports.map((r) => `${JSON.stringify(r)}\r\n`).join('')),
+          );
+        }
       }
       await reading$;
-      controller.close();
+      if (!cancelled) controller.close();
     },
   });
   return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
