@@ -120,6 +120,42 @@ describe('eventlog groups reset', () => {
     expect(two.code).toBe(2);
   });
 
+  it('--by-duration counts back from now', async () => {
+    const topic = uniqueName('cli-rs-d');
+    const group = uniqueName('cli-rs-dg');
+    await broker.topics.create({ name: topic, partitions: 1 });
+    const now = Date.now();
+    for (const minutesAgo of [30, 20, 5, 1]) {
+      await produceValues(broker, topic, [`${minutesAgo}m`], {
+        timestamp: now - minutesAgo * 60_000,
+      });
+    }
+    const plan = await cli(
+      'groups',
+      'reset',
+      group,
+      '--topic',
+      topic,
+      '--by-duration',
+      'PT10M',
+      '--export',
+    );
+    expect(plan.code, plan.stderr).toBe(0);
+    // Ten minutes back: the first record at or after then is the one of 5 minutes ago.
+    expect(plan.stdout).toBe(`${topic},0,2\n`);
+    const longer = await cli(
+      'groups',
+      'reset',
+      group,
+      '--topic',
+      topic,
+      '--by-duration',
+      'PT25M',
+      '--export',
+    );
+    expect(longer.stdout).toBe(`${topic},0,1\n`);
+  });
+
   it('--export writes the CSV that --from-file applies; delete-offsets forgets offsets', async () => {
     const { topic, group } = await setUp();
     const exported = await cli(
