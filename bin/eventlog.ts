@@ -21,6 +21,7 @@ import { isEventLogError } from '../lib/log/errors.js';
 // load only what they use (the start time is in the bench's `cli` section).
 const topicsCommand = () => import('../lib/client/cli/topics-command.js');
 const groupsCommand = () => import('../lib/client/cli/groups-command.js');
+const resetCommand = () => import('../lib/client/cli/reset-command.js');
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {
@@ -30,6 +31,11 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
     }
     return value;
   };
+}
+
+/** Repeatable option values, in order. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** ISO 8601 (2026-11-25T10:00:00Z) or ms since the epoch, as ms. */
@@ -122,15 +128,31 @@ program
   .addOption(
     new Option(
       '--format <format>',
-      'lines: each line is a value; jsonl: each line is JSON',
-    ).choices(['lines', 'jsonl']),
+      'lines: each line is a value; jsonl: each line is JSON; json: each line a record as consume --format json or kcat prints it',
+    ).choices(['lines', 'jsonl', 'json']),
   )
   .option('-k, --key <key>', 'the same key for every record')
   .option(
     '--key-field <field>',
     "jsonl: the key is this field of each line's object (a.b for nested)",
   )
-  .option('--key-separator <sep>', 'lines: the key is the text before the first <sep>')
+  .option(
+    '-K, --key-separator <sep>',
+    'lines: the key is the text before the first <sep> (kcat -K; escapes \\t \\xNN)',
+  )
+  .option('-D, --delimiter <delim>', 'records end at this instead of a newline (kcat -D)')
+  .option('-Z, --null-empty', 'send an empty value as null (kcat -Z)')
+  .addOption(
+    new Option('--key-format <format>', 'json: how keys were printed').choices(DATA_FORMATS),
+  )
+  .addOption(
+    new Option('--value-format <format>', 'json: how values were printed').choices(DATA_FORMATS),
+  )
+  .addOption(
+    new Option('--header-format <format>', 'json: how header values were printed').choices(
+      HEADER_FORMATS,
+    ),
+  )
   .option('--partition <p>', 'write to this partition (default: by key, else spread)', integer(0))
   .option('-H, --header <name=value...>', 'a header for every record')
   .option('--batch-records <n>', 'records per request', integer(1, 10_000), 500)
@@ -149,18 +171,30 @@ program
   .command('consume <topic>')
   .description('print records of a topic, all partitions merged or one')
   .option('--from-beginning', 'start at the oldest record kept (default: only new records)')
-  .option('--offset <n>', 'start at this offset (in each partition read)', integer(0))
+  .option(
+    '-o, --offset <spec>',
+    "kcat's -o: beginning, end, <offset>, -<n> (n before the end), s@<ms> (start time), e@<ms> (end time, not included); twice for a start and an end",
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
   .option(
     '--from-time <time>',
     'start at the first record at or after this time (ISO 8601 or ms since the epoch)',
+    time,
+  )
+  .option(
+    '--to-time <time>',
+    "stop each partition before its first record at or after this time (ISO 8601 or ms; kcat's e@)",
     time,
   )
   .option('--partition <p>', 'read only this partition', integer(0))
   .option('-f, --follow', 'keep waiting for new records (long poll) until Ctrl-C or --max')
   .option('--max <n>', 'stop after this many records', integer(1))
   .addOption(
-    new Option('--format <format>', 'json: one object per record; value: the value alone')
-      .choices(['json', 'value'])
+    new Option(
+      '--format <format>',
+      "json: one object per record; kcat: kcat -J's envelope; value: the value alone",
+    )
+      .choices(['json', 'kcat', 'value'])
       .default('json'),
   )
   .addOption(
@@ -216,20 +250,55 @@ groups
 
 groups
   .command('reset <group>')
-  .description("set a group's committed offsets of a topic (only while it has no live members)")
-  .requiredOption('--topic <topic>', 'the topic')
-  .option('--to <where>', 'earliest or latest')
-  .option('--to-offset <n>', 'this offset (clamped to the log)', integer(0))
-  .option('--to-datetime <time>', 'the first offset at or after this time (ISO-8601 or ms)')
+  .description(
+    "plan, and with --execute set, a group's committed offsets (kafka-consumer-groups --reset-offsets; only while it has no live members)",
+  )
+  .option(
+    '--topic <topic[:partitions]>',
+    'a topic, or topic:0,1 for some partitions; repeatable',
+    collect,
+  )
+  .option('--all-topics', 'every topic the group has offsets for')
   .option(
     '--partition <p...>',
-    'only these partitions (default: all)',
+    'only these partitions (with one --topic)',
     (v: string, prev: number[] = []) => [...prev, integer(0)(v)],
   )
+  .option('--to-earliest', 'the log start')
+  .option('--to-latest', 'the log end')
+  .option('--to-current', 'the committed offsets (as they are, clamped to the log)')
+  .option('--to-offset <n>', 'this offset (clamped to the log)', integer(0))
+  .option('--shift-by <n>', 'the committed offset plus n (n may be negative; clamped)')
+  .option(
+    '--by-duration <duration>',
+    'the first offset at or after now minus this ISO-8601 duration (PT10M, P1DT2H)',
+  )
+  .option(
+    '--to-datetime <time>',
+    'the first offset at or after YYYY-MM-DDTHH:mm:SS.sss (local time without a zone) or ms',
+  )
+  .option(
+    '--from-file <csv>',
+    'the offsets of a file as --export writes it (topic,partition,offset)',
+  )
+  .option('--to <where>', 'earliest or latest (the same as --to-earliest, --to-latest)')
+  .option('--dry-run', 'only show the plan (the default)')
+  .option('--execute', 'write the plan')
+  .option('--export', 'print the plan as CSV for --from-file')
   .option('--force', 'even while members are alive (they lose these partitions and re-read)')
   .option('--json', 'print JSON')
   .action(async (group: string, options, command: Command) =>
-    (await groupsCommand()).resetGroup(globals(command), group, options),
+    (await resetCommand()).resetGroup(globals(command), group, options),
+  );
+
+groups
+  .command('delete-offsets <group>')
+  .description(
+    "forget a group's committed offsets of topics (kafka-consumer-groups --delete-offsets)",
+  )
+  .requiredOption('--topic <topic[:partitions]>', 'a topic, or topic:0,1; repeatable', collect)
+  .action(async (group: string, options, command: Command) =>
+    (await resetCommand()).deleteOffsets(globals(command), group, options),
   );
 
 groups
@@ -267,6 +336,25 @@ program
   // The stores, the broker and the emulators: loaded by this command alone.
   .action(async (options) =>
     (await import('../lib/client/cli/maintenance-command.js')).runMaintenance(options),
+  );
+
+program
+  .command('delete-records [topic]')
+  .description(
+    "move partitions' log start forward: records below it are gone (kafka-delete-records)",
+  )
+  .option(
+    '--offset-json-file <file>',
+    'Kafka\'s JSON: {"partitions": [{"topic", "partition", "offset"}]}',
+  )
+  .option('--partition <p>', 'with <topic>: this partition', integer(0))
+  .option('--offset <n>', 'with <topic>: the new log start (-1: the high watermark)')
+  .action(async (topic: string | undefined, options, command: Command) =>
+    (await import('../lib/client/cli/delete-records-command.js')).deleteRecords(
+      globals(command),
+      topic,
+      options,
+    ),
   );
 
 registerSubscriptionCommands(program, globals);

@@ -189,6 +189,32 @@ export const V3ProduceResponseSchema = z
   })
   .openapi('V3ProduceResponse');
 
+export const V3ProduceBatchRequestSchema = z
+  .object({
+    entries: z.array(
+      V3ProduceRecordSchema.extend({
+        id: z.string().openapi({ description: '1 to 80 characters, distinct in the batch' }),
+      }),
+    ),
+  })
+  .openapi('V3ProduceBatchRequest', {
+    example: {
+      entries: [
+        { id: '1', value: { type: 'JSON', data: { n: 1 } } },
+        { id: '2', key: { type: 'STRING', data: 'k' }, value: { type: 'STRING', data: 'v' } },
+      ],
+    },
+  });
+
+export const V3ProduceBatchResponseSchema = z
+  .object({
+    successes: z.array(V3ProduceResponseSchema.extend({ id: z.string() })),
+    failures: z.array(
+      z.object({ id: z.string(), error_code: z.number().int(), message: z.string() }),
+    ),
+  })
+  .openapi('V3ProduceBatchResponse');
+
 export const V2TopicParams = z.object({
   topic: z.string().openapi({ param: { name: 'topic', in: 'path' }, example: 'orders' }),
 });

@@ -66,6 +66,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /v1/topics/{topic}/fetch': { checks: [topic('consume')] },
   'GET /v1/topics/{topic}/partitions/{partition}/offsets': { checks: [topic('consume')] },
   'GET /v1/topics/{topic}/offsets': { checks: [topic('consume')] },
+  'POST /v1/topics/{topic}/delete-records': { checks: [topic('delete')] },
   'POST /v1/producers': {
     checks: [],
     body: 'produce on some topic; a name: produce on producer {name} and the name is the caller’s; a producerId: the caller’s',
@@ -126,6 +127,9 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}/lag-summary': {
     checks: [v3Group('describe')],
   },
+  'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records:batch': {
+    checks: [v3Topic('produce')],
+  },
 
   // Consumer groups.
   'POST /v1/groups/{group}/members/{member}/heartbeat': {
@@ -141,6 +145,10 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /v1/groups/{group}/offsets/reset': {
     checks: [group('alter')],
     body: 'describe on the topic',
+  },
+  'DELETE /v1/groups/{group}/offsets': {
+    checks: [group('delete')],
+    body: 'describe on the topic (from the query)',
   },
   'GET /v1/groups': { checks: [cluster('describe')] },
   'GET /v1/groups/{group}': { checks: [group('describe')] },

@@ -132,7 +132,11 @@ export type ResetTarget =
   | { to: 'earliest' }
   | { to: 'latest' }
   | { to: 'timestamp'; timestamp: number }
-  | { to: 'offset'; offset: number };
+  | { to: 'offset'; offset: number }
+  /** Kafka's --shift-by: the committed offset moved by `by` (refused where none is committed). */
+  | { to: 'shift'; by: number }
+  /** Kafka's --from-file: an offset per partition; only these partitions are reset. */
+  | { to: 'offsets'; offsets: ReadonlyMap<number, number> };
 
 export interface ResetRequest {
   topic: string;
@@ -141,6 +145,8 @@ export interface ResetRequest {
   target: ResetTarget;
   /** Reset even while members are alive (they lose their leases and re-read). */
   force?: boolean;
+  /** Kafka's --dry-run: answer the plan, write nothing. */
+  dryRun?: boolean;
 }
 
 export interface ResetResult extends TopicPartition {
@@ -622,16 +628,38 @@ export class GroupService {
     const snapshot = await this.store.load(group);
     this.checkEmpty(group, snapshot, request.force === true);
     const topic = await this.topics.get(request.topic);
-    const partitions =
-      request.partitions === undefined
-        ? Array.from({ length: topic.partitions }, (_, p) => p)
-        : [...new Set(request.partitions)];
-    for (const p of partitions) TopicService.checkPartition(topic, p);
     const target = request.target;
+    const partitions =
+      target.to === 'offsets'
+        ? [...target.offsets.keys()]
+        : request.partitions === undefined
+          ? Array.from({ length: topic.partitions }, (_, p) => p)
+          : [...new Set(request.partitions)];
+    for (const p of partitions) TopicService.checkPartition(topic, p);
     if (target.to === 'offset') checkNonNegative('offset', target.offset);
+    if (target.to === 'offsets')
+      for (const o of target.offsets.values()) checkNonNegative('offset', o);
+    if (target.to === 'shift') checkInteger('shift', target.by);
+    const current = new Map<number, number | null>();
+    for (const lease of snapshot.leases) {
+      if (lease.topic === topic.name) current.set(lease.partition, committedOf(lease, topic));
+    }
     const now = this.clock.now();
-    const results = await mapLimited(partitions, PARALLEL, async (partition) => {
-      const offset = await this.resetOffsetOf(topic.name, partition, target);
+    const plan = await mapLimited(partitions, PARALLEL, async (partition) => ({
+      partition,
+      offset: await this.resetOffsetOf(topic.name, partition, target, current.get(partition)),
+    }));
+    if (request.dryRun === true) {
+      return plan
+        .map(({ partition, offset }) => ({
+          topic: topic.name,
+          partition,
+          previous: current.get(partition) ?? null,
+          committed: offset,
+        }))
+        .sort(byTopicPartition);
+    }
+    const results = await mapLimited(plan, PARALLEL, async ({ partition, offset }) => {
       const { previous } = await this.store.resetOffset(
         group,
         topic.name,
@@ -664,6 +692,7 @@ export class GroupService {
     topic: string,
     partition: number,
     target: ResetTarget,
+    committed?: number | null,
   ): Promise<number> {
     switch (target.to) {
       case 'earliest':
@@ -677,11 +706,58 @@ export class GroupService {
         // A time after every record: the end, as Kafka's reset --to-datetime does.
         return listed.offset ?? listed.highWatermark;
       }
-      case 'offset': {
+      case 'offset':
+      case 'offsets':
+      case 'shift': {
+        let wanted: number;
+        if (target.to === 'offset') wanted = target.offset;
+        else if (target.to === 'offsets') wanted = target.offsets.get(partition) ?? 0;
+        else {
+          if (committed === undefined || committed === null) {
+            throw new EventLogError(
+              'INVALID_REQUEST',
+              `Cannot shift the offset of ${topic}/${partition}: the group has no committed offset there`,
+              { details: { topic, partition } },
+            );
+          }
+          wanted = committed + target.by;
+        }
+        // Clamped to the log, as Kafka's tool does (it warns and uses the nearest end).
         const listed = await this.offsets.listOffsets(topic, partition, 'latest');
-        return Math.min(listed.highWatermark, Math.max(listed.logStartOffset, target.offset));
+        return Math.min(listed.highWatermark, Math.max(listed.logStartOffset, wanted));
       }
     }
+  }
+
+  /**
+   * Kafka's OffsetDelete (kafka-consumer-groups --delete-offsets): forgets the group's
+   * committed offsets of a topic (all partitions, or those given), so the group starts there
+   * by its auto.offset.reset again. Refused while a live member holds one of those
+   * partitions, as Kafka refuses while the group is subscribed to the topic.
+   */
+  async deleteOffsets(
+    group: string,
+    request: { topic: string; partitions?: readonly number[] },
+  ): Promise<TopicPartition[]> {
+    checkName('group', group);
+    const snapshot = await this.store.load(group);
+    const now = this.clock.now();
+    const wanted = (p: number) =>
+      request.partitions === undefined || request.partitions.includes(p);
+    const leases = snapshot.leases.filter(
+      (l) => l.topic === request.topic && wanted(l.partition) && l.committed !== undefined,
+    );
+    const live = new Set(snapshot.members.filter((m) => m.expires > now).map((m) => m.memberId));
+    const held = leases.filter((l) => l.owner !== undefined && live.has(l.owner));
+    if (held.length > 0) {
+      throw new EventLogError(
+        'GROUP_NOT_EMPTY',
+        `Group "${group}" is consuming ${request.topic} (partitions ${held.map((l) => l.partition).join(', ')} are held by live members): stop them first`,
+        { details: { group, topic: request.topic } },
+      );
+    }
+    await mapLimited(leases, PARALLEL, (l) => this.store.forgetOffset(group, l.topic, l.partition));
+    return leases.map((l) => ({ topic: l.topic, partition: l.partition })).sort(byTopicPartition);
   }
 
   private checkEmpty(group: string, snapshot: GroupSnapshot, force: boolean): void {
@@ -742,6 +818,12 @@ export function unknownGroup(group: string): EventLogError {
   return new EventLogError('UNKNOWN_GROUP', `Group "${group}" does not exist`, {
     details: { group },
   });
+}
+
+function checkInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value)) {
+    throw new EventLogError('INVALID_REQUEST', `${name} must be an integer, got ${String(value)}`);
+  }
 }
 
 function checkNonNegative(name: string, value: number): void {

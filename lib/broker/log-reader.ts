@@ -308,6 +308,60 @@ export class LogReader {
     return boundsOf(partition, prefix, meta);
   }
 
+  /**
+   * Kafka's DeleteRecords: moves each partition's log start up to its offset (-1: the high
+   * watermark), never down. Written to the sequence's meta item, which every reader reads
+   * afresh (metaTtlMs 0), so no reader serves the records below it once this returns;
+   * retention then removes the batches wholly below it. An offset past the high watermark
+   * is OFFSET_OUT_OF_RANGE and nothing is written. Returns each partition's new log start
+   * (Kafka's low watermark).
+   */
+  async deleteRecords(
+    topic: TopicRecord,
+    wanted: ReadonlyMap<number, number>,
+  ): Promise<PartitionBounds[]> {
+    const bySequence = new Map<number, [number, number][]>();
+    for (const [partition, offset] of wanted) {
+      const sequence = sequenceOf(partition, topic.sequences);
+      bySequence.set(sequence, [...(bySequence.get(sequence) ?? []), [partition, offset]]);
+    }
+    // Every partition is checked before any is written.
+    const targets = new Map<number, Map<number, number>>();
+    for (const [sequence, entries] of bySequence) {
+      const { prefix, meta } = await this.advance(topic.topicId, sequence);
+      const target = new Map<number, number>();
+      for (const [partition, offset] of entries) {
+        const bounds = boundsOf(partition, prefix, meta);
+        const to = offset === -1 ? bounds.highWatermark : offset;
+        if (to < 0 || to > bounds.highWatermark) {
+          throw outOfRange({ partition, offset: to }, bounds);
+        }
+        target.set(partition, to);
+      }
+      targets.set(sequence, target);
+    }
+    const out: PartitionBounds[] = [];
+    for (const [sequence, target] of targets) {
+      for (let attempt = 0; ; attempt++) {
+        const meta = await this.metaOf(topic.topicId, sequence, true);
+        const next = new Map(meta.deletedBefore);
+        for (const [p, to] of target) next.set(p, Math.max(next.get(p) ?? 0, to));
+        if (
+          await this.commits.saveDeletedBefore(topic.topicId, sequence, meta.deleteVersion, next)
+        ) {
+          break;
+        }
+        if (attempt >= 8) {
+          throw new EventLogError('THROTTLED', 'DeleteRecords kept meeting concurrent writers');
+        }
+      }
+      const { prefix } = await this.advance(topic.topicId, sequence);
+      const meta = await this.metaOf(topic.topicId, sequence, true);
+      for (const p of target.keys()) out.push(boundsOf(p, prefix, meta));
+    }
+    return out.sort((a, b) => a.partition - b.partition);
+  }
+
   /** Every partition's bounds, reading each sequence once. */
   async allBounds(topic: TopicRecord): Promise<PartitionBounds[]> {
     const out: PartitionBounds[] = [];
@@ -516,11 +570,11 @@ export class LogReader {
 
 function boundsOf(partition: number, prefix: SettledPrefix, meta: SequenceMeta): PartitionBounds {
   const highWatermark = prefix.vector.get(partition) ?? 0;
-  return {
-    partition,
-    logStartOffset: Math.min(meta.logStarts.get(partition) ?? 0, highWatermark),
-    highWatermark,
-  };
+  const logStart = Math.max(
+    meta.logStarts.get(partition) ?? 0,
+    meta.deletedBefore.get(partition) ?? 0,
+  );
+  return { partition, logStartOffset: Math.min(logStart, highWatermark), highWatermark };
 }
 
 function outOfRange(want: ReadWant, bounds: PartitionBounds): EventLogError {

@@ -24,6 +24,36 @@ export class OffsetService {
     private readonly reader: LogReader,
   ) {}
 
+  /**
+   * Kafka's DeleteRecords (AdminClient.deleteRecords): each partition's log start moves up to
+   * its offset (-1: the high watermark). Returns each partition's low watermark.
+   */
+  async deleteRecords(
+    topicName: string,
+    partitions: readonly { partition: number; offset: number }[],
+  ): Promise<{ partition: number; lowWatermark: number }[]> {
+    const topic = await this.topics.resolve(topicName);
+    if (partitions.length === 0) {
+      throw new EventLogError('INVALID_REQUEST', 'Name at least one partition and offset');
+    }
+    const wanted = new Map<number, number>();
+    for (const { partition, offset } of partitions) {
+      TopicService.checkPartition(topic, partition);
+      if (!Number.isSafeInteger(offset) || offset < -1) {
+        throw new EventLogError(
+          'INVALID_REQUEST',
+          `offset must be -1 (the high watermark) or a non-negative integer, got ${offset}`,
+        );
+      }
+      if (wanted.has(partition)) {
+        throw new EventLogError('INVALID_REQUEST', `Partition ${partition} is named twice`);
+      }
+      wanted.set(partition, offset);
+    }
+    const bounds = await this.reader.deleteRecords(topic, wanted);
+    return bounds.map((b) => ({ partition: b.partition, lowWatermark: b.logStartOffset }));
+  }
+
   async listOffsets(
     topicName: string,
     partition: number,

@@ -227,7 +227,12 @@ export class RetentionService {
       };
     }
     const walk = new RetentionWalk(
-      { logStarts: meta.logStarts, kept: bytes, highWatermarks: prefix.vector },
+      {
+        logStarts: meta.logStarts,
+        kept: bytes,
+        highWatermarks: prefix.vector,
+        deletedBefore: meta.deletedBefore,
+      },
       {
         now: this.clock.now(),
         retentionMs: config.retentionMs,

@@ -126,6 +126,24 @@ export class Admin {
     );
     return listed.partitions;
   }
+
+  /**
+   * Kafka's AdminClient.deleteRecords: moves each partition's log start up to its offset
+   * (-1: the high watermark). Returns each partition's new log start (low watermark).
+   */
+  async deleteRecords(
+    topic: string,
+    offsets: { partition: number; offset: number }[],
+  ): Promise<{ partition: number; lowWatermark: number }[]> {
+    const answer = await this.http.request<{
+      partitions: { partition: number; lowWatermark: number }[];
+    }>('POST', `${topicPath(topic)}/delete-records`, {
+      body: { partitions: offsets },
+      // Raising a log start to the same offset again changes nothing.
+      retry: 'idempotent',
+    });
+    return answer.partitions;
+  }
 }
 
 export function topicPath(name: string): string {

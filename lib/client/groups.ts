@@ -67,7 +67,15 @@ export interface GroupDescription {
   totalLag: number;
 }
 
-export type ResetTo = 'earliest' | 'latest' | { timestamp: number | Date } | { offset: number };
+export type ResetTo =
+  | 'earliest'
+  | 'latest'
+  | { timestamp: number | Date }
+  | { offset: number }
+  /** Kafka's --shift-by: each committed offset moved by this (negative: back). */
+  | { shift: number }
+  /** Kafka's --from-file: these partitions to these offsets. */
+  | { offsets: { partition: number; offset: number }[] };
 
 export interface ResetResult extends TopicPartition {
   previous: number | null;
@@ -139,7 +147,14 @@ export class Groups {
   /** Resets one topic's committed offsets (all partitions, or those given). */
   async reset(
     group: string,
-    request: { topic: string; to: ResetTo; partitions?: number[]; force?: boolean },
+    request: {
+      topic: string;
+      to: ResetTo;
+      partitions?: number[];
+      force?: boolean;
+      /** Answer the new offsets, write nothing. */
+      dryRun?: boolean;
+    },
   ): Promise<ResetResult[]> {
     const to = request.to;
     const target =
@@ -147,10 +162,14 @@ export class Groups {
         ? { to }
         : 'offset' in to
           ? { to: 'offset', offset: to.offset }
-          : {
-              to: 'timestamp',
-              timestamp: to.timestamp instanceof Date ? to.timestamp.getTime() : to.timestamp,
-            };
+          : 'shift' in to
+            ? { to: 'shift', shift: to.shift }
+            : 'offsets' in to
+              ? { to: 'offsets', offsets: to.offsets }
+              : {
+                  to: 'timestamp',
+                  timestamp: to.timestamp instanceof Date ? to.timestamp.getTime() : to.timestamp,
+                };
     const answer = await this.http.request<{ offsets: ResetResult[] }>(
       'POST',
       `${groupPath(group)}/offsets/reset`,
@@ -160,12 +179,31 @@ export class Groups {
           ...target,
           ...(request.partitions === undefined ? {} : { partitions: request.partitions }),
           ...(request.force === true ? { force: true } : {}),
+          ...(request.dryRun === true ? { dryRun: true } : {}),
         },
         // Setting the same offsets again gives the same state.
         retry: 'idempotent',
       },
     );
     return answer.offsets;
+  }
+
+  /** Kafka's OffsetDelete: forgets the group's offsets of a topic (all partitions, or those given). */
+  async deleteOffsets(
+    group: string,
+    request: { topic: string; partitions?: number[] },
+  ): Promise<TopicPartition[]> {
+    const answer = await this.http.request<{ deleted: TopicPartition[] }>(
+      'DELETE',
+      `${groupPath(group)}/offsets`,
+      {
+        query: {
+          topic: request.topic,
+          partitions: request.partitions === undefined ? undefined : request.partitions.join(','),
+        },
+      },
+    );
+    return answer.deleted;
   }
 
   async delete(group: string, options: { force?: boolean } = {}): Promise<number> {

@@ -25,6 +25,8 @@ export interface RetentionStart {
   kept: ReadonlyMap<number, number>;
   /** Each partition's high watermark: the settled prefix's vector. */
   highWatermarks: ReadonlyMap<number, number>;
+  /** DeleteRecords' log starts: batches wholly below them go whatever their age or size. */
+  deletedBefore?: ReadonlyMap<number, number>;
 }
 
 export interface PartitionRemoval {
@@ -122,6 +124,7 @@ export class RetentionWalk {
 
   private expires(partition: number, end: number, maxTimestamp: number, bytes: number): boolean {
     const { now, retentionMs, retentionBytes } = this.rules;
+    if (end <= (this.start.deletedBefore?.get(partition) ?? 0)) return true;
     // By time even the newest batch goes, as Kafka rolls and deletes an active segment whose
     // records are all past retention.ms: an idle partition must not pin the commits of its
     // sequence behind its last batch. The high watermark survives in every later commit's

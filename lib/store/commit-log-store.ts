@@ -69,6 +69,13 @@ export interface SequenceMeta {
   countedThrough: number;
   /** Bumped by each retention write: its condition. */
   version: number;
+  /**
+   * Kafka's DeleteRecords: a log start asked for per partition, possibly inside a batch.
+   * Readers start at the larger of it and `logStarts`; retention removes the batches wholly
+   * below it. Written apart from the retention state (its own version), so neither waits.
+   */
+  deletedBefore: Map<number, number>;
+  deleteVersion: number;
 }
 
 export interface RetentionState {
@@ -115,6 +122,16 @@ export interface CommitLogStore {
   ): Promise<Commit[]>;
   commit(topicId: string, sequence: number, commit: number): Promise<Commit | undefined>;
   meta(topicId: string, sequence: number): Promise<SequenceMeta>;
+  /**
+   * Sets the DeleteRecords log starts of a sequence if its delete version is still `version`;
+   * false when another writer moved it first.
+   */
+  saveDeletedBefore(
+    topicId: string,
+    sequence: number,
+    version: number,
+    deletedBefore: Map<number, number>,
+  ): Promise<boolean>;
   /** Raises the settled-prefix hint; a no-op when it is already at or past `prefix.next`. */
   raiseHint(topicId: string, sequence: number, prefix: SettledPrefix): Promise<void>;
   /**
@@ -385,9 +402,38 @@ export class DynamoCommitLogStore implements CommitLogStore {
         bytes: unpackPartitionMap(item['kb'] as Uint8Array | undefined),
         countedThrough: (item['bc'] as number | undefined) ?? 1,
         version: (item['v'] as number | undefined) ?? 0,
+        deletedBefore: unpackPartitionMap(item['dr'] as Uint8Array | undefined),
+        deleteVersion: (item['dv'] as number | undefined) ?? 0,
       };
     } catch (error) {
       throw mapAwsError(error, `Reading the meta of ${topicId}/${sequence}`);
+    }
+  }
+
+  async saveDeletedBefore(
+    topicId: string,
+    sequence: number,
+    version: number,
+    deletedBefore: Map<number, number>,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
+          UpdateExpression: 'SET dr = :dr, dv = :next',
+          ConditionExpression: version === 0 ? 'attribute_not_exists(dv)' : 'dv = :v',
+          ExpressionAttributeValues: {
+            ':dr': packPartitionMap(deletedBefore),
+            ':next': version + 1,
+            ...(version === 0 ? {} : { ':v': version }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw mapAwsError(error, `Saving the DeleteRecords log starts of ${topicId}/${sequence}`);
     }
   }
 

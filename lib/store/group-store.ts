@@ -148,6 +148,8 @@ export interface GroupStore {
     topicId: string,
     now: number,
   ): Promise<{ previous: LeaseItem | undefined }>;
+  /** Removes a committed offset (Kafka's OffsetDelete); the lease counter stays. */
+  forgetOffset(group: string, topic: string, partition: number): Promise<void>;
   registerGroup(group: string, now: number): Promise<void>;
   listGroups(): Promise<string[]>;
   /** Deletes every item of the group and its registry entry; returns the items deleted. */
@@ -515,6 +517,26 @@ export class DynamoGroupStore implements GroupStore {
       };
     } catch (error) {
       throw mapAwsError(error, `Resetting ${topic}/${partition} for group ${group}`);
+    }
+  }
+
+  /**
+   * Removes a partition's committed offset, keeping its lease counter (so a tenure from before
+   * can never commit over what comes next).
+   */
+  async forgetOffset(group: string, topic: string, partition: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(group), sk: leaseSk(topic, partition) },
+          UpdateExpression: 'REMOVE committed, committedAt, topicId',
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return;
+      throw mapAwsError(error, `Deleting the offset of ${topic}/${partition} for group ${group}`);
     }
   }
 

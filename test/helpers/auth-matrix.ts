@@ -120,6 +120,14 @@ export const MATRIX: Record<string, MatrixRow> = {
     request: (ctx) => get(`/v1/topics/${ctx.topic}/offsets`),
     grants: topicGrant('consume'),
   },
+  'POST /v1/topics/{topic}/delete-records': {
+    // Offset 0 leaves the log as it is: the matrix's topic keeps its records.
+    request: (ctx) =>
+      json('POST', `/v1/topics/${ctx.topic}/delete-records`, {
+        partitions: [{ partition: 0, offset: 0 }],
+      }),
+    grants: topicGrant('delete'),
+  },
   'POST /v1/producers': {
     request: () => ({ method: 'POST', path: '/v1/producers' }),
     grants: topicGrant('produce'),
@@ -198,6 +206,15 @@ export const MATRIX: Record<string, MatrixRow> = {
     }),
     grants: topicGrant('produce'),
   },
+  'POST /v3/clusters/{cluster_id}/topics/{topic_name}/records:batch': {
+    request: (ctx) => ({
+      method: 'POST',
+      path: `/v3/clusters/${ctx.clusterId}/topics/${ctx.topic}/records:batch`,
+      body: '{"entries":[{"id":"1","value":{"type":"STRING","data":"x"}}]}',
+      contentType: 'application/json',
+    }),
+    grants: topicGrant('produce'),
+  },
 
   'GET /v3/clusters/{cluster_id}/topics/{topic_name}/partitions': {
     request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/topics/${ctx.topic}/partitions`),
@@ -272,6 +289,10 @@ export const MATRIX: Record<string, MatrixRow> = {
     request: (ctx) =>
       json('POST', `/v1/groups/${ctx.group}/offsets/reset`, { topic: ctx.topic, to: 'earliest' }),
     grants: (ctx) => [allow('group', ctx.group, 'alter'), allow('topic', ctx.topic, 'describe')],
+  },
+  'DELETE /v1/groups/{group}/offsets': {
+    request: (ctx) => del(`/v1/groups/${ctx.group}/offsets?topic=${ctx.topic}`),
+    grants: (ctx) => [allow('group', ctx.group, 'delete'), allow('topic', ctx.topic, 'describe')],
   },
   'GET /v1/groups': { request: () => get('/v1/groups'), grants: clusterGrant('describe') },
   'GET /v1/groups/{group}': {
@@ -425,7 +446,8 @@ export const MATRIX: Record<string, MatrixRow> = {
 export function registeredRoutes(app: OpenAPIHono): string[] {
   const keys = app.routes
     .filter((r) => r.method !== 'ALL')
-    .map((r) => `${r.method} ${r.path.replaceAll(/:([^/]+)/g, '{$1}')}`);
+    // A parameter starts a segment: the colon of records:batch is a literal.
+    .map((r) => `${r.method} ${r.path.replaceAll(/\/:([^/]+)/g, '/{$1}')}`);
   return [...new Set(keys)].sort();
 }
 

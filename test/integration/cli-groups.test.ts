@@ -56,6 +56,7 @@ describe('eventlog groups', () => {
       topic,
       '--to',
       'earliest',
+      '--execute',
       '--json',
     );
     expect(reset.code, reset.stderr).toBe(0);
@@ -73,6 +74,7 @@ describe('eventlog groups', () => {
       '2',
       '--partition',
       '1',
+      '--execute',
       '--json',
     );
     expect(JSON.parse(partial.stdout)).toEqual([

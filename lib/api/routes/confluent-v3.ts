@@ -1,10 +1,6 @@
 import type { Context } from 'hono';
-import type { ProduceRecord } from '../../broker/produce.js';
 import { TopicService } from '../../broker/topics.js';
-import { type DataFormat, encodeData } from '../../log/encoding.js';
 import { EventLogError } from '../../log/errors.js';
-import { parseIsoDateTime } from '../../log/iso-date-time.js';
-import { element, type JsonNode, member } from '../../log/json-text.js';
 import {
   type ConfigName,
   configEntries,
@@ -29,9 +25,7 @@ import {
   V3TopicSchema,
   V3UpdateConfigRequestSchema,
 } from '../confluent-schemas.js';
-import { errorBody } from '../error-mapping.js';
-import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
-import { withDefined } from '../params.js';
+import { IDEMPOTENCY_KEY_HEADER, produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
 import {
   bodyErrorResponses,
@@ -43,14 +37,19 @@ import { registerConfluentV3AclRoutes } from './confluent-v3-acls.js';
 import { registerConfluentV3GroupRoutes } from './confluent-v3-groups.js';
 import { checkV3Cluster, v3Base } from './confluent-v3-links.js';
 import { registerConfluentV3PartitionRoutes } from './confluent-v3-partitions.js';
+import {
+  deliveryReport,
+  isStreamingRequest,
+  type ParsedV3Record,
+  parseV3Record,
+  registerV3BatchRoute,
+  streamV3Records,
+} from './confluent-v3-produce.js';
 
 /**
  * Confluent REST Proxy API v3 (the subset producers and admin tools use): one cluster, its
  * topics, and produce. Shapes follow kafka-rest's api/v3/openapi.yaml.
  */
-
-/** What a v3 data type means for the bytes; schema-registry types are not supported. */
-const V3_TYPES: Record<string, DataFormat> = { BINARY: 'base64', JSON: 'json', STRING: 'string' };
 
 /** S3 and DynamoDB keep every write in three availability zones. */
 const REPLICATION_FACTOR = 3;
@@ -397,6 +396,13 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
     withIdempotencyKey(api, async (c) => {
       checkCluster(c);
       const topic = c.req.param('topic_name') ?? '';
+      // A key makes the request one unit (its body read whole): then it is not streamed.
+      if (isStreamingRequest(c.req.raw) && c.req.header(IDEMPOTENCY_KEY_HEADER) === undefined) {
+        const described = await broker.topics.get(topic);
+        return streamV3Records(api, described, c.req.raw, (records) =>
+          produceWithKey(c, api, { topic, records }),
+        );
+      }
       const nodes = await readJsonSequence(c.req.raw, {
         accepted: ['application/json'],
         limit: api.maxBodyBytes,
@@ -412,22 +418,9 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
         topic,
         records: parsed.map((p) => p.record),
       });
-      const reports = result.records.map((r, i) => {
-        if (r.error !== undefined) return errorBody(r.error);
-        const { record, key, value } = parsed[i] as ParsedV3Record;
-        return {
-          error_code: 200,
-          cluster_id: clusterId,
-          topic_name: result.topic,
-          partition_id: r.partition,
-          offset: r.offset,
-          timestamp: new Date(r.timestamp).toISOString(),
-          ...(key === undefined ? {} : { key: { type: key, size: record.key?.byteLength ?? -1 } }),
-          ...(value === undefined
-            ? {}
-            : { value: { type: value, size: record.value?.byteLength ?? -1 } }),
-        };
-      });
+      const reports = result.records.map((r, i) =>
+        deliveryReport(clusterId, result.topic, parsed[i] as ParsedV3Record, r),
+      );
       const body = reports.map((report) => `${JSON.stringify(report)}\r\n`).join('');
       return c.body(body, 200, { 'content-type': 'application/json' });
     }),
@@ -435,66 +428,8 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
   registerConfluentV3PartitionRoutes(app, api);
   registerConfluentV3GroupRoutes(app, api);
   registerConfluentV3AclRoutes(app, api);
-}
 
-interface ParsedV3Record {
-  record: ProduceRecord;
-  /** The key's and value's type as sent, echoed in the delivery report. */
-  key: string | undefined;
-  value: string | undefined;
-}
-
-function parseV3Record(node: JsonNode, i: number): ParsedV3Record {
-  const request = validateJson(V3ProduceRecordSchema, node, `record ${i}`);
-  const key = v3Data(member(node, 'key'), i, 'key');
-  const value = v3Data(member(node, 'value'), i, 'value');
-  const headers = (request.headers ?? []).map((h, j) => ({
-    key: h.name,
-    value: encodeData(member(element(member(node, 'headers'), j), 'value'), 'base64', {
-      record: i,
-      field: 'header',
-      header: h.name,
-    }),
-  }));
-  let timestamp: number | undefined;
-  if (request.timestamp !== undefined && request.timestamp !== null) {
-    timestamp = parseIsoDateTime(request.timestamp);
-    if (timestamp === undefined) {
-      throw new EventLogError(
-        'INVALID_REQUEST',
-        `Record ${i}: timestamp must be an ISO-8601 date-time such as 2021-02-05T19:14:42Z, got ${request.timestamp}`,
-        { details: { record: i } },
-      );
-    }
-  }
-  return {
-    record: {
-      key: key.bytes,
-      value: value.bytes,
-      headers,
-      ...withDefined('partition', request.partition_id ?? undefined),
-      ...withDefined('timestamp', timestamp),
-    },
-    key: key.type,
-    value: value.type,
-  };
-}
-
-function v3Data(
-  node: JsonNode | undefined,
-  record: number,
-  field: 'key' | 'value',
-): { bytes: Buffer | null; type: string | undefined } {
-  if (node === undefined || node.kind === 'null') return { bytes: null, type: undefined };
-  const typeNode = member(node, 'type');
-  const type = typeNode?.kind === 'string' ? typeNode.value.toUpperCase() : undefined;
-  const format = type === undefined ? undefined : V3_TYPES[type];
-  if (format === undefined) {
-    throw new EventLogError(
-      'INVALID_REQUEST',
-      `Record ${record}: ${field}.type must be BINARY, JSON or STRING${type === undefined ? '' : `, got ${type}`} (schema registry formats are not supported)`,
-      { details: { record, field } },
-    );
-  }
-  return { bytes: encodeData(member(node, 'data'), format, { record, field }), type };
+  registerV3BatchRoute(app, api, checkCluster, (c, records) =>
+    produceWithKey(c, api, { topic: c.req.param('topic_name') ?? '', records }),
+  );
 }

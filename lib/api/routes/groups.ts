@@ -27,6 +27,11 @@ const ForceQuery = z.object({
   }),
 });
 
+const DeleteOffsetsQuery = z.object({
+  topic: z.string(),
+  partitions: z.string().optional().openapi({ description: 'Comma-separated; default: all' }),
+});
+
 const TopicPartition = { topic: z.string(), partition: z.number().int() };
 
 const HeartbeatRequestSchema = z
@@ -166,10 +171,20 @@ const ResetRequestSchema = z
   .strictObject({
     topic: z.string(),
     partitions: z.array(z.number().int()).optional().openapi({ description: 'Default: all' }),
-    to: z.enum(['earliest', 'latest', 'timestamp', 'offset']),
+    to: z.enum(['earliest', 'latest', 'timestamp', 'offset', 'shift', 'offsets']),
     timestamp: z.number().int().optional().openapi({ description: 'With to=timestamp, ms' }),
     offset: z.number().int().optional().openapi({ description: 'With to=offset' }),
+    shift: z.number().int().optional().openapi({
+      description: "With to=shift: moves each committed offset by this (Kafka's --shift-by)",
+    }),
+    offsets: z
+      .array(z.strictObject({ partition: z.number().int(), offset: z.number().int() }))
+      .optional()
+      .openapi({ description: "With to=offsets: an offset per partition (Kafka's --from-file)" }),
     force: z.boolean().optional(),
+    dryRun: z.boolean().optional().openapi({
+      description: "Answer the new offsets without writing them (Kafka's --dry-run)",
+    }),
   })
   .openapi('ResetOffsetsRequest', { example: { topic: 'orders', to: 'earliest' } });
 
@@ -344,8 +359,49 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
         ...(request.partitions === undefined ? {} : { partitions: request.partitions }),
         target: resetTarget(request),
         force: request.force === true || query.force === 'true',
+        dryRun: request.dryRun === true,
       });
       return c.json({ group, offsets });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'delete',
+      path: '/v1/groups/{group}/offsets',
+      tags: ['Consumer groups'],
+      summary: "Delete committed offsets of a topic (Kafka's OffsetDelete)",
+      description:
+        'The group starts those partitions by its offset reset policy again. Refused while a live member holds one of them.',
+      request: { params: GroupParams, query: DeleteOffsetsQuery },
+      responses: {
+        200: jsonContent(
+          z.object({ group: z.string(), deleted: z.array(z.object(TopicPartition)) }),
+          'The partitions whose offsets were deleted',
+        ),
+        ...conflictResponses,
+        ...errorResponses,
+      },
+    },
+    async (c) => {
+      const group = pathParam(c, 'group');
+      const query = validate(DeleteOffsetsQuery, c.req.query(), 'query');
+      await requireAccess(c, 'topic', [query.topic], 'describe');
+      const partitions = query.partitions?.split(',').map((p) => {
+        if (!/^\d+$/.test(p)) {
+          throw new EventLogError(
+            'INVALID_REQUEST',
+            `partitions: "${p}" is not a partition number`,
+          );
+        }
+        return Number(p);
+      });
+      const deleted = await broker.groups.deleteOffsets(group, {
+        topic: query.topic,
+        ...(partitions === undefined ? {} : { partitions }),
+      });
+      return c.json({ group, deleted });
     },
   );
 
@@ -415,5 +471,23 @@ function resetTarget(request: z.output<typeof ResetRequestSchema>): ResetTarget 
         throw new EventLogError('INVALID_REQUEST', 'to=offset needs an offset');
       }
       return { to: 'offset', offset: request.offset };
+    case 'shift':
+      if (request.shift === undefined) {
+        throw new EventLogError('INVALID_REQUEST', 'to=shift needs a shift');
+      }
+      return { to: 'shift', by: request.shift };
+    case 'offsets': {
+      if (request.offsets === undefined || request.offsets.length === 0) {
+        throw new EventLogError('INVALID_REQUEST', 'to=offsets needs offsets');
+      }
+      const offsets = new Map<number, number>();
+      for (const o of request.offsets) {
+        if (offsets.has(o.partition)) {
+          throw new EventLogError('INVALID_REQUEST', `offsets: partition ${o.partition} twice`);
+        }
+        offsets.set(o.partition, o.offset);
+      }
+      return { to: 'offsets', offsets };
+    }
   }
 }

@@ -2,17 +2,22 @@ import { isEventLogError } from '../../log/errors.js';
 import { Admin } from '../admin.js';
 import { type FetchedRecord, fetchRecords } from '../fetcher.js';
 import { type GlobalOptions, httpClient, UsageError, writeErr, writeOut } from './context.js';
-import { type RecordFormats, recordJsonLine, recordValueLine } from './output.js';
+import { parseOffsetSpecs, type StartSpec, startOffset } from './offset-spec.js';
+import { type RecordFormats, recordJsonLine, recordKcatLine, recordValueLine } from './output.js';
 
 export interface ConsumeOptions {
   fromBeginning?: boolean;
-  offset?: number;
+  /** kcat's -o specs (lib/client/cli/offset-spec.ts), each as given. */
+  offset?: string[];
   /** ms since the epoch */
   fromTime?: number;
+  /** ms since the epoch: stop each partition before its first record at or after it (e@). */
+  toTime?: number;
   partition?: number;
   follow?: boolean;
   max?: number;
-  format: 'json' | 'value';
+  /** json: ours; kcat: kcat -J's envelope; value: the value alone. */
+  format: 'json' | 'kcat' | 'value';
   keyFormat: RecordFormats['key'];
   valueFormat: RecordFormats['value'];
   headerFormat: RecordFormats['header'];
@@ -35,14 +40,24 @@ export async function consume(
   topic: string,
   options: ConsumeOptions,
 ): Promise<number> {
+  const specs = parseOffsetSpecs(options.offset ?? []);
   const starting = [
     options.fromBeginning ? '--from-beginning' : undefined,
-    options.offset === undefined ? undefined : '--offset',
+    specs.start === undefined ? undefined : '--offset',
     options.fromTime === undefined ? undefined : '--from-time',
   ].filter((o) => o !== undefined);
   if (starting.length > 1) {
     throw new UsageError(`${starting.join(' and ')} cannot be used together`);
   }
+  if (specs.endTime !== undefined && options.toTime !== undefined) {
+    throw new UsageError('-o e@<ms> and --to-time cannot be used together');
+  }
+  const endTime = specs.endTime ?? options.toTime;
+  const start: StartSpec =
+    specs.start ??
+    (options.fromTime !== undefined
+      ? { kind: 'time', timestamp: options.fromTime }
+      : { kind: options.fromBeginning ? 'beginning' : 'end' });
   const http = httpClient(global);
   const admin = new Admin(http);
   const description = await admin.describeTopic(topic);
@@ -63,7 +78,9 @@ export async function consume(
   const format = (partition: number, record: FetchedRecord) =>
     options.format === 'json'
       ? recordJsonLine(partition, record, formats)
-      : recordValueLine(partition, record, options.valueFormat);
+      : options.format === 'kcat'
+        ? recordKcatLine(topic, partition, record, formats)
+        : recordValueLine(partition, record, options.valueFormat);
 
   const stop = new AbortController();
   let interrupted = false;
@@ -89,34 +106,35 @@ export async function consume(
         ...(options.follow ? { waitMs: options.waitMs } : {}),
         signal: stop.signal,
       });
+      // e@<ms>: the partition ends before its first record at or after the end time.
+      const ending =
+        endTime === undefined ? -1 : batch.records.findIndex((r) => r.timestamp >= endTime);
+      const kept = ending < 0 ? batch.records : batch.records.slice(0, ending);
       // Another partition may have reached --max while this fetch was out.
-      const records = batch.records.slice(0, Math.max(0, remaining()));
+      const records = kept.slice(0, Math.max(0, remaining()));
       if (records.length > 0) {
         printed += records.length;
         await writeOut(`${records.map((r) => format(partition, r)).join('\n')}\n`);
       }
       offset = batch.nextOffset;
       if (remaining() <= 0) stop.abort();
+      if (ending >= 0) return;
       if (!options.follow && offset >= batch.highWatermark) return;
     }
   };
 
   const byTime =
-    options.fromTime === undefined
-      ? undefined
-      : new Map(
-          (await admin.listOffsets(topic, options.fromTime, options.partition)).map((o) => [
+    start.kind === 'time'
+      ? new Map(
+          (await admin.listOffsets(topic, start.timestamp, options.partition)).map((o) => [
             o.partition,
-            // No record at or after the time yet: only records still to come qualify.
-            o.offset ?? o.highWatermark,
+            o.offset ?? undefined,
           ]),
-        );
+        )
+      : undefined;
   const starts = partitions.map((p) => ({
     partition: p.partition,
-    offset:
-      byTime?.get(p.partition) ??
-      options.offset ??
-      (options.fromBeginning ? p.logStartOffset : p.highWatermark),
+    offset: startOffset(start, p, byTime?.get(p.partition)),
   }));
   try {
     await runLimited(starts, options.follow ? starts.length : CONCURRENCY, (s) =>

@@ -1,25 +1,19 @@
 import { Consumer } from '../consumer.js';
 import type { FetchedRecord } from '../fetcher.js';
-import { Groups, type ResetTo } from '../groups.js';
+import { Groups } from '../groups.js';
 import type { ConsumeOptions } from './consume-command.js';
-import {
-  type GlobalOptions,
-  httpClient,
-  parseTime,
-  UsageError,
-  writeErr,
-  writeOut,
-} from './context.js';
+import { type GlobalOptions, httpClient, UsageError, writeErr, writeOut } from './context.js';
 import {
   formatTime,
   type RecordFormats,
   recordJsonLine,
+  recordKcatLine,
   recordValueLine,
   table,
 } from './output.js';
 
 /**
- * `eventlog groups list|describe|reset|delete` and `eventlog consume <topic> --group <g>`.
+ * `eventlog groups list|describe|delete` (reset: reset-command.ts) and `eventlog consume <topic> --group <g>`.
  */
 
 export async function listGroups(
@@ -83,59 +77,6 @@ export async function describeGroup(
   );
 }
 
-export interface ResetOptions {
-  topic: string;
-  /** earliest or latest. */
-  to?: string;
-  toOffset?: number;
-  /** ISO-8601 or ms since the epoch. */
-  toDatetime?: string;
-  partition?: number[];
-  force?: boolean;
-  json?: boolean;
-}
-
-export async function resetGroup(
-  global: GlobalOptions,
-  group: string,
-  options: ResetOptions,
-): Promise<void> {
-  const given = [options.to, options.toOffset, options.toDatetime].filter((o) => o !== undefined);
-  if (given.length !== 1) {
-    throw new UsageError(
-      'Give exactly one of --to earliest|latest, --to-offset <n>, --to-datetime <time>',
-    );
-  }
-  let to: ResetTo;
-  if (options.to !== undefined) {
-    if (options.to !== 'earliest' && options.to !== 'latest') {
-      throw new UsageError(`--to takes earliest or latest, not "${options.to}"`);
-    }
-    to = options.to;
-  } else if (options.toOffset !== undefined) {
-    to = { offset: options.toOffset };
-  } else {
-    const time = parseTime(options.toDatetime as string);
-    to = time === 'earliest' || time === 'latest' ? time : { timestamp: time };
-  }
-  const results = await new Groups(httpClient(global)).reset(group, {
-    topic: options.topic,
-    to,
-    ...(options.partition === undefined ? {} : { partitions: options.partition }),
-    ...(options.force === true ? { force: true } : {}),
-  });
-  if (options.json) {
-    await writeOut(`${JSON.stringify(results)}\n`);
-    return;
-  }
-  await writeOut(
-    `${table(
-      ['TOPIC', 'PARTITION', 'PREVIOUS', 'NEW'],
-      results.map((r) => [r.topic, r.partition, r.previous ?? '-', r.committed]),
-    )}\n`,
-  );
-}
-
 export async function deleteGroup(
   global: GlobalOptions,
   group: string,
@@ -169,7 +110,9 @@ export async function consumeGroup(
   const line = (partition: number, record: FetchedRecord) =>
     options.format === 'json'
       ? recordJsonLine(partition, record, formats)
-      : recordValueLine(partition, record, options.valueFormat);
+      : options.format === 'kcat'
+        ? recordKcatLine(topic, partition, record, formats)
+        : recordValueLine(partition, record, options.valueFormat);
   const consumer = new Consumer(httpClient(global), {
     group: options.group,
     topics: [topic],

@@ -43,6 +43,32 @@ export function recordJsonLine(
   );
 }
 
+/**
+ * kcat -J's envelope: topic, partition, offset, tstype (create or logappend), ts, broker,
+ * headers (name, value, name, value…; left out when the record has none, as kcat does),
+ * key, payload. There is no broker here: broker is -1, kcat's "unknown".
+ */
+export function recordKcatLine(
+  topic: string,
+  partition: number,
+  record: FetchedRecord,
+  formats: RecordFormats,
+): string {
+  const where = { partition, offset: record.offset };
+  const headers = record.headers.flatMap((h) => [
+    JSON.stringify(h.key),
+    dataJson(h.value, formats.header, { ...where, field: `header ${JSON.stringify(h.key)}` }),
+  ]);
+  const tstype = record.timestampType === 'LogAppendTime' ? 'logappend' : 'create';
+  return (
+    `{"topic":${JSON.stringify(topic)},"partition":${partition},"offset":${record.offset},` +
+    `"tstype":"${tstype}","ts":${record.timestamp},"broker":-1,` +
+    (headers.length === 0 ? '' : `"headers":[${headers.join(',')}],`) +
+    `"key":${dataJson(record.key, formats.key, { ...where, field: 'key' })},` +
+    `"payload":${dataJson(record.value, formats.value, { ...where, field: 'value' })}}`
+  );
+}
+
 /** The value alone, as text: `null` for a null value, as kafka-console-consumer prints it. */
 export function recordValueLine(
   partition: number,

@@ -4,15 +4,24 @@ import type { Readable } from 'node:stream';
 import { type EventLogError, toEventLogError } from '../../log/errors.js';
 import { DEFAULT_BATCH_LIMITS } from '../batcher.js';
 import { Producer } from '../producer.js';
+import type { ProducerRecord } from '../records.js';
 import { type GlobalOptions, httpClient, UsageError, writeErr } from './context.js';
-import { formatCount, formatDuration, formatRate } from './output.js';
+import { type EnvelopeFormats, parseEnvelopeLine } from './envelope-input.js';
+import {
+  type DataFormat,
+  formatCount,
+  formatDuration,
+  formatRate,
+  type HeaderFormat,
+} from './output.js';
 import { ProgressBar } from './progress.js';
 import {
   formatFromFileName,
   type InputFormat,
   type InputOptions,
   parseRecordLine,
-  readLines,
+  readRecords,
+  unescapeDelimiter,
 } from './record-input.js';
 
 export interface ProduceOptions {
@@ -26,6 +35,14 @@ export interface ProduceOptions {
   batchRecords?: number;
   batchBytes?: number;
   inFlight?: number;
+  /** kcat -D: the record delimiter (escapes \n \t \xNN…); default a newline. */
+  delimiter?: string;
+  /** kcat -Z: an empty value is sent as null. */
+  nullEmpty?: boolean;
+  /** --format json: how consume printed keys, values and header values. */
+  keyFormat?: DataFormat;
+  valueFormat?: DataFormat;
+  headerFormat?: HeaderFormat;
 }
 
 /** Requests in flight for records without keys: the order between them means nothing. */
@@ -43,8 +60,22 @@ export async function produce(
   options: ProduceOptions,
 ): Promise<number> {
   const input = inputOptions(options);
+  const delimiter = unescapeDelimiter(options.delimiter ?? '\n');
+  if (delimiter === '') throw new UsageError('--delimiter must not be empty');
+  const envelopes: EnvelopeFormats = {
+    key: options.keyFormat ?? 'string',
+    value: options.valueFormat ?? 'string',
+    header: options.headerFormat ?? 'string',
+  };
+  const parse = (text: string, line: number): ProducerRecord | undefined =>
+    input.format === 'json'
+      ? withOptions(parseEnvelopeLine(text, line, envelopes), input)
+      : parseRecordLine(text, line, input);
   const keyed =
-    input.key !== undefined || input.keyField !== undefined || input.keySeparator !== undefined;
+    input.key !== undefined ||
+    input.keyField !== undefined ||
+    input.keySeparator !== undefined ||
+    input.format === 'json';
   // One request at a time keeps the records of a key in the order read, whatever happens
   // to the requests (retries, failures). Records without keys are spread anyway.
   const inFlight =
@@ -89,8 +120,8 @@ export async function produce(
   const started = Date.now();
   let failure: EventLogError | undefined;
   try {
-    for await (const { text, line } of readLines(stream, stop.signal)) {
-      const record = parseRecordLine(text, line, input);
+    for await (const { text, line } of readRecords(stream, delimiter, stop.signal)) {
+      const record = parse(text, line);
       if (record === undefined) continue;
       await writer.write(record);
       progress?.update(bytesRead, writer.stats.written);
@@ -137,6 +168,9 @@ function inputOptions(options: ProduceOptions): InputOptions {
     throw new UsageError('--key-separator splits plain lines: use it with --format lines');
   }
   if (options.keySeparator === '') throw new UsageError('--key-separator must not be empty');
+  if (format === 'json' && (options.key !== undefined || options.nullEmpty === true)) {
+    throw new UsageError('--format json takes keys and nulls from each record: drop --key and -Z');
+  }
   let headers: Record<string, string> | undefined;
   for (const pair of options.header ?? []) {
     const at = pair.indexOf('=');
@@ -148,8 +182,28 @@ function inputOptions(options: ProduceOptions): InputOptions {
     format,
     ...(options.key === undefined ? {} : { key: options.key }),
     ...(options.keyField === undefined ? {} : { keyField: options.keyField }),
-    ...(options.keySeparator === undefined ? {} : { keySeparator: options.keySeparator }),
+    ...(options.keySeparator === undefined
+      ? {}
+      : { keySeparator: unescapeDelimiter(options.keySeparator) }),
+    ...(options.nullEmpty === true ? { emptyAsNull: true } : {}),
     ...(options.partition === undefined ? {} : { partition: options.partition }),
     ...(headers === undefined ? {} : { headers }),
   };
+}
+
+/** --partition and -H on a record read from an envelope (-H headers come after its own). */
+function withOptions(
+  record: ProducerRecord | undefined,
+  input: InputOptions,
+): ProducerRecord | undefined {
+  if (record === undefined) return undefined;
+  if (input.partition !== undefined) record.partition = input.partition;
+  if (input.headers !== undefined) {
+    const own = Array.isArray(record.headers) ? record.headers : [];
+    record.headers = [
+      ...own,
+      ...Object.entries(input.headers).map(([key, value]) => ({ key, value })),
+    ];
+  }
+  return record;
 }

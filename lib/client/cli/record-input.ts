@@ -19,7 +19,7 @@ import { type ProducerRecord, RawJson } from '../records.js';
  * A trailing CR (CRLF files) is dropped, and a UTF-8 byte order mark before the first line.
  */
 
-export type InputFormat = 'lines' | 'jsonl';
+export type InputFormat = 'lines' | 'jsonl' | 'json';
 
 export interface InputOptions {
   format: InputFormat;
@@ -31,6 +31,8 @@ export interface InputOptions {
   keySeparator?: string;
   partition?: number;
   headers?: Record<string, string>;
+  /** kcat -Z: an empty value is sent as null (lines). */
+  emptyAsNull?: boolean;
 }
 
 /**
@@ -55,6 +57,9 @@ export function parseRecordLine(
       key = line.slice(0, at);
       value = line.slice(at + options.keySeparator.length);
     }
+    if (options.emptyAsNull === true && value === '') {
+      return { ...recordOf(key, null, options) };
+    }
   } else {
     const trimmed = line.trim();
     if (trimmed === '') return undefined;
@@ -70,6 +75,14 @@ export function parseRecordLine(
     }
     value = new RawJson(trimmed);
   }
+  return recordOf(key, value, options);
+}
+
+function recordOf(
+  key: string | null | undefined,
+  value: string | RawJson | null,
+  options: InputOptions,
+): ProducerRecord {
   return {
     ...(key === undefined ? {} : { key }),
     value,
@@ -129,6 +142,47 @@ export async function* readLines(
     signal?.removeEventListener('abort', close);
     lines.close();
   }
+}
+
+/**
+ * Records of a stream split at `delimiter` (kcat -D), numbered from 1. A newline delimiter
+ * reads lines (CRLF too); any other splits exactly at it, and a last record without a
+ * delimiter after it still counts when it is not empty.
+ */
+export async function* readRecords(
+  input: Readable,
+  delimiter: string,
+  signal?: AbortSignal,
+): AsyncGenerator<{ text: string; line: number }> {
+  if (delimiter === '\n') {
+    yield* readLines(input, signal);
+    return;
+  }
+  input.setEncoding('utf8');
+  let pending = '';
+  let line = 0;
+  for await (const chunk of input as AsyncIterable<string>) {
+    if (signal?.aborted) return;
+    pending +=
+      line === 0 && pending === '' && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk;
+    let at = pending.indexOf(delimiter);
+    while (at >= 0) {
+      yield { text: pending.slice(0, at), line: ++line };
+      pending = pending.slice(at + delimiter.length);
+      at = pending.indexOf(delimiter);
+    }
+  }
+  if (pending !== '' && !signal?.aborted) yield { text: pending, line: ++line };
+}
+
+/** kcat's escapes in -D and -K: \n \r \t \\ \0 and \xNN. */
+export function unescapeDelimiter(text: string): string {
+  return text.replace(/\\(x[0-9a-fA-F]{2}|[nrt0\\])/g, (_, e: string) => {
+    if (e.startsWith('x')) return String.fromCharCode(Number.parseInt(e.slice(1), 16));
+    return ({ n: '\n', r: '\r', t: '\t', '0': '\0', '\\': '\\' } as Record<string, string>)[
+      e
+    ] as string;
+  });
 }
 
 /** The format a file's name suggests: jsonl for .jsonl / .ndjson, else undefined. */
