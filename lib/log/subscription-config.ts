@@ -143,8 +143,11 @@ export const MUTABLE_SETTINGS = [
   'enabled',
 ] as const;
 export type SubscriptionUpdate = Partial<
-  Pick<SubscriptionConfig, (typeof MUTABLE_SETTINGS)[number]>
->;
+  Pick<SubscriptionConfig, Exclude<(typeof MUTABLE_SETTINGS)[number], 'filterCriteria'>>
+> & {
+  /** `{}` removes the filters (Lambda's `--filter-criteria "{}"`). */
+  filterCriteria?: FilterCriteria | Record<string, never>;
+};
 
 /** A problem with one setting: what the API answers in `details.problems`. */
 export interface SettingProblem {

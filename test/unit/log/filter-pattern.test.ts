@@ -288,7 +288,7 @@ describe('filter properties', () => {
   it('several filters pass a record exactly when one of them does', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.constantFrom<string>('a', 'b', 'c', 'd'), { minLength: 1, maxLength: 5 }),
         fc.constantFrom('a', 'b', 'c', 'd', 'e'),
         (kinds, actual) => {
           const patterns = kinds.map((k) => onField('kind', [k]));
