@@ -81,7 +81,8 @@ function docExample(name: string): string {
   const at = doc.indexOf(`<!-- example: ${name} -->`);
   expect(at).toBeGreaterThan(-1);
   const block = /```[a-z]*\n([\s\S]*?)```/.exec(doc.slice(at));
-  return (block?.[1] as string).trim();
+  expect(block).not.toBeNull();
+  return String(block?.[1]).trim();
 }
 
 describe('filterCriteria', () => {
