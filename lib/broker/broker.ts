@@ -7,6 +7,10 @@ import { DynamoGroupStore, type GroupStore } from '../store/group-store.js';
 import { DynamoIdempotencyStore, type IdempotencyStore } from '../store/idempotency-store.js';
 import { DynamoProducerStore, type ProducerStore } from '../store/producer-store.js';
 import type { ResourceNames } from '../store/resources.js';
+import {
+  AwsS3FailureDestinationStore,
+  type S3FailureDestinationStore,
+} from '../store/s3-destination-store.js';
 import { S3SegmentStore, type SegmentStore } from '../store/segment-store.js';
 import { DynamoSubscriptionStore, type SubscriptionStore } from '../store/subscription-store.js';
 import { DynamoTopicStore, type TopicStore } from '../store/topic-store.js';
@@ -54,6 +58,8 @@ export interface Stores {
    * without the SQS and SNS clients. A dispatcher without it keeps such records in place.
    */
   failureDestinations?: FailureDestinationStore;
+  /** S3 bucket on-failure destinations, over the segments' S3 client (no extra client). */
+  s3FailureDestinations?: S3FailureDestinationStore;
 }
 
 export interface BrokerOptions {
@@ -122,6 +128,7 @@ export function createStores(
     topics: new DynamoTopicStore(clients.doc, names.topicsTable),
     commits: new DynamoCommitLogStore(clients.doc, names.logTable),
     segments: new S3SegmentStore(clients.s3, names.bucket),
+    s3FailureDestinations: new AwsS3FailureDestinationStore(clients.s3),
     groups: new DynamoGroupStore(clients.doc, names.groupsTable),
     subscriptions: new DynamoSubscriptionStore(clients.doc, names.groupsTable),
     auth: new DynamoAuthStore(clients.doc, names.groupsTable),

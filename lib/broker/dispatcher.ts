@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
+import { compileFilterCriteria } from '../log/filter-pattern.js';
 import {
   buildEvent,
   encodedRecordSize,
@@ -12,6 +13,7 @@ import {
 import {
   buildInvocationRecord,
   type FailureCondition,
+  type FailureRecordInput,
   type InvocationResponse,
   qualifiedFunctionArn,
 } from '../log/on-failure-record.js';
@@ -21,10 +23,12 @@ import {
   parseDestination,
   retentionGiveUpAgeMs,
   retentionSafetyMarginMs,
+  type S3Destination,
   type SubscriptionConfig,
 } from '../log/subscription-config.js';
 import type { FailureDestinationStore } from '../store/failure-destination-store.js';
 import type { FunctionInvoker } from '../store/function-invoker.js';
+import type { S3FailureDestinationStore } from '../store/s3-destination-store.js';
 import type { RetryState, StoredSubscription } from '../store/subscription-store.js';
 import type { TopicRecord } from '../store/topic-store.js';
 import type { Broker } from './broker.js';
@@ -36,6 +40,7 @@ import { mapLimited } from './map-limited.js';
 import type { MetricsEmitter } from './metrics.js';
 import type { OffsetService } from './offsets.js';
 import { type ProduceRecord, type ProduceService, recordSize } from './produce.js';
+import { sendToS3Destination, subscriptionId } from './s3-destination.js';
 import type { SubscriptionService } from './subscriptions.js';
 import type { TopicService } from './topics.js';
 
@@ -148,6 +153,8 @@ export interface PartitionReport {
   retries: number;
   /** Records given up on for their age, or deleted by retention before delivery (metrics). */
   expired: number;
+  /** Records the subscription's filterCriteria left out: committed without an invocation. */
+  filtered: number;
   /** The committed offset at the end. */
   committed?: number;
   error?: string;
@@ -171,6 +178,8 @@ export interface DispatcherDeps {
   invoker: FunctionInvoker;
   /** SQS and SNS on-failure destinations; without it, records bound there stay in place. */
   destinations?: FailureDestinationStore;
+  /** S3 bucket on-failure destinations. */
+  s3Destinations?: S3FailureDestinationStore;
 }
 
 const DEFAULTS = {
@@ -207,6 +216,9 @@ export function createDispatcher(
       ...(broker.stores.failureDestinations === undefined
         ? {}
         : { destinations: broker.stores.failureDestinations }),
+      ...(broker.stores.s3FailureDestinations === undefined
+        ? {}
+        : { s3Destinations: broker.stores.s3FailureDestinations }),
     },
     { clock: broker.clock, ...(broker.metrics ? { metrics: broker.metrics } : {}), ...options },
   );
@@ -271,6 +283,8 @@ interface PartitionWork {
   leasedAt: number;
   report: PartitionReport;
   run: RunContext;
+  /** The subscription's filterCriteria (undefined: every record goes to the function). */
+  keep?: ((value: Uint8Array | null) => boolean) | undefined;
 }
 
 interface RunContext {
@@ -299,6 +313,15 @@ interface Slice {
   /** When its first attempt failed (ms), 0 before. */
   since: number;
   lastResponse?: InvocationResponse;
+}
+
+/** The offsets (and, while the records exist, times and event size) of records given up on. */
+interface FailureRange {
+  firstOffset: number;
+  lastOffset: number;
+  firstTimestamp?: number;
+  lastTimestamp?: number;
+  payloadSize?: number;
 }
 
 /** Why records are given up on. */
@@ -482,6 +505,7 @@ export class Dispatcher {
       functionErrors: 0,
       retries: 0,
       expired: 0,
+      filtered: 0,
     };
     try {
       let retries = sub.retries;
@@ -552,6 +576,7 @@ export class Dispatcher {
           leasedAt: this.clock.now(),
           report,
           run,
+          keep: compileFilterCriteria(config.filterCriteria),
         });
       } finally {
         this.unhold(config.group);
@@ -579,9 +604,11 @@ export class Dispatcher {
       const batch = await this.nextBatch(work);
       if (batch === undefined) break;
       if (batch.items.length === 0) {
-        // Only an aborted range: step over it.
+        // Only an aborted range, or records the filters left out: step over it, and read on.
         if (batch.next > work.position) await this.commit(work, batch.next);
-        break;
+        if (report.outcome === 'idle' && report.filtered > 0) report.outcome = 'delivered';
+        if (batch.atEnd) break;
+        continue;
       }
       if (report.outcome === 'idle') report.outcome = 'delivered';
       const done = await this.deliver(work, batch);
@@ -640,6 +667,12 @@ export class Dispatcher {
       }
       let full = false;
       for (const record of page.records) {
+        if (work.keep !== undefined && !work.keep(record.value)) {
+          // Lambda applies the filters before batching: a left-out record takes no place in
+          // the batch, and the commit after the batch moves past it.
+          work.report.filtered++;
+          continue;
+        }
         const event = toEventRecord(topic.name, partition, record);
         const size = encodedRecordSize(event);
         if (items.length > 0 && bytes + size + 1 > this.options.maxPayloadBytes) {
@@ -1028,13 +1061,24 @@ export class Dispatcher {
       for (const run of consecutiveRuns(items)) {
         const head = run[0] as Item;
         const tail = run[run.length - 1] as Item;
-        await this.sendToAwsDestination(work, parsed, why, {
+        const range = {
           firstOffset: head.record.offset,
           lastOffset: tail.record.offset,
           firstTimestamp: head.record.timestamp,
           lastTimestamp: tail.record.timestamp,
           payloadSize: run.reduce((n, i) => n + i.size + 1, envelope),
-        });
+        };
+        if (parsed.kind === 's3') {
+          const payload = buildEvent(
+            this.options.bootstrapServers,
+            topic.name,
+            partition,
+            run.map((i) => i.event),
+          );
+          await this.sendToS3(work, parsed, why, range, payload);
+        } else {
+          await this.sendToAwsDestination(work, parsed, why, range);
+        }
         await onSent(run);
       }
     }
@@ -1081,6 +1125,8 @@ export class Dispatcher {
           },
         },
       ]);
+    } else if (parsed.kind === 's3') {
+      await this.sendToS3(work, parsed, why, { firstOffset: from, lastOffset: to });
     } else {
       await this.sendToAwsDestination(work, parsed, why, { firstOffset: from, lastOffset: to });
     }
@@ -1214,13 +1260,7 @@ export class Dispatcher {
     work: PartitionWork,
     destination: AwsDestination,
     why: GiveUp,
-    range: {
-      firstOffset: number;
-      lastOffset: number;
-      firstTimestamp?: number;
-      lastTimestamp?: number;
-      payloadSize?: number;
-    },
+    range: FailureRange,
   ): Promise<void> {
     const { config, topic, partition } = work;
     const sender = this.deps.destinations;
@@ -1231,24 +1271,7 @@ export class Dispatcher {
         { retriable: true },
       );
     }
-    const functionArn = qualifiedFunctionArn(config.functionName, work.run.ownArn);
-    const body = buildInvocationRecord({
-      condition: why.condition,
-      requestId: randomUUID(),
-      functionName: config.functionName,
-      ...(functionArn === undefined ? {} : { functionArn }),
-      approximateInvokeCount: why.attempts,
-      ...(why.response === undefined ? {} : { response: why.response }),
-      timestamp: this.clock.now(),
-      bootstrapServers: this.options.bootstrapServers,
-      subscription: config.name,
-      group: config.group,
-      topic: topic.name,
-      partition,
-      ...range,
-      reason: why.reason,
-      lastError: why.lastError,
-    });
+    const body = buildInvocationRecord(this.failureRecord(work, why, range));
     await sender.send(destination, {
       body,
       groupId: fifoId(`${topic.name}-${partition}`),
@@ -1265,6 +1288,44 @@ export class Dispatcher {
         true,
       ),
     });
+  }
+
+  /** One invocation record with the batch's payload to an S3 bucket; throws (records stay) when not stored. */
+  private async sendToS3(
+    work: PartitionWork,
+    destination: S3Destination,
+    why: GiveUp,
+    range: FailureRange,
+    payload?: unknown,
+  ): Promise<void> {
+    await sendToS3Destination(this.deps.s3Destinations, destination, {
+      subscriptionId: subscriptionId(work.config.name, work.sub.createdAt),
+      record: this.failureRecord(work, why, range),
+      ...(payload === undefined ? {} : { payload }),
+    });
+  }
+
+  /** What an invocation record says of records given up on (lib/log/on-failure-record.ts). */
+  private failureRecord(work: PartitionWork, why: GiveUp, range: FailureRange): FailureRecordInput {
+    const { config, topic, partition } = work;
+    const functionArn = qualifiedFunctionArn(config.functionName, work.run.ownArn);
+    return {
+      condition: why.condition,
+      requestId: randomUUID(),
+      functionName: config.functionName,
+      ...(functionArn === undefined ? {} : { functionArn }),
+      approximateInvokeCount: why.attempts,
+      ...(why.response === undefined ? {} : { response: why.response }),
+      timestamp: this.clock.now(),
+      bootstrapServers: this.options.bootstrapServers,
+      subscription: config.name,
+      group: config.group,
+      topic: topic.name,
+      partition,
+      ...range,
+      reason: why.reason,
+      lastError: why.lastError,
+    };
   }
 
   /**

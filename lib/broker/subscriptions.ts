@@ -16,6 +16,7 @@ import {
 } from '../store/subscription-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { GroupService, ResetTarget } from './groups.js';
+import { subscriptionId } from './s3-destination.js';
 import type { TopicService } from './topics.js';
 
 /**
@@ -179,6 +180,8 @@ function view(stored: StoredSubscription): SubscriptionView {
     bisectBatchOnFunctionError: c.bisectBatchOnFunctionError,
     functionResponseTypes: c.functionResponseTypes,
     ...(c.destinationConfig === undefined ? {} : { destinationConfig: c.destinationConfig }),
+    ...(c.filterCriteria === undefined ? {} : { filterCriteria: c.filterCriteria }),
+    uuid: subscriptionId(c.name, stored.createdAt),
     enabled: c.enabled,
     version: stored.version,
     createdAt: stored.createdAt,

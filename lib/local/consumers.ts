@@ -199,7 +199,9 @@ async function applySubscription(
   const update: Record<string, unknown> = {};
   for (const key of MUTABLE_SETTINGS) {
     if (JSON.stringify(existing[key] ?? null) !== JSON.stringify(config[key] ?? null)) {
-      update[key] = config[key] ?? (key === 'destinationConfig' ? {} : undefined);
+      // An empty object removes a destination or the filters; undefined would keep them.
+      update[key] =
+        config[key] ?? (key === 'destinationConfig' || key === 'filterCriteria' ? {} : undefined);
     }
   }
   if (Object.keys(update).length === 0) return 'unchanged';

@@ -262,3 +262,41 @@ export function qualifiedFunctionArn(functionName: string, own?: string): string
   }
   return `arn:${partition}:lambda:${region}:${account}:function:${functionName}`;
 }
+
+/**
+ * What an S3 bucket on-failure destination receives: the invocation record above (whole, never
+ * truncated: an S3 object has no 256 KiB limit) plus `payload`, the event of the records given
+ * up on exactly as the function was (or would have been) invoked with it, as Lambda's guide
+ * describes for S3 destinations of Kafka event sources ("For Amazon S3 destinations, Lambda
+ * also sends the entire invocation record along with the metadata"). `payload` is absent for a
+ * RecordExpired notice: those records were deleted before anyone read them.
+ */
+export interface S3InvocationRecord extends InvocationRecord {
+  payload?: unknown;
+}
+
+export function buildS3InvocationRecord(input: FailureRecordInput, payload?: unknown): string {
+  const record: S3InvocationRecord = {
+    ...invocationRecord(input),
+    ...(payload === undefined ? {} : { payload }),
+  };
+  return JSON.stringify(record);
+}
+
+/**
+ * The object key, Lambda's naming for S3 on-failure destinations:
+ * `aws/lambda/<ESM-UUID>/<partition>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<random UUID>` (UTC), with
+ * the subscription's id for the event source mapping's UUID and the partition number where
+ * Kinesis mappings put the shard id.
+ */
+export function s3FailureObjectKey(
+  subscriptionId: string,
+  partition: number,
+  at: number,
+  unique: string,
+): string {
+  const iso = new Date(at).toISOString(); // 2026-11-25T10:15:42.118Z
+  const day = iso.slice(0, 10);
+  const time = iso.slice(11, 19).replaceAll(':', '.');
+  return `aws/lambda/${subscriptionId}/${partition}/${day.replaceAll('-', '/')}/${day}T${time}-${unique}`;
+}

@@ -8,6 +8,7 @@
  * with them, skipping values that are still tokens.
  */
 import { EventLogError } from './errors.js';
+import { type FilterCriteria, filterCriteriaProblems } from './filter-pattern.js';
 import { isResourceName, RESOURCE_NAME_RULE } from './resource-name.js';
 import { validateTopicName } from './topic-config.js';
 
@@ -69,6 +70,12 @@ export interface SubscriptionSettings {
    * @default records given up on are dropped (and logged)
    */
   destinationConfig?: { onFailure?: { destination: string } };
+  /**
+   * Lambda's FilterCriteria: only records whose value matches one of the patterns reach the
+   * function; the others are committed without an invocation (lib/log/filter-pattern.ts).
+   * `{}` or no filters: every record. @default every record
+   */
+  filterCriteria?: FilterCriteria | Record<string, never>;
   /** @default true */
   enabled?: boolean;
 }
@@ -98,6 +105,8 @@ export interface SubscriptionConfig {
   bisectBatchOnFunctionError: boolean;
   functionResponseTypes: FunctionResponseType[];
   destinationConfig?: { onFailure: { destination: string } };
+  /** Absent when every record goes to the function. */
+  filterCriteria?: FilterCriteria;
   enabled: boolean;
 }
 
@@ -105,6 +114,8 @@ export interface SubscriptionConfig {
 export interface SubscriptionView extends SubscriptionConfig {
   /** Lambda's State of an event source mapping. */
   state: 'Enabled' | 'Disabled';
+  /** The subscription's id, where Lambda has the event source mapping's UUID (S3 object keys). */
+  uuid: string;
   version: number;
   createdAt: number;
   updatedAt: number;
@@ -128,11 +139,15 @@ export const MUTABLE_SETTINGS = [
   'bisectBatchOnFunctionError',
   'functionResponseTypes',
   'destinationConfig',
+  'filterCriteria',
   'enabled',
 ] as const;
 export type SubscriptionUpdate = Partial<
-  Pick<SubscriptionConfig, (typeof MUTABLE_SETTINGS)[number]>
->;
+  Pick<SubscriptionConfig, Exclude<(typeof MUTABLE_SETTINGS)[number], 'filterCriteria'>>
+> & {
+  /** `{}` removes the filters (Lambda's `--filter-criteria "{}"`). */
+  filterCriteria?: FilterCriteria | Record<string, never>;
+};
 
 /** A problem with one setting: what the API answers in `details.problems`. */
 export interface SettingProblem {
@@ -155,13 +170,24 @@ export interface AwsDestination {
   fifo: boolean;
 }
 
-export type OnFailureDestination = { kind: 'topic'; topic: string } | AwsDestination;
+/** An S3 bucket: each failure is one object, the invocation record with the batch's payload. */
+export interface S3Destination {
+  kind: 's3';
+  arn: string;
+  bucket: string;
+}
+
+export type OnFailureDestination =
+  | { kind: 'topic'; topic: string }
+  | AwsDestination
+  | S3Destination;
 
 /** The forms an on-failure destination may take. */
 export const SUPPORTED_DESTINATIONS = [
   'kafka://{topic}',
   'arn:aws:sqs:{region}:{account}:{queue}',
   'arn:aws:sns:{region}:{account}:{topic}',
+  'arn:aws:s3:::{bucket}',
 ] as const;
 
 /**
@@ -172,6 +198,11 @@ const FUNCTION_NAME =
   /^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$/;
 const AWS_DESTINATION_ARN =
   /^arn:aws[a-zA-Z-]*:(sqs|sns):([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([a-zA-Z0-9_-]+(?:\.fifo)?)$/;
+/**
+ * S3's rules for bucket names: 3-63 characters of lowercase letters, digits, dots and hyphens,
+ * starting and ending with a letter or digit, no two dots in a row, not an IP address.
+ */
+const S3_BUCKET_ARN = /^arn:aws[a-zA-Z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/;
 /** SQS queue names are at most 80 characters, SNS topic names 256, `.fifo` included. */
 const NAME_LIMITS = { sqs: 80, sns: 256 } as const;
 
@@ -378,6 +409,17 @@ export function normalizeSettings(
     const problem = destinationProblem(destination);
     if (problem !== undefined) problems.push(problem);
   }
+  const filterCriteria = input.filterCriteria as FilterCriteria | undefined;
+  if (known(filterCriteria)) {
+    for (const { path, message } of filterCriteriaProblems(filterCriteria)) {
+      const field = path === '' ? 'filterCriteria' : `filterCriteria.${path}`;
+      problems.push({ field, message: `${field}: ${message}` });
+    }
+  }
+  // Read defensively: with problems, this result is thrown away (normalizeSubscription).
+  const filters: { pattern: string }[] = Array.isArray(filterCriteria?.filters)
+    ? filterCriteria.filters
+    : [];
 
   return {
     batchSize,
@@ -389,6 +431,10 @@ export function normalizeSettings(
     bisectBatchOnFunctionError: input.bisectBatchOnFunctionError ?? false,
     functionResponseTypes: [...new Set(responseTypes)],
     ...(destination === undefined ? {} : { destinationConfig: { onFailure: { destination } } }),
+    // `{}` and no filters are the same thing: every record.
+    ...(filters.length === 0
+      ? {}
+      : { filterCriteria: { filters: filters.map((f) => ({ pattern: f?.pattern })) } }),
     enabled: input.enabled ?? true,
   };
 }
@@ -416,6 +462,10 @@ export function applyUpdate(
   // `destinationConfig: {}` (or with onFailure null) removes the destination.
   if (update.destinationConfig !== undefined && update.destinationConfig.onFailure == null) {
     delete merged.destinationConfig;
+  }
+  // `filterCriteria: {}` removes the filters, as Lambda's `--filter-criteria "{}"` does.
+  if (update.filterCriteria !== undefined && update.filterCriteria.filters === undefined) {
+    delete merged.filterCriteria;
   }
   return normalizeSubscription(merged);
 }
@@ -462,6 +512,11 @@ function parseDestinationQuietly(destination: string): OnFailureDestination | un
   if (destination.startsWith('kafka://')) {
     return { kind: 'topic', topic: destination.slice('kafka://'.length) };
   }
+  const bucket = S3_BUCKET_ARN.exec(destination)?.[1];
+  if (bucket !== undefined) {
+    if (bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return undefined;
+    return { kind: 's3', arn: destination, bucket };
+  }
   const match = AWS_DESTINATION_ARN.exec(destination);
   if (match === null) return undefined;
   const [, service, region, account, name] = match as unknown as [
@@ -491,7 +546,7 @@ function destinationProblem(destination: unknown): SettingProblem | undefined {
   if (parsed === undefined) {
     return {
       field,
-      message: `destinationConfig.onFailure.destination must be kafka://{topic} (a topic of this log), or an SQS queue or SNS topic ARN (arn:aws:sqs:{region}:{account}:{queue}, arn:aws:sns:{region}:{account}:{topic}); got ${JSON.stringify(destination)}`,
+      message: `destinationConfig.onFailure.destination must be kafka://{topic} (a topic of this log), an SQS queue or SNS topic ARN (arn:aws:sqs:{region}:{account}:{queue}, arn:aws:sns:{region}:{account}:{topic}), or an S3 bucket ARN (arn:aws:s3:::{bucket}); got ${JSON.stringify(destination)}`,
       limit: { allowed: SUPPORTED_DESTINATIONS },
     };
   }

@@ -65,7 +65,7 @@ const settings = {
         .strictObject({
           destination: z.string().openapi({
             description:
-              "kafka://{topic} (a topic of this log: the records, with failure headers), or an SQS queue or SNS topic ARN (Lambda's invocation record: metadata only)",
+              "kafka://{topic} (a topic of this log: the records, with failure headers), an SQS queue or SNS topic ARN (Lambda's invocation record: metadata only), or an S3 bucket ARN arn:aws:s3:::{bucket} (the invocation record with the batch's payload)",
             example: 'kafka://orders.dlq',
           }),
         })
@@ -74,6 +74,16 @@ const settings = {
     })
     .optional()
     .openapi({ description: 'Where records given up on go, with why' }),
+  // Checked member by member in normalizeSettings, so a bad pattern is refused with its reason
+  // (field filterCriteria.filters[i].pattern) rather than as a schema mismatch.
+  filterCriteria: z
+    .unknown()
+    .optional()
+    .openapi({
+      description:
+        'Lambda\'s FilterCriteria: {"filters":[{"pattern":"<JSON text>"}]}, patterns over the record\'s value (up to 5 filters, 4096 characters each); a record passes when any pattern matches, the others are committed without an invocation. {} removes the filters.',
+      example: { filters: [{ pattern: '{"value":{"device_ID":[{"prefix":"AB"}]}}' }] },
+    }),
   enabled: z.boolean().optional().openapi({ description: 'default true' }),
 };
 
@@ -130,6 +140,11 @@ const SubscriptionSchema = z
     bisectBatchOnFunctionError: z.boolean(),
     functionResponseTypes: z.array(z.enum(FUNCTION_RESPONSE_TYPES)),
     destinationConfig: z.object({ onFailure: z.object({ destination: z.string() }) }).optional(),
+    filterCriteria: z.object({ filters: z.array(z.object({ pattern: z.string() })) }).optional(),
+    uuid: z.string().openapi({
+      description:
+        "The subscription's id (Lambda's event source mapping UUID): the <ESM-UUID> of S3 on-failure object keys",
+    }),
     enabled: z.boolean(),
     version: z.number().int(),
     createdAt: z.number().int(),

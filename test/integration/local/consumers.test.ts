@@ -129,6 +129,18 @@ export default {
     expect((await again.start(broker, server.url, reloaded))[0]?.action).toBe('updated');
     await again.stop();
     expect((await broker.subscriptions.get(name)).batchSize).toBe(7);
+    // Filters added to the config are applied, and removed when the config drops them.
+    const filterCriteria = { filters: [{ pattern: '{"value":[{"prefix":"a"}]}' }] };
+    reloaded.consumers[0]!.subscription.filterCriteria = filterCriteria;
+    const withFilters = new LocalConsumers({ log: () => {} });
+    expect((await withFilters.start(broker, server.url, reloaded))[0]?.action).toBe('updated');
+    await withFilters.stop();
+    expect((await broker.subscriptions.get(name)).filterCriteria).toEqual(filterCriteria);
+    delete reloaded.consumers[0]!.subscription.filterCriteria;
+    const withoutFilters = new LocalConsumers({ log: () => {} });
+    expect((await withoutFilters.start(broker, server.url, reloaded))[0]?.action).toBe('updated');
+    await withoutFilters.stop();
+    expect(await broker.subscriptions.get(name)).not.toHaveProperty('filterCriteria');
     reloaded.consumers[0]!.subscription.startingPosition = 'LATEST';
     const third = new LocalConsumers({ log: () => {} });
     await expect(third.start(broker, server.url, reloaded)).rejects.toThrow(

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildInvocationRecord,
+  buildS3InvocationRecord,
   type FailureRecordInput,
   ON_FAILURE_MESSAGE_LIMIT,
   qualifiedFunctionArn,
+  s3FailureObjectKey,
 } from '../../../lib/log/on-failure-record.js';
 
 const input: FailureRecordInput = {
@@ -156,3 +158,25 @@ describe('qualifiedFunctionArn', () => {
     );
   });
 });
+
+describe('S3 on-failure records', () => {
+  it('is the whole invocation record plus the payload, never truncated', () => {
+    const payload = { eventSource: 'SelfManagedKafka', records: { 'orders-2': [] } };
+    const long = { ...input, lastError: 'x'.repeat(ON_FAILURE_MESSAGE_LIMIT) };
+    const record = JSON.parse(buildS3InvocationRecord(long, payload));
+    expect(record).toEqual({ ...JSON.parse(JSON.stringify(recordWithoutLimit(long))), payload });
+    expect(record.eventlog.lastError).toHaveLength(ON_FAILURE_MESSAGE_LIMIT);
+    expect(JSON.parse(buildS3InvocationRecord(input))).not.toHaveProperty('payload');
+  });
+
+  it('names objects as Lambda does: aws/lambda/<ESM-UUID>/<partition>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>', () => {
+    const at = Date.UTC(2026, 0, 5, 7, 8, 9, 123);
+    expect(s3FailureObjectKey('a1b2c3d4-5678-50ab-8def-111111111111', 3, at, 'u-1')).toBe(
+      'aws/lambda/a1b2c3d4-5678-50ab-8def-111111111111/3/2026/01/05/2026-01-05T07.08.09-u-1',
+    );
+  });
+});
+
+function recordWithoutLimit(record: FailureRecordInput) {
+  return JSON.parse(buildInvocationRecord(record, Number.MAX_SAFE_INTEGER));
+}

@@ -146,9 +146,24 @@ describe('normalizeSubscription', () => {
       /arn:aws:sqs:\{region\}/,
     ],
     [
-      { destinationConfig: { onFailure: { destination: 'arn:aws:s3:::bucket' } } },
+      { destinationConfig: { onFailure: { destination: 'arn:aws:s3:::Bad_Bucket' } } },
       'destinationConfig.onFailure.destination',
-      /kafka:\/\/\{topic\}/,
+      /arn:aws:s3:::\{bucket\}/,
+    ],
+    [
+      { destinationConfig: { onFailure: { destination: 'arn:aws:s3:::a..b' } } },
+      'destinationConfig.onFailure.destination',
+      /S3 bucket ARN/,
+    ],
+    [
+      { filterCriteria: { filters: [{ pattern: '{"key":["k"]}' }] } },
+      'filterCriteria.filters[0].pattern',
+      /filterCriteria\.filters\[0\]\.pattern: invalid pattern at key: Kafka filters match the record's value only/,
+    ],
+    [
+      { filterCriteria: { filters: [{ pattern: '{"value":' }] } },
+      'filterCriteria.filters[0].pattern',
+      /not JSON/,
     ],
   ])('rejects %j', (settings, field, message) => {
     const problems = problemsOf(settings as Record<string, unknown>);
@@ -251,6 +266,38 @@ describe('destinations and retries', () => {
       fifo: true,
     });
     expect(() => parseDestination('s3://bucket')).toThrow(/Unknown on-failure destination/);
+  });
+
+  it("parses S3 bucket ARNs by S3's naming rules", () => {
+    expect(parseDestination('arn:aws:s3:::my-dlq.bucket-1')).toEqual({
+      kind: 's3',
+      arn: 'arn:aws:s3:::my-dlq.bucket-1',
+      bucket: 'my-dlq.bucket-1',
+    });
+    for (const bad of [
+      'arn:aws:s3:::ab',
+      'arn:aws:s3:::-ab',
+      'arn:aws:s3:::a..b',
+      'arn:aws:s3:::10.0.0.1',
+    ]) {
+      expect(() => parseDestination(bad)).toThrow(/Unknown on-failure destination/);
+    }
+  });
+
+  it('keeps filterCriteria; no filters and {} mean every record', () => {
+    const filters = [{ pattern: '{"value":{"kind":["order"]}}' }];
+    expect(normalizeSubscription({ ...base, filterCriteria: { filters } }).filterCriteria).toEqual({
+      filters,
+    });
+    expect(normalizeSubscription({ ...base, filterCriteria: { filters: [] } })).not.toHaveProperty(
+      'filterCriteria',
+    );
+    expect(normalizeSubscription({ ...base, filterCriteria: {} })).not.toHaveProperty(
+      'filterCriteria',
+    );
+    const config = normalizeSubscription({ ...base, filterCriteria: { filters } });
+    expect(applyUpdate(config, { filterCriteria: {} })).not.toHaveProperty('filterCriteria');
+    expect(applyUpdate(config, { batchSize: 5 }).filterCriteria).toEqual({ filters });
   });
 
   it('retries -1 without bound, with or without a destination (until the record expires)', () => {
