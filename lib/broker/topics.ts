@@ -145,7 +145,8 @@ export class TopicService {
   async increasePartitions(name: string, partitions: number): Promise<TopicRecord> {
     const count = validatePartitionCount(partitions);
     const topic = await this.get(name);
-    if (count <= topic.partitions) throw partitionsNotIncreased(topic.name, topic.partitions, count);
+    if (count <= topic.partitions)
+      throw partitionsNotIncreased(topic.name, topic.partitions, count);
     const updated = await this.topics.increasePartitions(topic.name, topic.topicId, count);
     this.remember(updated);
     return updated;

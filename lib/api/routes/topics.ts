@@ -114,7 +114,10 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
         "Increase a topic's partition count (Kafka's rule: only up; new keyed records remap, old records stay)",
       request: {
         params: TopicParams,
-        body: { required: true, content: { 'application/json': { schema: AlterTopicRequestSchema } } },
+        body: {
+          required: true,
+          content: { 'application/json': { schema: AlterTopicRequestSchema } },
+        },
       },
       responses: {
         200: jsonContent(TopicDescriptionSchema, 'The topic, as GET /v1/topics/{topic} answers'),
