@@ -1,4 +1,4 @@
-import { Names } from 'aws-cdk-lib';
+import { Names, Token } from 'aws-cdk-lib';
 import type { IEventSource, IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { EventLog } from './event-log.js';
@@ -35,9 +35,15 @@ export class EventLogEventSource implements IEventSource {
       this.props.eventLog ??
       (this.topic instanceof EventLogTopic ? this.topic.eventLog : undefined);
     if (eventLog === undefined) throw new Error('EventLogEventSource: no event log');
-    const topicName = typeof this.topic === 'string' ? this.topic : this.topic.topicName;
+    // Ids cannot hold tokens: a token name is labelled by position instead.
+    const label =
+      typeof this.topic !== 'string'
+        ? this.topic.node.id
+        : Token.isUnresolved(this.topic)
+          ? 'Topic'
+          : this.topic;
     const scope = target as unknown as Construct;
-    const id = `EventLogEventSource:${Names.nodeUniqueId(target.node)}${topicName}`;
+    const id = `EventLogEventSource:${Names.nodeUniqueId(target.node)}${label}`;
     this.boundConsumer = new EventLogConsumer(scope, id, {
       ...this.props,
       eventLog,

@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import {
+  type CfnElement,
+  CustomResource,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Token,
+} from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -162,12 +169,12 @@ function topicProvider(eventLog: EventLog): Provider {
   });
   acknowledge(
     provider,
-    'AwsSolutions-IAM4',
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     "The provider framework function is aws-cdk-lib's; its role carries AWSLambdaBasicExecutionRole for its own logs.",
   );
   acknowledge(
     provider,
-    'AwsSolutions-IAM5',
+    `AwsSolutions-IAM5[Resource::<${Stack.of(eventLog).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
     "The provider framework may invoke the topic handler's versions and aliases (`<arn>:*`), as aws-cdk-lib grants it.",
   );
   acknowledge(
