@@ -124,7 +124,7 @@ describe('EventLogTopic and CDK-style consumers', () => {
     }[];
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
     const tableStatement = statements.find((s) => JSON.stringify(s.Action).includes('dynamodb'));
-    expect([...(tableStatement?.Action as string[])].sort()).toEqual([
+    expect([...((tableStatement?.Action ?? []) as string[])].sort()).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
@@ -141,7 +141,7 @@ describe('EventLogTopic and CDK-style consumers', () => {
     const subscriptions = template.findResources('Custom::AWS');
     const dependsOn = (path: string) => {
       const entry = Object.entries(subscriptions).find(([id]) => id.startsWith(path));
-      return ((entry?.[1] as { DependsOn?: string[] }).DependsOn ?? []) as string[];
+      return ((entry?.[1] as { DependsOn?: string[] } | undefined)?.DependsOn ?? []) as string[];
     };
     expect(dependsOn('OrdersConsumerSubscription')).toContain(logicalId(orders.resource));
     const sourcedIds = Object.keys(subscriptions).filter((id) => id.startsWith('Sourced'));
