@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TopicResource, type TopicResourceEvent } from '../../../lib/broker/topic-resource.js';
 import { isEventLogError } from '../../../lib/log/errors.js';
-import { uniqueName } from '../../helpers/aws.js';
+import { testEnvironment, uniqueName } from '../../helpers/aws.js';
 import { brokerForTest, produceValues, readAll } from './helpers.js';
 
 /**
@@ -175,5 +175,30 @@ describe('EventLogTopic custom resource handler', () => {
     await refusal(create(p));
     await resource.handle(remove('a-failed-create-request-id', p));
     expect((await broker.topics.get(name)).partitions).toBe(1);
+  });
+});
+
+describe('functions/topic-resource.ts', () => {
+  let handler: (event: TopicResourceEvent) => Promise<unknown>;
+  beforeAll(async () => {
+    // The entry reads its resources (here, the emulators' endpoints) at module load, as in Lambda.
+    Object.assign(process.env, testEnvironment().env);
+    ({ handler } = (await import('../../../functions/topic-resource.js')) as unknown as {
+      handler: typeof handler;
+    });
+  });
+
+  it('handles Create and Delete events as the provider framework sends them', async () => {
+    const name = uniqueName('cr-entry');
+    const p = props(name, 2, { 'retention.ms': '60000' }, 'destroy');
+    expect(await handler(create(p))).toMatchObject({
+      PhysicalResourceId: name,
+      Data: { TopicName: name, Partitions: 2 },
+    });
+    expect((await broker.topics.get(name)).config.retentionMs).toBe(60_000);
+    await handler(remove(name, p));
+    expect(
+      isEventLogError(await broker.topics.get(name).catch((e: unknown) => e), 'UNKNOWN_TOPIC'),
+    ).toBe(true);
   });
 });
