@@ -107,8 +107,15 @@ topics
 
 topics
   .command('alter <name>')
-  .description('change configs of a topic; the others keep their values')
+  .description(
+    'change configs of a topic (the others keep their values), or increase its partition count (only up: new keyed records remap, old records stay)',
+  )
   .option('-c, --config <name=value...>', 'the configs to set, e.g. retention.ms=86400000')
+  .option(
+    '-p, --partitions <n>',
+    'the new partition count, above the current one',
+    integer(1, 1000),
+  )
   .option('--json', 'print the topic as JSON')
   .action(async (name: string, options, command: Command) =>
     (await topicsCommand()).alterTopic(globals(command), name, options),

@@ -281,3 +281,13 @@ export const V2TopicSchema = z
     ),
   })
   .openapi('V2Topic');
+
+/** Confluent's "Update Partition Count": only partitions_count, which only grows. */
+export const V3UpdatePartitionCountRequestSchema = z
+  .strictObject({
+    partitions_count: z
+      .number()
+      .int()
+      .openapi({ description: 'The new count: higher than the current one, at most 1000' }),
+  })
+  .openapi('V3UpdatePartitionCountRequest', { example: { partitions_count: 6 } });

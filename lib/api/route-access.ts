@@ -53,6 +53,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /v1/topics': { checks: [cluster('describe')] },
   'GET /v1/topics/{topic}': { checks: [topic('describe')] },
   'DELETE /v1/topics/{topic}': { checks: [topic('delete')] },
+  'PATCH /v1/topics/{topic}': { checks: [topic('alter')] },
   'GET /v1/topics/{topic}/configs': { checks: [topic('describe')] },
   'PATCH /v1/topics/{topic}/configs': { checks: [topic('alter')] },
 
@@ -89,6 +90,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   },
   'GET /v3/clusters/{cluster_id}/topics/{topic_name}': { checks: [v3Topic('describe')] },
   'DELETE /v3/clusters/{cluster_id}/topics/{topic_name}': { checks: [v3Topic('delete')] },
+  'PATCH /v3/clusters/{cluster_id}/topics/{topic_name}': { checks: [v3Topic('alter')] },
   'GET /v3/clusters/{cluster_id}/topics/{topic_name}/configs': { checks: [v3Topic('describe')] },
   'GET /v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}': {
     checks: [v3Topic('describe')],

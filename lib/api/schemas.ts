@@ -141,6 +141,16 @@ export const AlterTopicConfigsRequestSchema = z
   })
   .openapi('AlterTopicConfigsRequest');
 
+export const AlterTopicRequestSchema = z
+  .strictObject({
+    partitions: z.number().int().openapi({
+      example: 6,
+      description:
+        "The new partition count: higher than the current one (Kafka's rule), at most 1000",
+    }),
+  })
+  .openapi('AlterTopicRequest');
+
 export const TopicConfigsSchema = z
   .object({ topic: z.string(), configs: ConfigsSchema })
   .openapi('TopicConfigs');

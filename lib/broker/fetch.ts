@@ -114,7 +114,10 @@ export class FetchService {
       FETCH_DEFAULTS.maxRecords,
       FETCH_LIMITS.maxRecords,
     );
-    const topic = await this.topics.resolve(request.topic);
+    const topic = await this.topics.resolve(
+      request.topic,
+      request.partitions.map((p) => p.partition),
+    );
     for (const want of request.partitions) {
       checkOffset(want.offset);
       TopicService.checkPartition(topic, want.partition);

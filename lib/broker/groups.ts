@@ -384,7 +384,7 @@ export class GroupService {
   ): Promise<AssignedPartition | undefined> {
     checkName('group', group);
     checkName('member id', memberId);
-    const topic = await this.topics.resolve(partition.topic);
+    const topic = await this.topics.resolve(partition.topic, [partition.partition]);
     TopicService.checkPartition(topic, partition.partition);
     const now = this.clock.now();
     const assigned = (won: LeaseItem): AssignedPartition => ({

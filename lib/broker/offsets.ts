@@ -59,7 +59,7 @@ export class OffsetService {
     partition: number,
     spec: OffsetSpec,
   ): Promise<PartitionOffset> {
-    const topic = await this.topics.resolve(topicName);
+    const topic = await this.topics.resolve(topicName, [partition]);
     TopicService.checkPartition(topic, partition);
     if (spec === 'earliest' || spec === 'latest') {
       const bounds = await this.reader.bounds(topic, partition);

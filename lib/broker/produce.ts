@@ -170,7 +170,11 @@ export class ProduceService {
   }
 
   async produce(request: ProduceRequest): Promise<ProduceResult> {
-    const topic = await this.topics.resolve(request.topic);
+    // Explicit partitions past a cached count re-read the topic (partitions added elsewhere).
+    const topic = await this.topics.resolve(
+      request.topic,
+      request.records.flatMap((r) => (r.partition === undefined ? [] : [r.partition])),
+    );
     const now = this.clock.now();
     if (request.producer !== undefined || request.idempotencyKey !== undefined) {
       return this.produceIdempotent(topic, request, now);

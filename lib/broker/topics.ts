@@ -7,7 +7,12 @@ import {
   validatePartitionCount,
   validateTopicName,
 } from '../log/topic-config.js';
-import { type TopicRecord, type TopicStore, unknownTopic } from '../store/topic-store.js';
+import {
+  partitionsNotIncreased,
+  type TopicRecord,
+  type TopicStore,
+  unknownTopic,
+} from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { LogReader } from './log-reader.js';
 
@@ -78,10 +83,20 @@ export class TopicService {
     };
   }
 
-  /** The topic, from a cache younger than cacheTtlMs; UNKNOWN_TOPIC when there is none. */
-  async resolve(name: string): Promise<TopicRecord> {
+  /**
+   * The topic, from a cache younger than cacheTtlMs; UNKNOWN_TOPIC when there is none.
+   * `partitions` are those the caller is about to use: one past the cached count reads the
+   * topic again, since another process may have added partitions in the meantime.
+   */
+  async resolve(name: string, partitions: Iterable<number> = []): Promise<TopicRecord> {
     const cached = this.cache.get(name);
-    if (cached !== undefined && cached.expires > this.clock.now()) return cached.topic;
+    if (
+      cached !== undefined &&
+      cached.expires > this.clock.now() &&
+      !anyAtOrAbove(partitions, cached.topic.partitions)
+    ) {
+      return cached.topic;
+    }
     const topic = await this.topics.get(validateTopicName(name));
     if (topic === undefined) {
       this.cache.delete(name);
@@ -120,6 +135,23 @@ export class TopicService {
     return updated;
   }
 
+  /**
+   * Kafka's CreatePartitions: raises the count to `partitions`, never lowers it
+   * (INVALID_PARTITIONS). Records already written stay where they are; new records with a key
+   * go to murmur2(key) % the new count, so a key's later records may land in another partition.
+   * The commit sequences stay as created: a new partition p commits in sequence p % sequences.
+   * Asking for the current count is INVALID_PARTITIONS too, as Kafka answers it.
+   */
+  async increasePartitions(name: string, partitions: number): Promise<TopicRecord> {
+    const count = validatePartitionCount(partitions);
+    const topic = await this.get(name);
+    if (count <= topic.partitions)
+      throw partitionsNotIncreased(topic.name, topic.partitions, count);
+    const updated = await this.topics.increasePartitions(topic.name, topic.topicId, count);
+    this.remember(updated);
+    return updated;
+  }
+
   async delete(name: string): Promise<TopicRecord> {
     const topic = await this.get(name);
     await this.topics.delete(topic, this.clock.now());
@@ -141,4 +173,9 @@ export class TopicService {
   private remember(topic: TopicRecord): void {
     this.cache.set(topic.name, { topic, expires: this.clock.now() + this.cacheTtlMs });
   }
+}
+
+function anyAtOrAbove(partitions: Iterable<number>, count: number): boolean {
+  for (const p of partitions) if (p >= count) return true;
+  return false;
 }

@@ -96,6 +96,18 @@ export class Admin {
   }
 
   /**
+   * Raises the topic's partition count to `partitions` (Kafka's `NewPartitions.increaseTo`).
+   * Only up: a count not above the current one is INVALID_PARTITIONS. Records already written
+   * stay in their partitions; keyed records produced afterwards go to murmur2(key) % the new
+   * count, so a key's new records may land in a different partition than its old ones.
+   */
+  increasePartitions(name: string, partitions: number): Promise<TopicDescription> {
+    return this.http.request<TopicDescription>('PATCH', topicPath(name), {
+      body: { partitions },
+    });
+  }
+
+  /**
    * Deletes a topic; its records are removed in the background. A retry after a lost
    * answer finds the topic gone: that UNKNOWN_TOPIC means the first attempt worked.
    */

@@ -43,6 +43,12 @@ export interface IdempotenceOptions {
   baseDelayMs?: number;
   /** Longest backoff; default 1000 ms. */
   maxDelayMs?: number;
+  /**
+   * How long a topic's partition count is trusted before it is read again, as Kafka's
+   * metadata.max.age.ms (same default, 300000): partitions added later get keyed records
+   * within that time.
+   */
+  metadataMaxAgeMs?: number;
 }
 
 /** Kafka's max.in.flight.requests.per.connection limit for idempotence. */
@@ -68,7 +74,7 @@ export class IdempotentSession {
   private bumpNeeded = false;
   /** Next sequence, per `${topic}\u0000${partition}`, for the current epoch. */
   private readonly next = new Map<string, number>();
-  private readonly partitionCounts = new Map<string, number>();
+  private readonly partitionCounts = new Map<string, { count: number; readAt: number }>();
   /** Requests not settled yet, per topic-partition, oldest first: a gap may be theirs. */
   private readonly inFlight = new Map<string, Promise<unknown>[]>();
   private sticky = Math.floor(Math.random() * 0x7fffffff);
@@ -265,12 +271,13 @@ export class IdempotentSession {
 
   private async partitionCount(topic: string): Promise<number> {
     const known = this.partitionCounts.get(topic);
-    if (known !== undefined) return known;
+    const maxAge = this.options.metadataMaxAgeMs ?? 300_000;
+    if (known !== undefined && Date.now() - known.readAt < maxAge) return known.count;
     const described = await this.http.request<{ partitions: number }>('GET', topicPath(topic));
     if (!Number.isInteger(described.partitions) || described.partitions < 1) {
       throw new EventLogError('INTERNAL', `Topic ${topic} reports no partition count`);
     }
-    this.partitionCounts.set(topic, described.partitions);
+    this.partitionCounts.set(topic, { count: described.partitions, readAt: Date.now() });
     return described.partitions;
   }
 

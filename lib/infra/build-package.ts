@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleFunction, MAX_BUNDLE_BYTES } from './bundling.js';
 import { FUNCTIONS } from './event-log.js';
+import { TOPIC_RESOURCE_FUNCTION } from './event-log-topic.js';
 import { prebuiltFunctionDir } from './function-code.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,7 +49,10 @@ function compile(): void {
 /** Bundles every function into dist/lambda/<name>/, refusing one over the size goal. */
 async function bundleFunctions(): Promise<void> {
   await Promise.all(
-    Object.entries(FUNCTIONS).map(async ([name, definition]) => {
+    [
+      ...Object.entries(FUNCTIONS),
+      [TOPIC_RESOURCE_FUNCTION.name, TOPIC_RESOURCE_FUNCTION] as const,
+    ].map(async ([name, definition]) => {
       const outdir = prebuiltFunctionDir(name, DIST);
       await bundleFunction(join(ROOT, definition.entry), outdir);
       const bytes = statSync(join(outdir, 'index.mjs')).size;

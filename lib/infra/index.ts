@@ -13,6 +13,15 @@ export {
 export {
   EventLogConsumer,
   type EventLogConsumerOnFailure,
+  type EventLogConsumerOptions,
   type EventLogConsumerProps,
+  type EventLogStartingPosition,
+  type IEventLogFailureDestination,
+  S3OnFailure,
+  SnsOnFailure,
+  SqsOnFailure,
+  TopicOnFailure,
 } from './event-log-consumer.js';
+export { EventLogEventSource, type EventLogEventSourceProps } from './event-log-event-source.js';
 export { EventLogStack, type EventLogStackProps } from './event-log-stack.js';
+export { EventLogTopic, type EventLogTopicProps } from './event-log-topic.js';

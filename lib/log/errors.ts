@@ -17,7 +17,10 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'Topic names are 1-249 characters of [a-zA-Z0-9._-], and not "." or "..".',
   },
-  INVALID_PARTITIONS: { retriable: false, description: 'Partition counts are 1-1000.' },
+  INVALID_PARTITIONS: {
+    retriable: false,
+    description: "Partition counts are 1-1000, and a topic's count can only be increased.",
+  },
   INVALID_CONFIG: {
     retriable: false,
     description: 'A topic or subscription configuration value is invalid.',

@@ -11,6 +11,7 @@ import { EventLogError } from '../log/errors.js';
 import type { SweepState } from '../log/orphan-sweep.js';
 import type { TopicConfig } from '../log/topic-config.js';
 import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { unmarshallItem } from './dynamo-items.js';
 
 export interface TopicRecord {
   name: string;
@@ -43,6 +44,12 @@ export interface TopicStore {
   get(name: string): Promise<TopicRecord | undefined>;
   list(): Promise<TopicRecord[]>;
   updateConfig(name: string, topicId: string, config: TopicConfig): Promise<TopicRecord>;
+  /**
+   * Raises the partition count to `partitions`: fails with INVALID_PARTITIONS unless it is
+   * higher than the stored count (so two racing increases cannot lower it), UNKNOWN_TOPIC
+   * when the topic id changed.
+   */
+  increasePartitions(name: string, topicId: string, partitions: number): Promise<TopicRecord>;
   /**
    * Removes the topic at once (the name is free again) and leaves a tombstone from which
    * background work deletes the old topic id's objects and items.
@@ -120,6 +127,36 @@ export class DynamoTopicStore implements TopicStore {
     } catch (error) {
       if (isConditionalCheckFailed(error)) throw unknownTopic(name);
       throw mapAwsError(error, `Updating topic ${name}`);
+    }
+  }
+
+  async increasePartitions(
+    name: string,
+    topicId: string,
+    partitions: number,
+  ): Promise<TopicRecord> {
+    try {
+      const response = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { name },
+          UpdateExpression: 'SET #partitions = :partitions',
+          ConditionExpression: '#topicId = :topicId AND #partitions < :partitions',
+          ExpressionAttributeNames: { '#partitions': 'partitions', '#topicId': 'topicId' },
+          ExpressionAttributeValues: { ':partitions': partitions, ':topicId': topicId },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return response.Attributes as TopicRecord;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) {
+        const raw = (error as { Item?: Record<string, unknown> }).Item;
+        const old = raw === undefined ? undefined : unmarshallItem(raw);
+        if (old === undefined || old['topicId'] !== topicId) throw unknownTopic(name);
+        throw partitionsNotIncreased(name, old['partitions'] as number, partitions);
+      }
+      throw mapAwsError(error, `Increasing the partitions of topic ${name}`);
     }
   }
 
@@ -286,4 +323,17 @@ export function unknownTopic(name: string): EventLogError {
   return new EventLogError('UNKNOWN_TOPIC', `Topic "${name}" does not exist`, {
     details: { topic: name },
   });
+}
+
+/** Kafka's rule: a partition count only grows (keys would otherwise lose their records). */
+export function partitionsNotIncreased(
+  name: string,
+  current: number,
+  requested: number,
+): EventLogError {
+  return new EventLogError(
+    'INVALID_PARTITIONS',
+    `Topic "${name}" has ${current} partition${current === 1 ? '' : 's'}; the count can only be increased, and ${requested} is not more than ${current}`,
+    { details: { topic: name, partitions: current, requested } },
+  );
 }

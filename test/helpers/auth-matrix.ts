@@ -87,6 +87,11 @@ export const MATRIX: Record<string, MatrixRow> = {
     request: () => del('/v1/topics/doomed-x'),
     grants: () => [allow('topic', 'doomed-x', 'delete')],
   },
+  // A count the shared topic already has: refused (400) after the access check, nothing changes.
+  'PATCH /v1/topics/{topic}': {
+    request: (ctx) => json('PATCH', `/v1/topics/${ctx.topic}`, { partitions: 1 }),
+    grants: topicGrant('alter'),
+  },
   'GET /v1/topics/{topic}/configs': {
     request: (ctx) => get(`/v1/topics/${ctx.topic}/configs`),
     grants: topicGrant('describe'),
@@ -177,6 +182,11 @@ export const MATRIX: Record<string, MatrixRow> = {
   'DELETE /v3/clusters/{cluster_id}/topics/{topic_name}': {
     request: (ctx) => del(`/v3/clusters/${ctx.clusterId}/topics/doomed-x`),
     grants: () => [allow('topic', 'doomed-x', 'delete')],
+  },
+  'PATCH /v3/clusters/{cluster_id}/topics/{topic_name}': {
+    request: (ctx) =>
+      json('PATCH', `/v3/clusters/${ctx.clusterId}/topics/${ctx.topic}`, { partitions_count: 1 }),
+    grants: topicGrant('alter'),
   },
   'GET /v3/clusters/{cluster_id}/topics/{topic_name}/configs': {
     request: (ctx) => get(`/v3/clusters/${ctx.clusterId}/topics/${ctx.topic}/configs`),

@@ -24,6 +24,7 @@ import {
   V3TopicParams,
   V3TopicSchema,
   V3UpdateConfigRequestSchema,
+  V3UpdatePartitionCountRequestSchema,
 } from '../confluent-schemas.js';
 import { IDEMPOTENCY_KEY_HEADER, produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
@@ -253,6 +254,34 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       checkCluster(c);
       const topic: TopicRecord = await broker.topics.get(c.req.param('topic_name') ?? '');
+      return c.json(topicData(c, topic.name, topic.partitions));
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'patch',
+      path: '/v3/clusters/{cluster_id}/topics/{topic_name}',
+      tags: ['Confluent v3'],
+      summary: 'Update the partition count of a topic (only up; new keyed records remap)',
+      request: {
+        params: V3TopicParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: V3UpdatePartitionCountRequestSchema } },
+        },
+      },
+      responses: { 200: jsonContent(V3TopicSchema, 'The topic'), ...bodyErrorResponses },
+    },
+    async (c) => {
+      checkCluster(c);
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(V3UpdatePartitionCountRequestSchema, node, 'topic');
+      const topic = await broker.topics.increasePartitions(
+        c.req.param('topic_name') ?? '',
+        request.partitions_count,
+      );
       return c.json(topicData(c, topic.name, topic.partitions));
     },
   );

@@ -6,6 +6,7 @@ import { readApplicationJson, validateJson } from '../body.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import {
   AlterTopicConfigsRequestSchema,
+  AlterTopicRequestSchema,
   bodyErrorResponses,
   CreateTopicRequestSchema,
   errorResponses,
@@ -101,6 +102,34 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       responses: { 200: jsonContent(TopicSchema, 'The deleted topic'), ...errorResponses },
     },
     async (c) => c.json(topicJson(await broker.topics.delete(pathParam(c, 'topic')))),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'patch',
+      path: '/v1/topics/{topic}',
+      tags: ['Topics'],
+      summary:
+        "Increase a topic's partition count (Kafka's rule: only up; new keyed records remap, old records stay)",
+      request: {
+        params: TopicParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: AlterTopicRequestSchema } },
+        },
+      },
+      responses: {
+        200: jsonContent(TopicDescriptionSchema, 'The topic, as GET /v1/topics/{topic} answers'),
+        ...bodyErrorResponses,
+      },
+    },
+    async (c) => {
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const input = validateJson(AlterTopicRequestSchema, node, 'topic');
+      const topic = await broker.topics.increasePartitions(pathParam(c, 'topic'), input.partitions);
+      return c.json(descriptionJson(await broker.topics.describe(topic.name)));
+    },
   );
 
   defineRoute(

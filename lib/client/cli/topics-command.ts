@@ -83,20 +83,30 @@ export async function describeTopic(
 export async function alterTopic(
   global: GlobalOptions,
   name: string,
-  options: { config?: string[]; json?: boolean },
+  options: { config?: string[]; partitions?: number; json?: boolean },
 ): Promise<void> {
-  if (options.config === undefined || options.config.length === 0) {
-    throw new UsageError('topics alter needs at least one --config name=value');
+  const hasConfigs = options.config !== undefined && options.config.length > 0;
+  if (!hasConfigs && options.partitions === undefined) {
+    throw new UsageError('topics alter needs --partitions N or at least one --config name=value');
   }
-  const configs = parseConfigs(options.config);
-  const topic = await new Admin(httpClient(global)).alterTopicConfigs(name, configs);
-  await writeOut(
-    options.json
-      ? `${JSON.stringify(topic)}\n`
-      : `altered topic ${topic.name}: ${Object.keys(configs)
-          .map((k) => `${k}=${topic.configs[k] ?? configs[k]}`)
-          .join(', ')}\n`,
-  );
+  const admin = new Admin(httpClient(global));
+  const configs = hasConfigs ? parseConfigs(options.config ?? []) : {};
+  // Partitions first: a refused decrease then changes no config either.
+  let topic =
+    options.partitions === undefined
+      ? undefined
+      : await admin.increasePartitions(name, options.partitions);
+  if (hasConfigs) topic = await admin.alterTopicConfigs(name, configs);
+  if (topic === undefined) return;
+  if (options.json) {
+    await writeOut(`${JSON.stringify(topic)}\n`);
+    return;
+  }
+  const changes = [
+    ...(options.partitions === undefined ? [] : [`partitions=${topic.partitions}`]),
+    ...Object.keys(configs).map((k) => `${k}=${topic.configs[k] ?? configs[k]}`),
+  ];
+  await writeOut(`altered topic ${topic.name}: ${changes.join(', ')}\n`);
 }
 
 export async function deleteTopic(global: GlobalOptions, name: string): Promise<void> {
