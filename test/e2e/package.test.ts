@@ -115,18 +115,23 @@ describe('the packed tarball', () => {
 });
 
 describe('a CDK app outside the repository', () => {
-  it('synthesizes EventLog and an EventLogConsumer with grants, from the prebuilt bundles', async () => {
+  it('synthesizes EventLog, two EventLogTopics and an EventLogConsumer with grants, from the prebuilt bundles', async () => {
     const app = `
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Code, Function, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { EventLog, EventLogConsumer } from 'eventlog/cdk';
+import { Code, Function, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { EventLog, EventLogConsumer, EventLogTopic, TopicOnFailure } from 'eventlog/cdk';
 
 const app = new App({ outdir: process.argv[2] });
 const stack = new Stack(app, 'UserStack');
 const eventLog = new EventLog(stack, 'EventLog', { removalPolicy: RemovalPolicy.DESTROY });
 
-// EventLogTopic goes here: two topics (orders with 3 partitions, payments), and the
-// consumer below on the orders topic object, so that it deploys after the topic.
+const orders = new EventLogTopic(stack, 'Orders', {
+  eventLog,
+  name: 'orders',
+  partitions: 3,
+  configs: { 'retention.ms': 86400000 },
+});
+const payments = new EventLogTopic(stack, 'Payments', { eventLog, name: 'payments' });
 
 const billing = new Function(stack, 'Billing', {
   runtime: Runtime.NODEJS_22_X,
@@ -135,10 +140,10 @@ const billing = new Function(stack, 'Billing', {
 });
 new EventLogConsumer(stack, 'BillingConsumer', {
   eventLog,
-  topic: 'orders',
+  topic: orders,
   function: billing,
-  startingPosition: 'TRIM_HORIZON',
-  onFailure: { topic: 'orders.dlq' },
+  startingPosition: StartingPosition.TRIM_HORIZON,
+  onFailure: new TopicOnFailure(payments),
 });
 eventLog.grantProduce(billing, 'payments');
 eventLog.grantConsume(billing, 'orders', 'billing');
@@ -170,10 +175,29 @@ app.synth();
       String(resource.Properties?.['Description']).startsWith('Event log '),
     );
     expect(ours).toHaveLength(3);
-    for (const resource of ours) {
+    // ...and so is the topics' custom-resource handler; the api function serves the console.
+    const topicHandler = functions.filter((resource) =>
+      String(resource.Properties?.['Description']).startsWith('Creates, alters and deletes'),
+    );
+    expect(topicHandler).toHaveLength(1);
+    for (const resource of [...ours, ...topicHandler]) {
       const dir = staged(resource)!;
-      expect(readdirSync(dir).sort(), dir).toEqual(['index.mjs', 'index.mjs.map']);
+      const files = readdirSync(dir).filter((name) => name !== 'console');
+      expect(files.sort(), dir).toEqual(['index.mjs', 'index.mjs.map']);
     }
+    // The two topics are custom resources, and the consumer's subscription deploys after orders.
+    const topics = Object.entries(template.Resources).filter(
+      ([, resource]) => resource.Type === 'Custom::EventLogTopic',
+    );
+    expect(topics.map(([, r]) => r.Properties?.['TopicName']).sort()).toEqual([
+      'orders',
+      'payments',
+    ]);
+    const ordersId = topics.find(([, r]) => r.Properties?.['TopicName'] === 'orders')?.[0];
+    const dependents = Object.values(template.Resources).filter((resource) =>
+      ((resource as { DependsOn?: string[] }).DependsOn ?? []).includes(ordersId as string),
+    );
+    expect(dependents.length).toBeGreaterThan(0);
     // The grants' ACLs and the consumer's subscription are written at deploy.
     expect(JSON.stringify(template)).toContain('billing');
 
