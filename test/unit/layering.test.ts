@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
  *   lib/log     pure domain code: imports nothing of the project's
  *   lib/store   adapters: lib/log only
  *   lib/broker  services: lib/log and lib/store
- *   lib/api     the HTTP edge: the three above
+ *   lib/api     the HTTP edge: the three above, and the console's built files (lib/console)
  *   lib/client  the SDK and CLI: never lib/api, lib/broker or lib/infra; lib/local (the
  *               emulators) only through a dynamic import(), for the CLI's local-only commands
  *   functions/  Lambda entries: never lib/local (production code must not depend on the
- *               local environment)
+ *               local environment) nor lib/client or lib/infra
  *
  * Static imports and re-exports count, `import type` too (a type from a higher layer is a
  * dependency on its meaning); a dynamic import() is a lazy load and is checked separately.
@@ -37,6 +37,7 @@ const PROJECT_FOLDERS = [
   'lib/client',
   'lib/infra',
   'lib/local',
+  'lib/console',
   'functions',
 ] as const;
 
@@ -44,11 +45,12 @@ const RULES: readonly Rule[] = [
   { layer: 'lib/log', may: [] },
   { layer: 'lib/store', may: ['lib/log'] },
   { layer: 'lib/broker', may: ['lib/log', 'lib/store'] },
-  { layer: 'lib/api', may: ['lib/log', 'lib/store', 'lib/broker'] },
+  // The console's built files (lib/console/assets.ts reads them) are served by the API.
+  { layer: 'lib/api', may: ['lib/log', 'lib/store', 'lib/broker', 'lib/console'] },
   { layer: 'lib/client', may: ['lib/log'], lazily: ['lib/local', 'lib/store', 'lib/broker'] },
   {
     layer: 'functions',
-    may: ['lib/log', 'lib/store', 'lib/broker', 'lib/api'],
+    may: ['lib/log', 'lib/store', 'lib/broker', 'lib/api', 'lib/console'],
   },
 ];
 
