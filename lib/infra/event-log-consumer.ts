@@ -13,6 +13,7 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { omitUndefined } from '../log/omit-undefined.js';
 import {
   normalizeSubscription,
   type StartingPosition,
@@ -194,7 +195,7 @@ export class EventLogConsumer extends Construct {
     if (typeof props.topic !== 'string') this.node.addDependency(props.topic);
     const destination = bindDestination(this, props.eventLog.dispatcherRole, props.onFailure);
     this.subscription = normalizeSubscription(
-      {
+      omitUndefined({
         name,
         topic,
         ...(props.group === undefined ? {} : { group: props.group }),
@@ -227,14 +228,16 @@ export class EventLogConsumer extends Construct {
           props.bisectBatchOnFunctionError,
         ),
         enabled: props.enabled,
-        functionResponseTypes: props.reportBatchItemFailures ? ['ReportBatchItemFailures'] : [],
+        functionResponseTypes: props.reportBatchItemFailures
+          ? (['ReportBatchItemFailures'] as const)
+          : [],
         ...(props.filters === undefined
           ? {}
           : { filterCriteria: { filters: props.filters.map(filterOf) } }),
         ...(destination === undefined
           ? {}
           : { destinationConfig: { onFailure: { destination: destination.destination } } }),
-      },
+      }),
       { isUnresolved: (value) => Token.isUnresolved(value) },
     );
     this.storeAtDeploy(props.eventLog, name);

@@ -49,6 +49,7 @@ import {
   Architecture,
   type FunctionUrl,
   FunctionUrlAuthType,
+  type IVersion,
   Runtime,
   Tracing,
 } from 'aws-cdk-lib/aws-lambda';
@@ -790,7 +791,7 @@ export class EventLog extends Construct {
   private createIamFunctionUrl(): FunctionUrl {
     this.iamAlias = new Alias(this, 'ApiIamAlias', {
       aliasName: 'iam',
-      version: this.functions.api.currentVersion,
+      version: currentVersion(this.functions.api),
       description: 'The api function behind the SigV4 function URL',
     });
     return this.iamAlias.addFunctionUrl({
@@ -807,7 +808,7 @@ export class EventLog extends Construct {
   private createBearerFunctionUrl(): FunctionUrl {
     const alias = new Alias(this, 'ApiBearerAlias', {
       aliasName: 'bearer',
-      version: this.functions.api.currentVersion,
+      version: currentVersion(this.functions.api),
       description: 'The api function behind the bearer-token (API key, JWT) function URL',
     });
     return alias.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
@@ -989,4 +990,13 @@ function authEnvironment(
 /** A cdk-nag acknowledgment on exactly one construct, with the reason on record. */
 export function acknowledge(construct: Construct, id: string, reason: string): void {
   Validations.of(construct).acknowledge({ id, reason });
+}
+
+/**
+ * The function's current version as an IVersion. aws-cdk-lib's declarations are not written for
+ * exactOptionalPropertyTypes (the Version class declares optional members as `T | undefined`,
+ * its IVersion interface as `T`), so the class does not satisfy its own interface under it.
+ */
+function currentVersion(fn: NodejsFunction): IVersion {
+  return fn.currentVersion as IVersion;
 }

@@ -8,7 +8,7 @@ import {
   Runtime,
   StartingPosition,
 } from 'aws-cdk-lib/aws-lambda';
-import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventLog } from '../../lib/infra/event-log.js';
@@ -215,7 +215,8 @@ describe('EventLogTopic and CDK-style consumers', () => {
         FilterCriteria.filter({ value: { type: FilterRule.isEqual('order') } }),
         { pattern: '{"value":{"amount":[{"numeric":[">",100]}]}}' },
       ],
-      onFailure: new S3OnFailure(bucket),
+      // aws-cdk-lib's classes do not meet their own interfaces under exactOptionalPropertyTypes.
+      onFailure: new S3OnFailure(bucket as IBucket),
     });
     expect(filtered.subscription.filterCriteria).toEqual({
       filters: [

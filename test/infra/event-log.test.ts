@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventLog, FUNCTIONS, PROJECT_ROOT } from '../../lib/infra/event-log.js';
 import { BUCKET_ENV_VAR, SEGMENT_PREFIX, TABLES } from '../../lib/store/resources.js';
@@ -423,7 +423,8 @@ describe('EventLog options', () => {
     const accessLogs = new Bucket(stack, 'AccessLogs', { enforceSSL: true });
     new EventLog(stack, 'EventLog', {
       encryptionKey: key,
-      serverAccessLogs: { bucket: accessLogs, prefix: 'segments/' },
+      // aws-cdk-lib's classes do not meet their own interfaces under exactOptionalPropertyTypes.
+      serverAccessLogs: { bucket: accessLogs as IBucket, prefix: 'segments/' },
     });
     const template = Template.fromStack(stack);
     const keyArn = { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as never), 'Arn'] };

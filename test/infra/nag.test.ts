@@ -1,6 +1,6 @@
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventLog } from '../../lib/infra/event-log.js';
 import { acknowledgments, runNag, synthEventLogStack, testContext } from './synth.js';
@@ -33,7 +33,7 @@ describe('cdk-nag AwsSolutions', () => {
           enforceSSL: true,
           // The access-log bucket is the test's own; S1 asks it to log too, endlessly.
           serverAccessLogsPrefix: 'self/',
-        }),
+        }) as IBucket,
       },
     });
     variants.push({ name: 'customer key and access logs', stack });

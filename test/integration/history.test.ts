@@ -581,7 +581,10 @@ async function dyingWriters(run: Run, process: string): Promise<void> {
     const index = run.history.nextIndex(process);
     const records = newRecords(run, process, index, 1 + Math.floor(run.random() * 3));
     const start = run.history.now();
-    let results: ({ partition: number; offset?: number; timestamp?: number } | undefined)[] = [];
+    let results: (
+      | { partition: number; offset?: number | undefined; timestamp?: number | undefined }
+      | undefined
+    )[] = [];
     try {
       const answer = await broker.produce.produce({
         topic: run.topic,

@@ -3,6 +3,7 @@ import { configEntries } from '../../log/topic-config.js';
 import type { TopicRecord } from '../../store/topic-store.js';
 import { requireAccess } from '../auth.js';
 import { readApplicationJson, validateJson } from '../body.js';
+import { withDefined } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
 import {
   AlterTopicConfigsRequestSchema,
@@ -61,7 +62,11 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const input = validateJson(CreateTopicRequestSchema, node, 'topic');
       await requireAccess(c, 'topic', [input.name], 'admin');
-      const topic = await broker.topics.create(input);
+      const topic = await broker.topics.create({
+        name: input.name,
+        partitions: input.partitions,
+        ...withDefined('configs', input.configs),
+      });
       return c.json(topicJson(topic), 201);
     },
   );

@@ -117,7 +117,7 @@ async function topicWith(configs: Record<string, string> = {}): Promise<string> 
 }
 
 function produce(topic: string, values: string[], timestamp?: number) {
-  return produceValues(broker, topic, values, { timestamp });
+  return produceValues(broker, topic, values, timestamp === undefined ? {} : { timestamp });
 }
 
 function subscribe(

@@ -105,7 +105,10 @@ async function topicWith(partitions: number): Promise<string> {
 }
 
 function produce(topic: string, values: string[], partition = 0, timestamp?: number) {
-  return produceValues(broker, topic, values, { partition, timestamp });
+  return produceValues(broker, topic, values, {
+    partition,
+    ...(timestamp === undefined ? {} : { timestamp }),
+  });
 }
 
 function subscribe(

@@ -97,7 +97,9 @@ export function crashingBroker(
   command: string,
   options: { clock?: Clock; when?: (input: Record<string, unknown>) => boolean } = {},
 ): { broker: Broker; faults: FaultInjector; close: () => void } {
-  const { broker, faults, close } = faultyBroker({ clock: options.clock });
+  const { broker, faults, close } = faultyBroker(
+    options.clock === undefined ? {} : { clock: options.clock },
+  );
   faults.add({
     command,
     action: 'crash',

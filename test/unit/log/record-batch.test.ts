@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { CompressionType } from '../../../lib/log/compression.js';
 import { crc32c } from '../../../lib/log/crc32c.js';
 import { EventLogError } from '../../../lib/log/errors.js';
 import {
@@ -651,7 +652,7 @@ describe('encoder input checks', () => {
       'a codec that does not exist',
       () =>
         encodeRecordBatch(SMALL_RECORDS, {
-          compression: 'brotli' as unknown as EncodeOptions['compression'],
+          compression: 'brotli' as unknown as CompressionType,
         }),
       'INVALID_REQUEST',
     ],
