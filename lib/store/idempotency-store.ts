@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { conditionalRequest, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
 import { unmarshallItem } from './dynamo-items.js';
 
 /**
@@ -155,8 +155,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   }
 
   async release(id: string, attempt: number): Promise<void> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest('Releasing an idempotency record', () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pkOf(id), sk: 0 },
@@ -169,11 +169,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
             ':inProgress': 'IN_PROGRESS',
           },
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, 'Releasing an idempotency record');
-    }
+      ),
+    );
+    if (!outcome.written) return;
   }
 }
 

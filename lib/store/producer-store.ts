@@ -9,7 +9,13 @@ import {
 import { type PublishedCommit, packPartitionMap, unpackPartitionMap } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
 import type { ProducerSequenceState } from '../log/producer-state.js';
-import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import {
+  awsErrorName,
+  conditionalRequest,
+  isConditionalCheckFailed,
+  mapAwsError,
+  request,
+} from './aws-errors.js';
 import { commitItem, isSameCommit, sequenceKey, toCommit } from './commit-log-store.js';
 import { unmarshallItem } from './dynamo-items.js';
 
@@ -126,8 +132,8 @@ export class DynamoProducerStore implements ProducerStore {
 
   async register(expiresAt: number, name?: string): Promise<ProducerRegistration> {
     let producerId: number;
-    try {
-      const response = await this.doc.send(
+    const response = await request('Allocating a producer id', () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: COUNTER_PK, sk: -1 },
@@ -135,11 +141,9 @@ export class DynamoProducerStore implements ProducerStore {
           ExpressionAttributeValues: { ':one': 1 },
           ReturnValues: 'UPDATED_NEW',
         }),
-      );
-      producerId = response.Attributes?.['nextId'] as number;
-    } catch (error) {
-      throw mapAwsError(error, 'Allocating a producer id');
-    }
+      ),
+    );
+    producerId = response.Attributes?.['nextId'] as number;
     const registration: ProducerRegistration = {
       producerId,
       epoch: 0,
@@ -161,18 +165,16 @@ export class DynamoProducerStore implements ProducerStore {
   }
 
   async registration(producerId: number): Promise<ProducerRegistration | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading producer ${producerId}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: `producer#${producerId}`, sk: 0 },
           ConsistentRead: true,
         }),
-      );
-      return response.Item === undefined ? undefined : toRegistration(response.Item);
-    } catch (error) {
-      throw mapAwsError(error, `Reading producer ${producerId}`);
-    }
+      ),
+    );
+    return response.Item === undefined ? undefined : toRegistration(response.Item);
   }
 
   async bumpEpoch(
@@ -226,8 +228,8 @@ export class DynamoProducerStore implements ProducerStore {
   }
 
   async touch(producerId: number, expiresAt: number): Promise<void> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest(`Extending producer ${producerId}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `producer#${producerId}`, sk: 0 },
@@ -235,28 +237,24 @@ export class DynamoProducerStore implements ProducerStore {
           ConditionExpression: 'attribute_exists(pk) AND expiresAt < :expiresAt',
           ExpressionAttributeValues: { ':expiresAt': expiresAt },
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, `Extending producer ${producerId}`);
-    }
+      ),
+    );
+    if (!outcome.written) return;
   }
 
   async named(name: string, nowSeconds: number): Promise<number | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading producer name ${name}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: `producer-name#${name}`, sk: 0 },
           ConsistentRead: true,
         }),
-      );
-      const item = response.Item;
-      if (item === undefined || (item['expiresAt'] as number) <= nowSeconds) return undefined;
-      return item['producerId'] as number;
-    } catch (error) {
-      throw mapAwsError(error, `Reading producer name ${name}`);
-    }
+      ),
+    );
+    const item = response.Item;
+    if (item === undefined || (item['expiresAt'] as number) <= nowSeconds) return undefined;
+    return item['producerId'] as number;
   }
 
   async bindName(
@@ -296,18 +294,16 @@ export class DynamoProducerStore implements ProducerStore {
     sequence: number,
     owner: ProducerOwner,
   ): Promise<ProducerSequenceState | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading producer state in ${topicId}/${sequence}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: stateKey(topicId, sequence, owner), sk: 0 },
           ConsistentRead: true,
         }),
-      );
-      return response.Item === undefined ? undefined : toState(response.Item);
-    } catch (error) {
-      throw mapAwsError(error, `Reading producer state in ${topicId}/${sequence}`);
-    }
+      ),
+    );
+    return response.Item === undefined ? undefined : toState(response.Item);
   }
 
   async publishWithState(

@@ -6,7 +6,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { mapAwsError } from './aws-errors.js';
+import { mapAwsError, request } from './aws-errors.js';
 
 /** Where segment objects live: one object per produce request, read back by byte range. */
 export interface SegmentStore {
@@ -33,8 +33,8 @@ export class S3SegmentStore implements SegmentStore {
   ) {}
 
   async put(key: string, body: Uint8Array): Promise<void> {
-    try {
-      await this.s3.send(
+    await request(`Uploading segment ${key}`, () =>
+      this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -42,10 +42,8 @@ export class S3SegmentStore implements SegmentStore {
           ContentLength: body.byteLength,
           ContentType: 'application/vnd.apache.kafka.record-batch',
         }),
-      );
-    } catch (error) {
-      throw mapAwsError(error, `Uploading segment ${key}`);
-    }
+      ),
+    );
   }
 
   async getRange(key: string, start: number, end: number): Promise<Buffer> {
@@ -71,18 +69,16 @@ export class S3SegmentStore implements SegmentStore {
     let token: string | undefined;
     do {
       let page: ListObjectsV2CommandOutput;
-      try {
-        page = await this.s3.send(
+      page = await request(`Listing segments under ${prefix}`, () =>
+        this.s3.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: prefix,
             ContinuationToken: token,
             StartAfter: token === undefined ? startAfter : undefined,
           }),
-        );
-      } catch (error) {
-        throw mapAwsError(error, `Listing segments under ${prefix}`);
-      }
+        ),
+      );
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
         yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified };
@@ -95,24 +91,22 @@ export class S3SegmentStore implements SegmentStore {
     let deleted = 0;
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
-      try {
-        const response = await this.s3.send(
+      const response = await request(`Deleting ${batch.length} segments`, () =>
+        this.s3.send(
           new DeleteObjectsCommand({
             Bucket: this.bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false },
           }),
+        ),
+      );
+      const failed = response.Errors ?? [];
+      if (failed.length > 0) {
+        const first = failed[0];
+        throw new Error(
+          `${failed.length} objects not deleted, first: ${first?.Key} ${first?.Code}`,
         );
-        const failed = response.Errors ?? [];
-        if (failed.length > 0) {
-          const first = failed[0];
-          throw new Error(
-            `${failed.length} objects not deleted, first: ${first?.Key} ${first?.Code}`,
-          );
-        }
-        deleted += response.Deleted?.length ?? batch.length;
-      } catch (error) {
-        throw mapAwsError(error, `Deleting ${batch.length} segments`);
       }
+      deleted += response.Deleted?.length ?? batch.length;
     }
     return deleted;
   }
