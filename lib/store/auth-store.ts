@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AclBinding } from '../log/acl.js';
 import { EventLogError } from '../log/errors.js';
-import { isConditionalCheckFailed, mapAwsError, request } from './aws-errors.js';
+import { conditionalRequest, request } from './aws-errors.js';
 import { queryItems } from './query-items.js';
 
 /**
@@ -111,7 +111,7 @@ export class DynamoAuthStore implements AuthStore {
 
   async createKey(key: StoredApiKey): Promise<void> {
     const ttl = key.expiresAt === undefined ? {} : { expiresAt: Math.ceil(key.expiresAt / 1000) };
-    try {
+    const outcome = await conditionalRequest('Creating an API key', async () => {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
@@ -133,11 +133,9 @@ export class DynamoAuthStore implements AuthStore {
           },
         }),
       );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        throw new EventLogError('CONFLICT', `An API key with id ${key.id} exists`);
-      }
-      throw mapAwsError(error, 'Creating an API key');
+    });
+    if (!outcome.written) {
+      throw new EventLogError('CONFLICT', `An API key with id ${key.id} exists`);
     }
   }
 
@@ -164,7 +162,7 @@ export class DynamoAuthStore implements AuthStore {
   }
 
   async revokeKey(id: string, now: number): Promise<boolean> {
-    try {
+    const outcome = await conditionalRequest(`Revoking API key ${id}`, async () => {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
@@ -182,11 +180,8 @@ export class DynamoAuthStore implements AuthStore {
           ExpressionAttributeValues: { ':now': now },
         }),
       );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw mapAwsError(error, `Revoking API key ${id}`);
-    }
+    });
+    return outcome.written;
   }
 
   async getOwner(kind: OwnedKind, name: string): Promise<string | undefined> {
@@ -204,20 +199,16 @@ export class DynamoAuthStore implements AuthStore {
   }
 
   async claimOwner(kind: OwnedKind, name: string, principal: string, now: number): Promise<string> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest(`Recording the owner of ${kind} ${name}`, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: ownerPk(kind, name), sk: 'owner', principal, createdAt: now },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return principal;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(error, `Recording the owner of ${kind} ${name}`);
-      }
-    }
+      ),
+    );
+    if (outcome.written) return principal;
     return (await this.getOwner(kind, name)) ?? principal;
   }
 }

@@ -97,11 +97,12 @@ export async function request<T>(action: string, call: () => Promise<T>): Promis
 /**
  * A conditional write whose failed condition is an answer, not an error: `written: false`,
  * with the item as it was when the write asked for it (`ReturnValuesOnConditionCheckFailure`),
- * as the SDK returns it (attribute values, not unmarshalled). Any other error is mapped.
+ * as the SDK returns it (attribute values, not unmarshalled), and the SDK's error for a store
+ * that still finds it unexpected. Any other error is mapped.
  */
 export type ConditionalOutcome<T> =
   | { written: true; response: T }
-  | { written: false; item: Record<string, unknown> | undefined };
+  | { written: false; item: Record<string, unknown> | undefined; error: unknown };
 
 export async function conditionalRequest<T>(
   action: string,
@@ -111,6 +112,6 @@ export async function conditionalRequest<T>(
     return { written: true, response: await call() };
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw mapAwsError(error, action);
-    return { written: false, item: (error as { Item?: Record<string, unknown> }).Item };
+    return { written: false, item: (error as { Item?: Record<string, unknown> }).Item, error };
   }
 }

@@ -23,12 +23,7 @@ import {
   unpackPartitionMap,
 } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
-import {
-  conditionalRequest,
-  isConditionalCheckFailed,
-  mapAwsError,
-  request,
-} from './aws-errors.js';
+import { conditionalRequest, mapAwsError, request } from './aws-errors.js';
 import { unmarshallItem } from './dynamo-items.js';
 
 /**
@@ -239,7 +234,7 @@ export class DynamoCommitLogStore implements CommitLogStore {
       values[`:n${partition}`] = count;
       adds.push(`#p${partition} :n${partition}`);
     }
-    try {
+    return request(`Reserving a commit in ${topicId}/${sequence}`, async () => {
       // One atomic update: the commit number and every partition's range at once, no
       // condition (so nothing fails under contention), and ALL_OLD tells us when the previous
       // commit was reserved, which bounds how long its writer may still publish.
@@ -267,9 +262,7 @@ export class DynamoCommitLogStore implements CommitLogStore {
         previousReservedAt: (old['t'] as number | undefined) ?? 0,
         vector,
       };
-    } catch (error) {
-      throw mapAwsError(error, `Reserving a commit in ${topicId}/${sequence}`);
-    }
+    });
   }
 
   async reservedCommits(topicId: string, sequence: number): Promise<number> {
@@ -294,46 +287,43 @@ export class DynamoCommitLogStore implements CommitLogStore {
   }
 
   async publish(topicId: string, sequence: number, commit: PublishedCommit): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: commitItem(topicId, sequence, commit),
-          ConditionExpression: 'attribute_not_exists(sk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        // The SDK retries a put whose answer was lost; the retry then finds our own commit.
-        const existing = (error as { Item?: Record<string, unknown> }).Item;
-        if (existing !== undefined && isSameCommit(toCommit(existing), commit)) return;
-        throw commitTaken(topicId, sequence, commit.commit);
-      }
-      throw mapAwsError(error, `Publishing commit ${commit.commit} of ${topicId}/${sequence}`);
-    }
+    const outcome = await conditionalRequest(
+      `Publishing commit ${commit.commit} of ${topicId}/${sequence}`,
+      () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: commitItem(topicId, sequence, commit),
+            ConditionExpression: 'attribute_not_exists(sk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+    );
+    if (outcome.written) return;
+    // The SDK retries a put whose answer was lost; the retry then finds our own commit.
+    const existing = outcome.item;
+    if (existing !== undefined && isSameCommit(toCommit(existing), commit)) return;
+    throw commitTaken(topicId, sequence, commit.commit);
   }
 
   async abort(topicId: string, sequence: number, commit: number, now: number): Promise<Commit> {
-    try {
-      await this.doc.send(
+    const action = `Aborting commit ${commit} of ${topicId}/${sequence}`;
+    const outcome = await conditionalRequest(action, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: sequenceKey(topicId, sequence), sk: commit, x: now },
           ConditionExpression: 'attribute_not_exists(sk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return { kind: 'aborted', commit, abortedAt: now };
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        const existing = (error as { Item?: Record<string, unknown> }).Item;
-        if (existing !== undefined) return toCommit(existing);
-        const found = await this.commit(topicId, sequence, commit);
-        if (found !== undefined) return found;
-      }
-      throw mapAwsError(error, `Aborting commit ${commit} of ${topicId}/${sequence}`);
-    }
+      ),
+    );
+    if (outcome.written) return { kind: 'aborted', commit, abortedAt: now };
+    if (outcome.item !== undefined) return toCommit(outcome.item);
+    const found = await this.commit(topicId, sequence, commit);
+    if (found !== undefined) return found;
+    // The condition failed, yet no commit is there to explain it.
+    throw mapAwsError(outcome.error, action);
   }
 
   async commitsFrom(
@@ -436,23 +426,20 @@ export class DynamoCommitLogStore implements CommitLogStore {
   }
 
   async raiseHint(topicId: string, sequence: number, prefix: SettledPrefix): Promise<void> {
-    const outcome = await conditionalRequest(
-      `Raising the settled-prefix hint of ${topicId}/${sequence}`,
-      () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
-            UpdateExpression: 'SET h = :h, hv = :hv',
-            ConditionExpression: 'attribute_not_exists(h) OR h < :h',
-            ExpressionAttributeValues: {
-              ':h': prefix.next,
-              ':hv': packPartitionMap(prefix.vector),
-            },
-          }),
-        ),
+    await conditionalRequest(`Raising the settled-prefix hint of ${topicId}/${sequence}`, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
+          UpdateExpression: 'SET h = :h, hv = :hv',
+          ConditionExpression: 'attribute_not_exists(h) OR h < :h',
+          ExpressionAttributeValues: {
+            ':h': prefix.next,
+            ':hv': packPartitionMap(prefix.vector),
+          },
+        }),
+      ),
     );
-    if (!outcome.written) return;
   }
 
   async saveRetention(
@@ -547,7 +534,7 @@ export class DynamoCommitLogStore implements CommitLogStore {
   ): Promise<Commit[]> {
     const commits: Commit[] = [];
     let start: Record<string, unknown> | undefined;
-    try {
+    await request(`Reading the commits of ${topicId}/${sequence}`, async () => {
       do {
         const page = await this.doc.send(
           new QueryCommand({
@@ -563,9 +550,7 @@ export class DynamoCommitLogStore implements CommitLogStore {
         for (const item of page.Items ?? []) commits.push(toCommit(item));
         start = page.LastEvaluatedKey;
       } while (start !== undefined && commits.length < limit);
-    } catch (error) {
-      throw mapAwsError(error, `Reading the commits of ${topicId}/${sequence}`);
-    }
+    });
     return commits;
   }
 }

@@ -9,12 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { EventLogError } from '../log/errors.js';
-import {
-  conditionalRequest,
-  isConditionalCheckFailed,
-  mapAwsError,
-  request,
-} from './aws-errors.js';
+import { conditionalRequest, request } from './aws-errors.js';
 import { queryItems } from './query-items.js';
 
 /**
@@ -259,8 +254,7 @@ export class DynamoGroupStore implements GroupStore {
         ),
     );
     if (!outcome.written) throw instanceNotFound(group, member.memberId);
-    const response = outcome.response;
-    return { created: response.Attributes?.['joinedAt'] === undefined };
+    return { created: outcome.response.Attributes?.['joinedAt'] === undefined };
   }
 
   async deleteMember(group: string, memberId: string): Promise<void> {
@@ -391,8 +385,7 @@ export class DynamoGroupStore implements GroupStore {
         ),
     );
     if (!outcome.written) return undefined;
-    const response = outcome.response;
-    return toLease(response.Attributes ?? {});
+    return toLease(outcome.response.Attributes ?? {});
   }
 
   async releaseLease(
@@ -423,60 +416,55 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async commit(group: string, commit: CommitWrite): Promise<CommitOutcome> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: groupPk(group), sk: leaseSk(commit.topic, commit.partition) },
-          UpdateExpression: 'SET committed = :offset, committedAt = :now, topicId = :topicId',
-          // The tenure first (fencing), then monotonicity; an offset of an older incarnation
-          // of the topic does not count.
-          ConditionExpression:
-            '#owner = :member AND #counter = :counter AND (attribute_not_exists(leaseTopicId) OR leaseTopicId = :topicId) AND (attribute_not_exists(committed) OR committed <= :offset OR topicId <> :topicId)',
-          ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
-          ExpressionAttributeValues: {
-            ':member': commit.memberId,
-            ':counter': commit.counter,
-            ':offset': commit.offset,
-            ':now': commit.now,
-            ':topicId': commit.topicId,
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { status: 'committed', committed: commit.offset };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(
-          error,
-          `Committing ${commit.topic}/${commit.partition} for group ${group}`,
-        );
-      }
-      const old = oldItem(error);
-      const owner = typeof old?.['owner'] === 'string' ? old['owner'] : undefined;
-      const counter = typeof old?.['counter'] === 'number' ? old['counter'] : undefined;
-      const leaseTopicId = old?.['leaseTopicId'];
-      // A tenure of an earlier incarnation of the topic: fenced, whatever the counter says.
-      if (typeof leaseTopicId === 'string' && leaseTopicId !== commit.topicId) {
-        return { status: 'fenced', owner, counter };
-      }
-      if (old !== undefined && owner === commit.memberId && counter === commit.counter) {
-        return { status: 'behind', committed: Number(old['committed']) };
-      }
-      if (old === undefined) {
-        // The failure gave no item (an emulator, or the item is gone): read it to tell apart.
-        const lease = await this.getLease(group, commit.topic, commit.partition);
-        if (
-          lease?.owner === commit.memberId &&
-          lease.counter === commit.counter &&
-          (lease.leaseTopicId === undefined || lease.leaseTopicId === commit.topicId)
-        ) {
-          return { status: 'behind', committed: lease.committed ?? commit.offset };
-        }
-        return { status: 'fenced', owner: lease?.owner, counter: lease?.counter };
-      }
+    const outcome = await conditionalRequest(
+      `Committing ${commit.topic}/${commit.partition} for group ${group}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: groupPk(group), sk: leaseSk(commit.topic, commit.partition) },
+            UpdateExpression: 'SET committed = :offset, committedAt = :now, topicId = :topicId',
+            // The tenure first (fencing), then monotonicity; an offset of an older incarnation
+            // of the topic does not count.
+            ConditionExpression:
+              '#owner = :member AND #counter = :counter AND (attribute_not_exists(leaseTopicId) OR leaseTopicId = :topicId) AND (attribute_not_exists(committed) OR committed <= :offset OR topicId <> :topicId)',
+            ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
+            ExpressionAttributeValues: {
+              ':member': commit.memberId,
+              ':counter': commit.counter,
+              ':offset': commit.offset,
+              ':now': commit.now,
+              ':topicId': commit.topicId,
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+    );
+    if (outcome.written) return { status: 'committed', committed: commit.offset };
+    const old = oldItem(outcome.item);
+    const owner = typeof old?.['owner'] === 'string' ? old['owner'] : undefined;
+    const counter = typeof old?.['counter'] === 'number' ? old['counter'] : undefined;
+    const leaseTopicId = old?.['leaseTopicId'];
+    // A tenure of an earlier incarnation of the topic: fenced, whatever the counter says.
+    if (typeof leaseTopicId === 'string' && leaseTopicId !== commit.topicId) {
       return { status: 'fenced', owner, counter };
     }
+    if (old !== undefined && owner === commit.memberId && counter === commit.counter) {
+      return { status: 'behind', committed: Number(old['committed']) };
+    }
+    if (old === undefined) {
+      // The failure gave no item (an emulator, or the item is gone): read it to tell apart.
+      const lease = await this.getLease(group, commit.topic, commit.partition);
+      if (
+        lease?.owner === commit.memberId &&
+        lease.counter === commit.counter &&
+        (lease.leaseTopicId === undefined || lease.leaseTopicId === commit.topicId)
+      ) {
+        return { status: 'behind', committed: lease.committed ?? commit.offset };
+      }
+      return { status: 'fenced', owner: lease?.owner, counter: lease?.counter };
+    }
+    return { status: 'fenced', owner, counter };
   }
 
   async resetOffset(
@@ -523,7 +511,7 @@ export class DynamoGroupStore implements GroupStore {
    * can never commit over what comes next).
    */
   async forgetOffset(group: string, topic: string, partition: number): Promise<void> {
-    const outcome = await conditionalRequest(
+    await conditionalRequest(
       `Deleting the offset of ${topic}/${partition} for group ${group}`,
       () =>
         this.doc.send(
@@ -535,11 +523,10 @@ export class DynamoGroupStore implements GroupStore {
           }),
         ),
     );
-    if (!outcome.written) return;
   }
 
   async registerGroup(group: string, now: number): Promise<void> {
-    const outcome = await conditionalRequest(`Registering group ${group}`, () =>
+    await conditionalRequest(`Registering group ${group}`, () =>
       this.doc.send(
         new PutCommand({
           TableName: this.table,
@@ -548,7 +535,6 @@ export class DynamoGroupStore implements GroupStore {
         }),
       ),
     );
-    if (!outcome.written) return;
   }
 
   async listGroups(): Promise<string[]> {
@@ -582,13 +568,11 @@ export class DynamoGroupStore implements GroupStore {
     );
     for await (const item of items) keys.push({ pk: String(item['pk']), sk: String(item['sk']) });
     const all = [...keys, { pk: REGISTRY_PK, sk: group }];
-    try {
+    await request(`Deleting group ${group}`, async () => {
       for (let i = 0; i < all.length; i += 25) {
         await this.batchDelete(all.slice(i, i + 25));
       }
-    } catch (error) {
-      throw mapAwsError(error, `Deleting group ${group}`);
-    }
+    });
     return keys.length;
   }
 

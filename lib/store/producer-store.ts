@@ -9,13 +9,7 @@ import {
 import { type PublishedCommit, packPartitionMap, unpackPartitionMap } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
 import type { ProducerSequenceState } from '../log/producer-state.js';
-import {
-  awsErrorName,
-  conditionalRequest,
-  isConditionalCheckFailed,
-  mapAwsError,
-  request,
-} from './aws-errors.js';
+import { awsErrorName, conditionalRequest, mapAwsError, request } from './aws-errors.js';
 import { commitItem, isSameCommit, sequenceKey, toCommit } from './commit-log-store.js';
 import { unmarshallItem } from './dynamo-items.js';
 
@@ -150,7 +144,7 @@ export class DynamoProducerStore implements ProducerStore {
       expiresAt,
       ...(name === undefined ? {} : { name }),
     };
-    try {
+    await request(`Registering producer ${producerId}`, async () => {
       // A fresh id: nothing can be there (a lost-answer retry rewrites the same item).
       await this.doc.send(
         new PutCommand({
@@ -158,9 +152,7 @@ export class DynamoProducerStore implements ProducerStore {
           Item: { pk: `producer#${producerId}`, sk: 0, ...registration },
         }),
       );
-    } catch (error) {
-      throw mapAwsError(error, `Registering producer ${producerId}`);
-    }
+    });
     return registration;
   }
 
@@ -193,8 +185,8 @@ export class DynamoProducerStore implements ProducerStore {
       conditions.push('epoch = :expected');
       values[':expected'] = expectedEpoch;
     }
-    try {
-      const response = await this.doc.send(
+    const outcome = await conditionalRequest(`Bumping the epoch of producer ${producerId}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `producer#${producerId}`, sk: 0 },
@@ -204,31 +196,29 @@ export class DynamoProducerStore implements ProducerStore {
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return toRegistration(response.Attributes ?? {});
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(error, `Bumping the epoch of producer ${producerId}`);
-      }
-      const old = (error as { Item?: Record<string, unknown> }).Item;
-      const current = old === undefined ? undefined : toRegistration(unmarshallItem(old));
-      if (current === undefined || current.expiresAt <= nowSeconds) {
-        throw new EventLogError(
-          'UNKNOWN_PRODUCER_ID',
-          `Producer ${producerId} does not exist (never issued, or expired)`,
-          { details: { producerId } },
-        );
-      }
+      ),
+    );
+    if (outcome.written) {
+      return toRegistration(outcome.response.Attributes ?? {});
+    }
+    const old = outcome.item;
+    const current = old === undefined ? undefined : toRegistration(unmarshallItem(old));
+    if (current === undefined || current.expiresAt <= nowSeconds) {
       throw new EventLogError(
-        'PRODUCER_FENCED',
-        `Producer ${producerId} is at epoch ${current.epoch}, not ${expectedEpoch}: another instance initialized it`,
-        { details: { producerId, epoch: expectedEpoch, currentEpoch: current.epoch } },
+        'UNKNOWN_PRODUCER_ID',
+        `Producer ${producerId} does not exist (never issued, or expired)`,
+        { details: { producerId } },
       );
     }
+    throw new EventLogError(
+      'PRODUCER_FENCED',
+      `Producer ${producerId} is at epoch ${current.epoch}, not ${expectedEpoch}: another instance initialized it`,
+      { details: { producerId, epoch: expectedEpoch, currentEpoch: current.epoch } },
+    );
   }
 
   async touch(producerId: number, expiresAt: number): Promise<void> {
-    const outcome = await conditionalRequest(`Extending producer ${producerId}`, () =>
+    await conditionalRequest(`Extending producer ${producerId}`, () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
@@ -239,7 +229,6 @@ export class DynamoProducerStore implements ProducerStore {
         }),
       ),
     );
-    if (!outcome.written) return;
   }
 
   async named(name: string, nowSeconds: number): Promise<number | undefined> {
@@ -264,8 +253,8 @@ export class DynamoProducerStore implements ProducerStore {
     nowSeconds: number,
     replacing?: number,
   ): Promise<number> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest(`Binding producer name ${name}`, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: `producer-name#${name}`, sk: 0, producerId, expiresAt },
@@ -278,15 +267,11 @@ export class DynamoProducerStore implements ProducerStore {
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return producerId;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(error, `Binding producer name ${name}`);
-      }
-      const old = (error as { Item?: Record<string, unknown> }).Item;
-      return unmarshallItem(old ?? {})['producerId'] as number;
-    }
+      ),
+    );
+    if (outcome.written) return producerId;
+    const old = outcome.item;
+    return unmarshallItem(old ?? {})['producerId'] as number;
   }
 
   async state(

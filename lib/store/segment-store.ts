@@ -6,7 +6,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { mapAwsError, request } from './aws-errors.js';
+import { request } from './aws-errors.js';
 
 /** Where segment objects live: one object per produce request, read back by byte range. */
 export interface SegmentStore {
@@ -47,7 +47,7 @@ export class S3SegmentStore implements SegmentStore {
   }
 
   async getRange(key: string, start: number, end: number): Promise<Buffer> {
-    try {
+    return request(`Reading segment ${key} [${start}, ${end})`, async () => {
       // An explicit first-last range: suffix ranges are not needed and some emulators get
       // them wrong.
       const response = await this.s3.send(
@@ -60,9 +60,7 @@ export class S3SegmentStore implements SegmentStore {
         throw new Error(`expected ${end - start} bytes, got ${buffer.byteLength}`);
       }
       return buffer;
-    } catch (error) {
-      throw mapAwsError(error, `Reading segment ${key} [${start}, ${end})`);
-    }
+    });
   }
 
   async *list(prefix: string, startAfter?: string): AsyncIterable<SegmentObject> {

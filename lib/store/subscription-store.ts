@@ -208,8 +208,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
         { details: { subscription: config.name } },
       );
     }
-    const response = outcome.response;
-    return toStored(response.Attributes ?? {});
+    return toStored(outcome.response.Attributes ?? {});
   }
 
   async delete(name: string): Promise<StoredSubscription> {

@@ -10,13 +10,7 @@ import {
 import { EventLogError } from '../log/errors.js';
 import type { SweepState } from '../log/orphan-sweep.js';
 import type { TopicConfig } from '../log/topic-config.js';
-import {
-  awsErrorName,
-  conditionalRequest,
-  isConditionalCheckFailed,
-  mapAwsError,
-  request,
-} from './aws-errors.js';
+import { awsErrorName, conditionalRequest, mapAwsError, request } from './aws-errors.js';
 import { unmarshallItem } from './dynamo-items.js';
 
 export interface TopicRecord {
@@ -125,8 +119,7 @@ export class DynamoTopicStore implements TopicStore {
       ),
     );
     if (!outcome.written) throw unknownTopic(name);
-    const response = outcome.response;
-    return response.Attributes as TopicRecord;
+    return outcome.response.Attributes as TopicRecord;
   }
 
   async increasePartitions(
@@ -134,8 +127,8 @@ export class DynamoTopicStore implements TopicStore {
     topicId: string,
     partitions: number,
   ): Promise<TopicRecord> {
-    try {
-      const response = await this.doc.send(
+    const outcome = await conditionalRequest(`Increasing the partitions of topic ${name}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { name },
@@ -146,17 +139,15 @@ export class DynamoTopicStore implements TopicStore {
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return response.Attributes as TopicRecord;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        const raw = (error as { Item?: Record<string, unknown> }).Item;
-        const old = raw === undefined ? undefined : unmarshallItem(raw);
-        if (old === undefined || old['topicId'] !== topicId) throw unknownTopic(name);
-        throw partitionsNotIncreased(name, old['partitions'] as number, partitions);
-      }
-      throw mapAwsError(error, `Increasing the partitions of topic ${name}`);
+      ),
+    );
+    if (outcome.written) {
+      return outcome.response.Attributes as TopicRecord;
     }
+    const raw = outcome.item;
+    const old = raw === undefined ? undefined : unmarshallItem(raw);
+    if (old === undefined || old['topicId'] !== topicId) throw unknownTopic(name);
+    throw partitionsNotIncreased(name, old['partitions'] as number, partitions);
   }
 
   async delete(topic: TopicRecord, deletedAt: number): Promise<void> {
@@ -198,16 +189,14 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async forgetDeleted(topicId: string): Promise<void> {
-    try {
+    await request(`Forgetting deleted topic ${topicId}`, async () => {
       await this.doc.send(
         new DeleteCommand({ TableName: this.table, Key: { name: SWEEP_PREFIX + topicId } }),
       );
       await this.doc.send(
         new DeleteCommand({ TableName: this.table, Key: { name: DELETED_PREFIX + topicId } }),
       );
-    } catch (error) {
-      throw mapAwsError(error, `Forgetting deleted topic ${topicId}`);
-    }
+    });
   }
 
   async acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
@@ -227,7 +216,7 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async releaseLease(name: string, owner: string): Promise<void> {
-    const outcome = await conditionalRequest(`Releasing the lease ${name}`, () =>
+    await conditionalRequest(`Releasing the lease ${name}`, () =>
       this.doc.send(
         new DeleteCommand({
           TableName: this.table,
@@ -238,7 +227,6 @@ export class DynamoTopicStore implements TopicStore {
         }),
       ),
     );
-    if (!outcome.written) return;
   }
 
   async sweepState(topicId: string): Promise<SweepState | undefined> {
@@ -260,7 +248,7 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async saveSweepState(topicId: string, state: SweepState): Promise<void> {
-    try {
+    await request(`Saving the orphan sweep state of ${topicId}`, async () => {
       // Written only under the topic's retention lease, so a plain put is enough.
       await this.doc.send(
         new PutCommand({
@@ -272,15 +260,13 @@ export class DynamoTopicStore implements TopicStore {
           },
         }),
       );
-    } catch (error) {
-      throw mapAwsError(error, `Saving the orphan sweep state of ${topicId}`);
-    }
+    });
   }
 
   private async scan(): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
-    try {
+    await request('Listing topics', async () => {
       do {
         const page = await this.doc.send(
           new ScanCommand({
@@ -292,9 +278,7 @@ export class DynamoTopicStore implements TopicStore {
         items.push(...(page.Items ?? []));
         start = page.LastEvaluatedKey;
       } while (start !== undefined);
-    } catch (error) {
-      throw mapAwsError(error, 'Listing topics');
-    }
+    });
     return items;
   }
 }
