@@ -36,6 +36,7 @@ import { type Clock, systemClock } from './clock.js';
 import { emitDispatchMetrics } from './consumer-metrics.js';
 import { FETCH_LIMITS, type FetchedRecord, type FetchService } from './fetch.js';
 import type { AssignedPartition, GroupService } from './groups.js';
+import { leaseKey } from './lease-balancer.js';
 import { mapLimited } from './map-limited.js';
 import type { MetricsEmitter } from './metrics.js';
 import type { OffsetService } from './offsets.js';
@@ -443,7 +444,7 @@ export class Dispatcher {
   /** Cuts short the batching-window waits of these partitions: records just arrived. */
   notify(topic: string, partitions: readonly number[]): void {
     for (const partition of partitions) {
-      const key = `${topic}#${partition}`;
+      const key = leaseKey(topic, partition);
       this.notified.set(key, (this.notified.get(key) ?? 0) + 1);
       const waiting = this.waiters.get(key);
       if (waiting === undefined) continue;
@@ -646,7 +647,7 @@ export class Dispatcher {
     let bytes = envelope;
     let next = work.position;
     let windowEnd: number | undefined;
-    const key = `${topic.name}#${partition}`;
+    const key = leaseKey(topic.name, partition);
     for (;;) {
       const notifiedBefore = this.notified.get(key) ?? 0;
       let page: Awaited<ReturnType<FetchService['fetch']>>;
@@ -1408,7 +1409,7 @@ export class Dispatcher {
     ms: number,
     notifiedBefore: number,
   ): Promise<boolean> {
-    const key = `${topic}#${partition}`;
+    const key = leaseKey(topic, partition);
     if ((this.notified.get(key) ?? 0) > notifiedBefore) return true;
     const waiting = this.waiters.get(key) ?? new Set<() => void>();
     this.waiters.set(key, waiting);

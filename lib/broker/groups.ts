@@ -1,3 +1,4 @@
+import { compareTopicPartitions } from '../log/consumer-group.js';
 import { EventLogError } from '../log/errors.js';
 import { isResourceName, RESOURCE_NAME_RULE } from '../log/resource-name.js';
 import { validateTopicName } from '../log/topic-config.js';
@@ -318,7 +319,7 @@ export class GroupService {
         counter: lease.counter,
         committed: committedOf(lease, resolved.get(lease.topic)),
       }))
-      .sort(byTopicPartition);
+      .sort(compareTopicPartitions);
 
     return {
       group,
@@ -362,7 +363,7 @@ export class GroupService {
       });
       if (ok) released.push({ topic: lease.topic, partition: lease.partition });
     });
-    return released.sort(byTopicPartition);
+    return released.sort(compareTopicPartitions);
   }
 
   /**
@@ -533,7 +534,7 @@ export class GroupService {
         committedAt: lease.committedAt ?? null,
       });
     }
-    return out.sort(byTopicPartition);
+    return out.sort(compareTopicPartitions);
   }
 
   /** Members, owners, committed offsets, high watermarks and lag per partition. */
@@ -657,7 +658,7 @@ export class GroupService {
           previous: current.get(partition) ?? null,
           committed: offset,
         }))
-        .sort(byTopicPartition);
+        .sort(compareTopicPartitions);
     }
     const results = await mapLimited(plan, PARALLEL, async ({ partition, offset }) => {
       const { previous } = await this.store.resetOffset(
@@ -676,7 +677,7 @@ export class GroupService {
       };
     });
     await this.store.registerGroup(group, now);
-    return results.sort(byTopicPartition);
+    return results.sort(compareTopicPartitions);
   }
 
   /** Where a partition starts for auto.offset.reset earliest|latest. */
@@ -757,7 +758,9 @@ export class GroupService {
       );
     }
     await mapLimited(leases, PARALLEL, (l) => this.store.forgetOffset(group, l.topic, l.partition));
-    return leases.map((l) => ({ topic: l.topic, partition: l.partition })).sort(byTopicPartition);
+    return leases
+      .map((l) => ({ topic: l.topic, partition: l.partition }))
+      .sort(compareTopicPartitions);
   }
 
   private checkEmpty(group: string, snapshot: GroupSnapshot, force: boolean): void {
@@ -864,8 +867,4 @@ function commitResult(o: CommitOffset, outcome: Exclude<CommitOutcome, { status:
     committed: outcome.committed,
     applied: outcome.status === 'committed',
   };
-}
-
-function byTopicPartition(a: TopicPartition, b: TopicPartition): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { compareTopicPartitions } from '../log/consumer-group.js';
 import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
 import { Admin } from './admin.js';
 import { type FetchedBatch, fetchPartitions, type PartitionBatch } from './fetcher.js';
@@ -171,7 +172,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   assignment(): (TopicPartition & { counter: number })[] {
     return [...this.owned.values()]
       .map((o) => ({ topic: o.topic, partition: o.partition, counter: o.counter }))
-      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+      .sort(compareTopicPartitions);
   }
 
   /**
