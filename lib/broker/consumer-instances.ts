@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sequenceOf } from '../log/commit.js';
-import { compareTopicPartitions } from '../log/consumer-group.js';
+import { compareTopicPartitions, type OffsetReset } from '../log/consumer-group.js';
 import { EventLogError, isEventLogError } from '../log/errors.js';
 import { MAX_JAVA_INT } from '../log/strict-number.js';
 import { validateTopicName } from '../log/topic-config.js';
@@ -43,7 +43,7 @@ import type { TopicService } from './topics.js';
  */
 
 export type InstanceFormat = 'binary' | 'json';
-export type OffsetReset = 'earliest' | 'latest' | 'none';
+export type { OffsetReset };
 
 export interface InstanceConfig {
   name?: string;

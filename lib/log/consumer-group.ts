@@ -8,6 +8,9 @@ export interface TopicPartition {
   partition: number;
 }
 
+/** Where a member starts reading a partition its group never committed (Kafka's auto.offset.reset). */
+export type OffsetReset = 'earliest' | 'latest' | 'none';
+
 /** Orders partitions by topic name, then partition number. */
 export function compareTopicPartitions(a: TopicPartition, b: TopicPartition): number {
   return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;

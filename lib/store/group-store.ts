@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { OffsetReset } from '../log/consumer-group.js';
 import { EventLogError } from '../log/errors.js';
 import { conditionalRequest, request } from './aws-errors.js';
 import { queryItems } from './query-items.js';
@@ -50,7 +51,7 @@ export interface LeaseItem {
 /** A Confluent REST Proxy v2 consumer instance: lives on its member item. */
 export interface InstanceState {
   format: 'binary' | 'json';
-  autoOffsetReset: 'earliest' | 'latest' | 'none';
+  autoOffsetReset: OffsetReset;
   autoCommit: boolean;
   autoCommitIntervalMs: number;
   /** The member session: leases move to others when no records call came for this long. */
