@@ -1,4 +1,9 @@
-import { compareTopicPartitions } from '../log/consumer-group.js';
+import {
+  type AssignedPartition,
+  compareTopicPartitions,
+  type HeartbeatAnswer,
+  type TopicPartition,
+} from '../log/consumer-group.js';
 import { EventLogError } from '../log/errors.js';
 import { isResourceName, RESOURCE_NAME_RULE } from '../log/resource-name.js';
 import { validateTopicName } from '../log/topic-config.js';
@@ -39,17 +44,7 @@ export interface GroupServiceOptions {
 
 export const SESSION_TIMEOUT_LIMITS = { min: 1000, max: 300_000, default: 10_000 } as const;
 
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
-
-export interface AssignedPartition extends TopicPartition {
-  /** The lease counter: send it back with commits. A new counter is a new tenure. */
-  counter: number;
-  /** The next offset to read, or null when the group never committed one. */
-  committed: number | null;
-}
+export type { AssignedPartition, TopicPartition };
 
 export interface HeartbeatRequest {
   /** The subscription; omit to keep the stored one. */
@@ -57,19 +52,8 @@ export interface HeartbeatRequest {
   sessionTimeoutMs?: number;
 }
 
-export interface Heartbeat {
-  group: string;
-  memberId: string;
-  sessionTimeoutMs: number;
-  /** How often to heartbeat: a third of the session timeout, as Kafka advises. */
-  heartbeatIntervalMs: number;
-  /** The member's leases are safe for this long unless it heartbeats again. */
-  expiresInMs: number;
-  /** Live members, this one included. */
-  members: number;
-  assignment: AssignedPartition[];
-  /** Subscribed topics that do not exist (they get no partitions until created). */
-  unknownTopics: string[];
+/** The answer the API sends, and what the broker keeps for itself. */
+export interface Heartbeat extends HeartbeatAnswer {
   /** The member item as stored after this heartbeat. */
   member: MemberItem;
 }
