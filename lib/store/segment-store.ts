@@ -2,7 +2,6 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -66,8 +65,7 @@ export class S3SegmentStore implements SegmentStore {
   async *list(prefix: string, startAfter?: string): AsyncIterable<SegmentObject> {
     let token: string | undefined;
     do {
-      let page: ListObjectsV2CommandOutput;
-      page = await request(`Listing segments under ${prefix}`, () =>
+      const page = await request(`Listing segments under ${prefix}`, () =>
         this.s3.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
@@ -89,22 +87,23 @@ export class S3SegmentStore implements SegmentStore {
     let deleted = 0;
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
-      const response = await request(`Deleting ${batch.length} segments`, () =>
-        this.s3.send(
+      // Objects S3 did not delete fail the call as a failed request would (mapped, retriable).
+      deleted += await request(`Deleting ${batch.length} segments`, async () => {
+        const response = await this.s3.send(
           new DeleteObjectsCommand({
             Bucket: this.bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false },
           }),
-        ),
-      );
-      const failed = response.Errors ?? [];
-      if (failed.length > 0) {
-        const first = failed[0];
-        throw new Error(
-          `${failed.length} objects not deleted, first: ${first?.Key} ${first?.Code}`,
         );
-      }
-      deleted += response.Deleted?.length ?? batch.length;
+        const failed = response.Errors ?? [];
+        if (failed.length > 0) {
+          const first = failed[0];
+          throw new Error(
+            `${failed.length} objects not deleted, first: ${first?.Key} ${first?.Code}`,
+          );
+        }
+        return response.Deleted?.length ?? batch.length;
+      });
     }
     return deleted;
   }
