@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sequenceOf } from '../log/commit.js';
+import { compareTopicPartitions, type OffsetReset } from '../log/consumer-group.js';
 import { EventLogError, isEventLogError } from '../log/errors.js';
 import { MAX_JAVA_INT } from '../log/strict-number.js';
 import { validateTopicName } from '../log/topic-config.js';
@@ -42,7 +43,7 @@ import type { TopicService } from './topics.js';
  */
 
 export type InstanceFormat = 'binary' | 'json';
-export type OffsetReset = 'earliest' | 'latest' | 'none';
+export type { OffsetReset };
 
 export interface InstanceConfig {
   name?: string;
@@ -753,9 +754,7 @@ function partitionOf(key: string): TopicPartition {
 }
 
 function keysToPartitions(keys: readonly string[]): TopicPartition[] {
-  return keys
-    .map(partitionOf)
-    .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  return keys.map(partitionOf).sort(compareTopicPartitions);
 }
 
 function filterKeys(

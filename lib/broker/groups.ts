@@ -1,3 +1,9 @@
+import {
+  type AssignedPartition,
+  compareTopicPartitions,
+  type HeartbeatAnswer,
+  type TopicPartition,
+} from '../log/consumer-group.js';
 import { EventLogError } from '../log/errors.js';
 import { isResourceName, RESOURCE_NAME_RULE } from '../log/resource-name.js';
 import { validateTopicName } from '../log/topic-config.js';
@@ -38,17 +44,7 @@ export interface GroupServiceOptions {
 
 export const SESSION_TIMEOUT_LIMITS = { min: 1000, max: 300_000, default: 10_000 } as const;
 
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
-
-export interface AssignedPartition extends TopicPartition {
-  /** The lease counter: send it back with commits. A new counter is a new tenure. */
-  counter: number;
-  /** The next offset to read, or null when the group never committed one. */
-  committed: number | null;
-}
+export type { AssignedPartition, TopicPartition };
 
 export interface HeartbeatRequest {
   /** The subscription; omit to keep the stored one. */
@@ -56,19 +52,8 @@ export interface HeartbeatRequest {
   sessionTimeoutMs?: number;
 }
 
-export interface Heartbeat {
-  group: string;
-  memberId: string;
-  sessionTimeoutMs: number;
-  /** How often to heartbeat: a third of the session timeout, as Kafka advises. */
-  heartbeatIntervalMs: number;
-  /** The member's leases are safe for this long unless it heartbeats again. */
-  expiresInMs: number;
-  /** Live members, this one included. */
-  members: number;
-  assignment: AssignedPartition[];
-  /** Subscribed topics that do not exist (they get no partitions until created). */
-  unknownTopics: string[];
+/** The answer the API sends, and what the broker keeps for itself. */
+export interface Heartbeat extends HeartbeatAnswer {
   /** The member item as stored after this heartbeat. */
   member: MemberItem;
 }
@@ -318,7 +303,7 @@ export class GroupService {
         counter: lease.counter,
         committed: committedOf(lease, resolved.get(lease.topic)),
       }))
-      .sort(byTopicPartition);
+      .sort(compareTopicPartitions);
 
     return {
       group,
@@ -362,7 +347,7 @@ export class GroupService {
       });
       if (ok) released.push({ topic: lease.topic, partition: lease.partition });
     });
-    return released.sort(byTopicPartition);
+    return released.sort(compareTopicPartitions);
   }
 
   /**
@@ -533,7 +518,7 @@ export class GroupService {
         committedAt: lease.committedAt ?? null,
       });
     }
-    return out.sort(byTopicPartition);
+    return out.sort(compareTopicPartitions);
   }
 
   /** Members, owners, committed offsets, high watermarks and lag per partition. */
@@ -657,7 +642,7 @@ export class GroupService {
           previous: current.get(partition) ?? null,
           committed: offset,
         }))
-        .sort(byTopicPartition);
+        .sort(compareTopicPartitions);
     }
     const results = await mapLimited(plan, PARALLEL, async ({ partition, offset }) => {
       const { previous } = await this.store.resetOffset(
@@ -676,7 +661,7 @@ export class GroupService {
       };
     });
     await this.store.registerGroup(group, now);
-    return results.sort(byTopicPartition);
+    return results.sort(compareTopicPartitions);
   }
 
   /** Where a partition starts for auto.offset.reset earliest|latest. */
@@ -757,7 +742,9 @@ export class GroupService {
       );
     }
     await mapLimited(leases, PARALLEL, (l) => this.store.forgetOffset(group, l.topic, l.partition));
-    return leases.map((l) => ({ topic: l.topic, partition: l.partition })).sort(byTopicPartition);
+    return leases
+      .map((l) => ({ topic: l.topic, partition: l.partition }))
+      .sort(compareTopicPartitions);
   }
 
   private checkEmpty(group: string, snapshot: GroupSnapshot, force: boolean): void {
@@ -864,8 +851,4 @@ function commitResult(o: CommitOffset, outcome: Exclude<CommitOutcome, { status:
     committed: outcome.committed,
     applied: outcome.status === 'committed',
   };
-}
-
-function byTopicPartition(a: TopicPartition, b: TopicPartition): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
 }

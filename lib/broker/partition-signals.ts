@@ -3,6 +3,10 @@
  * cuts short the waits of batching windows and lingering leases on those partitions, and
  * counts, so that a wait knows whether a notification came since its caller last read.
  */
+
+// Keyed by topic and partition as leases are: one spelling of that key.
+import { leaseKey } from './lease-balancer.js';
+
 export class PartitionSignals {
   /** Window waits to cut short when records arrive, by topic#partition. */
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -18,7 +22,7 @@ export class PartitionSignals {
   /** Cuts short the waits of these partitions: records just arrived. */
   notify(topic: string, partitions: readonly number[]): void {
     for (const partition of partitions) {
-      const key = `${topic}#${partition}`;
+      const key = leaseKey(topic, partition);
       this.notified.set(key, (this.notified.get(key) ?? 0) + 1);
       const waiting = this.waiters.get(key);
       if (waiting === undefined) continue;
@@ -28,7 +32,7 @@ export class PartitionSignals {
 
   /** notify() calls for the partition so far: what a reader passes to waitForRecords later. */
   count(topic: string, partition: number): number {
-    return this.notified.get(`${topic}#${partition}`) ?? 0;
+    return this.notified.get(leaseKey(topic, partition)) ?? 0;
   }
 
   /**
@@ -41,7 +45,7 @@ export class PartitionSignals {
     ms: number,
     notifiedBefore: number,
   ): Promise<boolean> {
-    const key = `${topic}#${partition}`;
+    const key = leaseKey(topic, partition);
     if ((this.notified.get(key) ?? 0) > notifiedBefore) return true;
     const waiting = this.waiters.get(key) ?? new Set<() => void>();
     this.waiters.set(key, waiting);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { compareTopicPartitions, type OffsetReset } from '../log/consumer-group.js';
 import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
 import { Admin } from './admin.js';
 import { type FetchedBatch, fetchPartitions, type PartitionBatch } from './fetcher.js';
@@ -39,7 +40,7 @@ import { HttpClient, type HttpClientOptions } from './http.js';
  * their next heartbeat instead of after the session timeout.
  */
 
-export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
+export type { OffsetReset as AutoOffsetReset };
 
 export interface ConsumerOptions {
   group: string;
@@ -52,7 +53,7 @@ export interface ConsumerOptions {
   /** Kafka's auto.commit.interval.ms; default 5000. */
   autoCommitIntervalMs?: number;
   /** Where a partition the group never committed starts; default latest. `none` fails with NO_OFFSET. */
-  autoOffsetReset?: AutoOffsetReset;
+  autoOffsetReset?: OffsetReset;
   /** Partitions move to others after this long without a heartbeat; default 10000. */
   sessionTimeoutMs?: number;
   /** Default: the server's advice, a third of the session timeout. */
@@ -171,7 +172,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   assignment(): (TopicPartition & { counter: number })[] {
     return [...this.owned.values()]
       .map((o) => ({ topic: o.topic, partition: o.partition, counter: o.counter }))
-      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+      .sort(compareTopicPartitions);
   }
 
   /**

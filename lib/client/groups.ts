@@ -1,3 +1,4 @@
+import type { AssignedPartition, HeartbeatAnswer, TopicPartition } from '../log/consumer-group.js';
 import { HttpClient, type HttpClientOptions } from './http.js';
 
 /**
@@ -5,28 +6,7 @@ import { HttpClient, type HttpClientOptions } from './http.js';
  * Consumer drives, and the admin side (list, describe, committed offsets, reset, delete).
  */
 
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
-
-export interface AssignedPartition extends TopicPartition {
-  /** The lease counter: commits carry it, and a new one means a new tenure. */
-  counter: number;
-  /** The next offset to read, or null when the group never committed one. */
-  committed: number | null;
-}
-
-export interface HeartbeatAnswer {
-  group: string;
-  memberId: string;
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  expiresInMs: number;
-  members: number;
-  assignment: AssignedPartition[];
-  unknownTopics: string[];
-}
+export type { AssignedPartition, HeartbeatAnswer, TopicPartition };
 
 export interface CommitOffset extends TopicPartition {
   offset: number;

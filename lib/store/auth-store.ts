@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AclBinding } from '../log/acl.js';
 import { EventLogError } from '../log/errors.js';
-import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { conditionalRequest, request } from './aws-errors.js';
 import { queryItems } from './query-items.js';
 
 /**
@@ -89,33 +89,29 @@ export class DynamoAuthStore implements AuthStore {
   }
 
   async putAcl(acl: StoredAcl): Promise<void> {
-    try {
-      await this.doc.send(
+    await request('Writing an ACL', () =>
+      this.doc.send(
         new PutCommand({ TableName: this.table, Item: { pk: ACL_PK, sk: acl.id, ...acl } }),
-      );
-    } catch (error) {
-      throw mapAwsError(error, 'Writing an ACL');
-    }
+      ),
+    );
   }
 
   async deleteAcl(id: string): Promise<StoredAcl | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Deleting ACL ${id}`, () =>
+      this.doc.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { pk: ACL_PK, sk: id },
           ReturnValues: 'ALL_OLD',
         }),
-      );
-      return response.Attributes === undefined ? undefined : toAcl(response.Attributes);
-    } catch (error) {
-      throw mapAwsError(error, `Deleting ACL ${id}`);
-    }
+      ),
+    );
+    return response.Attributes === undefined ? undefined : toAcl(response.Attributes);
   }
 
   async createKey(key: StoredApiKey): Promise<void> {
     const ttl = key.expiresAt === undefined ? {} : { expiresAt: Math.ceil(key.expiresAt / 1000) };
-    try {
+    const outcome = await conditionalRequest('Creating an API key', async () => {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
@@ -137,23 +133,17 @@ export class DynamoAuthStore implements AuthStore {
           },
         }),
       );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        throw new EventLogError('CONFLICT', `An API key with id ${key.id} exists`);
-      }
-      throw mapAwsError(error, 'Creating an API key');
+    });
+    if (!outcome.written) {
+      throw new EventLogError('CONFLICT', `An API key with id ${key.id} exists`);
     }
   }
 
   async getKey(id: string): Promise<StoredApiKey | undefined> {
-    try {
-      const response = await this.doc.send(
-        new GetCommand({ TableName: this.table, Key: { pk: keyPk(id), sk: 'key' } }),
-      );
-      return response.Item === undefined ? undefined : toKey(response.Item, id);
-    } catch (error) {
-      throw mapAwsError(error, 'Reading an API key');
-    }
+    const response = await request('Reading an API key', () =>
+      this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: keyPk(id), sk: 'key' } })),
+    );
+    return response.Item === undefined ? undefined : toKey(response.Item, id);
   }
 
   async listKeys(): Promise<StoredApiKey[]> {
@@ -172,7 +162,7 @@ export class DynamoAuthStore implements AuthStore {
   }
 
   async revokeKey(id: string, now: number): Promise<boolean> {
-    try {
+    const outcome = await conditionalRequest(`Revoking API key ${id}`, async () => {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
@@ -190,44 +180,35 @@ export class DynamoAuthStore implements AuthStore {
           ExpressionAttributeValues: { ':now': now },
         }),
       );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw mapAwsError(error, `Revoking API key ${id}`);
-    }
+    });
+    return outcome.written;
   }
 
   async getOwner(kind: OwnedKind, name: string): Promise<string | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading the owner of ${kind} ${name}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: ownerPk(kind, name), sk: 'owner' },
           ConsistentRead: true,
         }),
-      );
-      const owner = response.Item?.['principal'];
-      return typeof owner === 'string' ? owner : undefined;
-    } catch (error) {
-      throw mapAwsError(error, `Reading the owner of ${kind} ${name}`);
-    }
+      ),
+    );
+    const owner = response.Item?.['principal'];
+    return typeof owner === 'string' ? owner : undefined;
   }
 
   async claimOwner(kind: OwnedKind, name: string, principal: string, now: number): Promise<string> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest(`Recording the owner of ${kind} ${name}`, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: ownerPk(kind, name), sk: 'owner', principal, createdAt: now },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return principal;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(error, `Recording the owner of ${kind} ${name}`);
-      }
-    }
+      ),
+    );
+    if (outcome.written) return principal;
     return (await this.getOwner(kind, name)) ?? principal;
   }
 }

@@ -81,3 +81,37 @@ export function mapAwsError(error: unknown, action: string): EventLogError {
   // 5xx, timeouts, resets, aborted sockets: the store may be fine on the next attempt.
   return new EventLogError('STORAGE_UNAVAILABLE', `${action} failed: ${reason}`, { cause: error });
 }
+
+/**
+ * One AWS request, its error mapped with `action` naming what was being done. Each store
+ * method keeps the meaning (which item, which condition); the I/O and its errors live here.
+ */
+export async function request<T>(action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw mapAwsError(error, action);
+  }
+}
+
+/**
+ * A conditional write whose failed condition is an answer, not an error: `written: false`,
+ * with the item as it was when the write asked for it (`ReturnValuesOnConditionCheckFailure`),
+ * as the SDK returns it (attribute values, not unmarshalled), and the SDK's error for a store
+ * that still finds it unexpected. Any other error is mapped.
+ */
+export type ConditionalOutcome<T> =
+  | { written: true; response: T }
+  | { written: false; item: Record<string, unknown> | undefined; error: unknown };
+
+export async function conditionalRequest<T>(
+  action: string,
+  call: () => Promise<T>,
+): Promise<ConditionalOutcome<T>> {
+  try {
+    return { written: true, response: await call() };
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw mapAwsError(error, action);
+    return { written: false, item: (error as { Item?: Record<string, unknown> }).Item, error };
+  }
+}

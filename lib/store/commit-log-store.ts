@@ -6,7 +6,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -24,7 +23,7 @@ import {
   unpackPartitionMap,
 } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
-import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { conditionalRequest, mapAwsError, request } from './aws-errors.js';
 import { unmarshallItem } from './dynamo-items.js';
 
 /**
@@ -235,7 +234,7 @@ export class DynamoCommitLogStore implements CommitLogStore {
       values[`:n${partition}`] = count;
       adds.push(`#p${partition} :n${partition}`);
     }
-    try {
+    return request(`Reserving a commit in ${topicId}/${sequence}`, async () => {
       // One atomic update: the commit number and every partition's range at once, no
       // condition (so nothing fails under contention), and ALL_OLD tells us when the previous
       // commit was reserved, which bounds how long its writer may still publish.
@@ -263,9 +262,7 @@ export class DynamoCommitLogStore implements CommitLogStore {
         previousReservedAt: (old['t'] as number | undefined) ?? 0,
         vector,
       };
-    } catch (error) {
-      throw mapAwsError(error, `Reserving a commit in ${topicId}/${sequence}`);
-    }
+    });
   }
 
   async reservedCommits(topicId: string, sequence: number): Promise<number> {
@@ -273,65 +270,60 @@ export class DynamoCommitLogStore implements CommitLogStore {
   }
 
   async head(topicId: string, sequence: number): Promise<SequenceHead> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading the head of ${topicId}/${sequence}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: headKey(topicId, sequence), sk: 0 },
           ProjectionExpression: 'c, t',
           ConsistentRead: true,
         }),
-      );
-      return {
-        commits: (response.Item?.['c'] as number | undefined) ?? 0,
-        lastReservedAt: (response.Item?.['t'] as number | undefined) ?? 0,
-      };
-    } catch (error) {
-      throw mapAwsError(error, `Reading the head of ${topicId}/${sequence}`);
-    }
+      ),
+    );
+    return {
+      commits: (response.Item?.['c'] as number | undefined) ?? 0,
+      lastReservedAt: (response.Item?.['t'] as number | undefined) ?? 0,
+    };
   }
 
   async publish(topicId: string, sequence: number, commit: PublishedCommit): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: commitItem(topicId, sequence, commit),
-          ConditionExpression: 'attribute_not_exists(sk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        // The SDK retries a put whose answer was lost; the retry then finds our own commit.
-        const existing = (error as { Item?: Record<string, unknown> }).Item;
-        if (existing !== undefined && isSameCommit(toCommit(existing), commit)) return;
-        throw commitTaken(topicId, sequence, commit.commit);
-      }
-      throw mapAwsError(error, `Publishing commit ${commit.commit} of ${topicId}/${sequence}`);
-    }
+    const outcome = await conditionalRequest(
+      `Publishing commit ${commit.commit} of ${topicId}/${sequence}`,
+      () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: commitItem(topicId, sequence, commit),
+            ConditionExpression: 'attribute_not_exists(sk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+    );
+    if (outcome.written) return;
+    // The SDK retries a put whose answer was lost; the retry then finds our own commit.
+    const existing = outcome.item;
+    if (existing !== undefined && isSameCommit(toCommit(existing), commit)) return;
+    throw commitTaken(topicId, sequence, commit.commit);
   }
 
   async abort(topicId: string, sequence: number, commit: number, now: number): Promise<Commit> {
-    try {
-      await this.doc.send(
+    const action = `Aborting commit ${commit} of ${topicId}/${sequence}`;
+    const outcome = await conditionalRequest(action, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: sequenceKey(topicId, sequence), sk: commit, x: now },
           ConditionExpression: 'attribute_not_exists(sk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return { kind: 'aborted', commit, abortedAt: now };
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        const existing = (error as { Item?: Record<string, unknown> }).Item;
-        if (existing !== undefined) return toCommit(existing);
-        const found = await this.commit(topicId, sequence, commit);
-        if (found !== undefined) return found;
-      }
-      throw mapAwsError(error, `Aborting commit ${commit} of ${topicId}/${sequence}`);
-    }
+      ),
+    );
+    if (outcome.written) return { kind: 'aborted', commit, abortedAt: now };
+    if (outcome.item !== undefined) return toCommit(outcome.item);
+    const found = await this.commit(topicId, sequence, commit);
+    if (found !== undefined) return found;
+    // The condition failed, yet no commit is there to explain it.
+    throw mapAwsError(outcome.error, action);
   }
 
   async commitsFrom(
@@ -369,45 +361,41 @@ export class DynamoCommitLogStore implements CommitLogStore {
   }
 
   async commit(topicId: string, sequence: number, commit: number): Promise<Commit | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading commit ${commit} of ${topicId}/${sequence}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: sequenceKey(topicId, sequence), sk: commit },
           ConsistentRead: true,
         }),
-      );
-      return response.Item === undefined ? undefined : toCommit(response.Item);
-    } catch (error) {
-      throw mapAwsError(error, `Reading commit ${commit} of ${topicId}/${sequence}`);
-    }
+      ),
+    );
+    return response.Item === undefined ? undefined : toCommit(response.Item);
   }
 
   async meta(topicId: string, sequence: number): Promise<SequenceMeta> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading the meta of ${topicId}/${sequence}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
           ConsistentRead: true,
         }),
-      );
-      const item = response.Item ?? {};
-      const startCommit = (item['sc'] as number | undefined) ?? 1;
-      const hintNext = (item['h'] as number | undefined) ?? 1;
-      return {
-        hint: { next: hintNext, vector: unpackPartitionMap(item['hv'] as Uint8Array | undefined) },
-        logStarts: unpackPartitionMap(item['ls'] as Uint8Array | undefined),
-        startCommit,
-        bytes: unpackPartitionMap(item['kb'] as Uint8Array | undefined),
-        countedThrough: (item['bc'] as number | undefined) ?? 1,
-        version: (item['v'] as number | undefined) ?? 0,
-        deletedBefore: unpackPartitionMap(item['dr'] as Uint8Array | undefined),
-        deleteVersion: (item['dv'] as number | undefined) ?? 0,
-      };
-    } catch (error) {
-      throw mapAwsError(error, `Reading the meta of ${topicId}/${sequence}`);
-    }
+      ),
+    );
+    const item = response.Item ?? {};
+    const startCommit = (item['sc'] as number | undefined) ?? 1;
+    const hintNext = (item['h'] as number | undefined) ?? 1;
+    return {
+      hint: { next: hintNext, vector: unpackPartitionMap(item['hv'] as Uint8Array | undefined) },
+      logStarts: unpackPartitionMap(item['ls'] as Uint8Array | undefined),
+      startCommit,
+      bytes: unpackPartitionMap(item['kb'] as Uint8Array | undefined),
+      countedThrough: (item['bc'] as number | undefined) ?? 1,
+      version: (item['v'] as number | undefined) ?? 0,
+      deletedBefore: unpackPartitionMap(item['dr'] as Uint8Array | undefined),
+      deleteVersion: (item['dv'] as number | undefined) ?? 0,
+    };
   }
 
   async saveDeletedBefore(
@@ -416,42 +404,42 @@ export class DynamoCommitLogStore implements CommitLogStore {
     version: number,
     deletedBefore: Map<number, number>,
   ): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
-          UpdateExpression: 'SET dr = :dr, dv = :next',
-          ConditionExpression: version === 0 ? 'attribute_not_exists(dv)' : 'dv = :v',
-          ExpressionAttributeValues: {
-            ':dr': packPartitionMap(deletedBefore),
-            ':next': version + 1,
-            ...(version === 0 ? {} : { ':v': version }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw mapAwsError(error, `Saving the DeleteRecords log starts of ${topicId}/${sequence}`);
-    }
+    const outcome = await conditionalRequest(
+      `Saving the DeleteRecords log starts of ${topicId}/${sequence}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
+            UpdateExpression: 'SET dr = :dr, dv = :next',
+            ConditionExpression: version === 0 ? 'attribute_not_exists(dv)' : 'dv = :v',
+            ExpressionAttributeValues: {
+              ':dr': packPartitionMap(deletedBefore),
+              ':next': version + 1,
+              ...(version === 0 ? {} : { ':v': version }),
+            },
+          }),
+        ),
+    );
+    if (!outcome.written) return false;
+    return true;
   }
 
   async raiseHint(topicId: string, sequence: number, prefix: SettledPrefix): Promise<void> {
-    try {
-      await this.doc.send(
+    await conditionalRequest(`Raising the settled-prefix hint of ${topicId}/${sequence}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
           UpdateExpression: 'SET h = :h, hv = :hv',
           ConditionExpression: 'attribute_not_exists(h) OR h < :h',
-          ExpressionAttributeValues: { ':h': prefix.next, ':hv': packPartitionMap(prefix.vector) },
+          ExpressionAttributeValues: {
+            ':h': prefix.next,
+            ':hv': packPartitionMap(prefix.vector),
+          },
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, `Raising the settled-prefix hint of ${topicId}/${sequence}`);
-    }
+      ),
+    );
   }
 
   async saveRetention(
@@ -460,28 +448,28 @@ export class DynamoCommitLogStore implements CommitLogStore {
     version: number,
     state: RetentionState,
   ): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
-          UpdateExpression: 'SET ls = :ls, sc = :sc, kb = :kb, bc = :bc, v = :next',
-          ConditionExpression: version === 0 ? 'attribute_not_exists(v)' : 'v = :v',
-          ExpressionAttributeValues: {
-            ':ls': packPartitionMap(state.logStarts),
-            ':sc': state.startCommit,
-            ':kb': packPartitionMap(state.bytes),
-            ':bc': state.countedThrough,
-            ':next': version + 1,
-            ...(version === 0 ? {} : { ':v': version }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw mapAwsError(error, `Saving retention state of ${topicId}/${sequence}`);
-    }
+    const outcome = await conditionalRequest(
+      `Saving retention state of ${topicId}/${sequence}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: sequenceKey(topicId, sequence), sk: META_SK },
+            UpdateExpression: 'SET ls = :ls, sc = :sc, kb = :kb, bc = :bc, v = :next',
+            ConditionExpression: version === 0 ? 'attribute_not_exists(v)' : 'v = :v',
+            ExpressionAttributeValues: {
+              ':ls': packPartitionMap(state.logStarts),
+              ':sc': state.startCommit,
+              ':kb': packPartitionMap(state.bytes),
+              ':bc': state.countedThrough,
+              ':next': version + 1,
+              ...(version === 0 ? {} : { ':v': version }),
+            },
+          }),
+        ),
+    );
+    if (!outcome.written) return false;
+    return true;
   }
 
   async deleteCommits(
@@ -498,9 +486,8 @@ export class DynamoCommitLogStore implements CommitLogStore {
     for (const pk of [sequenceKey(topicId, sequence), headKey(topicId, sequence)]) {
       let start: Record<string, unknown> | undefined;
       do {
-        let page: QueryCommandOutput;
-        try {
-          page = await this.doc.send(
+        const page = await request(`Listing the items of ${pk}`, () =>
+          this.doc.send(
             new QueryCommand({
               TableName: this.table,
               KeyConditionExpression: 'pk = :pk',
@@ -508,10 +495,8 @@ export class DynamoCommitLogStore implements CommitLogStore {
               ProjectionExpression: 'pk, sk',
               ExclusiveStartKey: start,
             }),
-          );
-        } catch (error) {
-          throw mapAwsError(error, `Listing the items of ${pk}`);
-        }
+          ),
+        );
         const items = page.Items ?? [];
         await this.batchDelete(items.map((item) => ({ pk, sk: item['sk'] as number })));
         deleted += items.length;
@@ -528,14 +513,10 @@ export class DynamoCommitLogStore implements CommitLogStore {
         .map((Key) => ({ DeleteRequest: { Key } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        try {
-          const response = await this.doc.send(
-            new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
-          );
-          requests = response.UnprocessedItems?.[this.table] ?? [];
-        } catch (error) {
-          throw mapAwsError(error, 'Deleting commits');
-        }
+        const response = await request('Deleting commits', () =>
+          this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } })),
+        );
+        requests = response.UnprocessedItems?.[this.table] ?? [];
         if (attempt > 10 && requests.length > 0) {
           throw new EventLogError('THROTTLED', 'DynamoDB left commit deletions unprocessed');
         }
@@ -553,7 +534,7 @@ export class DynamoCommitLogStore implements CommitLogStore {
   ): Promise<Commit[]> {
     const commits: Commit[] = [];
     let start: Record<string, unknown> | undefined;
-    try {
+    await request(`Reading the commits of ${topicId}/${sequence}`, async () => {
       do {
         const page = await this.doc.send(
           new QueryCommand({
@@ -569,9 +550,7 @@ export class DynamoCommitLogStore implements CommitLogStore {
         for (const item of page.Items ?? []) commits.push(toCommit(item));
         start = page.LastEvaluatedKey;
       } while (start !== undefined && commits.length < limit);
-    } catch (error) {
-      throw mapAwsError(error, `Reading the commits of ${topicId}/${sequence}`);
-    }
+    });
     return commits;
   }
 }

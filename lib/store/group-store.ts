@@ -8,8 +8,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { OffsetReset } from '../log/consumer-group.js';
 import { EventLogError } from '../log/errors.js';
-import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { conditionalRequest, request } from './aws-errors.js';
 import { queryItems } from './query-items.js';
 
 /**
@@ -50,7 +51,7 @@ export interface LeaseItem {
 /** A Confluent REST Proxy v2 consumer instance: lives on its member item. */
 export interface InstanceState {
   format: 'binary' | 'json';
-  autoOffsetReset: 'earliest' | 'latest' | 'none';
+  autoOffsetReset: OffsetReset;
   autoCommit: boolean;
   autoCommitIntervalMs: number;
   /** The member session: leases move to others when no records call came for this long. */
@@ -212,18 +213,16 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async getMember(group: string, memberId: string): Promise<MemberItem | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading member ${memberId} of group ${group}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: groupPk(group), sk: memberSk(memberId) },
           ConsistentRead: true,
         }),
-      );
-      return response.Item === undefined ? undefined : toMember(response.Item);
-    } catch (error) {
-      throw mapAwsError(error, `Reading member ${memberId} of group ${group}`);
-    }
+      ),
+    );
+    return response.Item === undefined ? undefined : toMember(response.Item);
   }
 
   async renewMember(
@@ -233,43 +232,41 @@ export class DynamoGroupStore implements GroupStore {
     options: { mustExist?: boolean; ttlFloor?: number } = {},
   ): Promise<{ created: boolean }> {
     const expires = now + member.sessionTimeoutMs;
-    try {
-      const response = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: groupPk(group), sk: memberSk(member.memberId) },
-          UpdateExpression:
-            'SET memberId = :id, topics = :topics, sessionTimeoutMs = :session, expires = :expires, expiresAt = :ttl, joinedAt = if_not_exists(joinedAt, :now)',
-          ...(options.mustExist === true ? { ConditionExpression: 'attribute_exists(sk)' } : {}),
-          ExpressionAttributeValues: {
-            ':id': member.memberId,
-            ':topics': member.topics,
-            ':session': member.sessionTimeoutMs,
-            ':expires': expires,
-            ':ttl': ttlOf(Math.max(expires, options.ttlFloor ?? 0)),
-            ':now': now,
-          },
-          ReturnValues: 'UPDATED_OLD',
-        }),
-      );
-      return { created: response.Attributes?.['joinedAt'] === undefined };
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw instanceNotFound(group, member.memberId);
-      throw mapAwsError(error, `Renewing member ${member.memberId} of group ${group}`);
-    }
+    const outcome = await conditionalRequest(
+      `Renewing member ${member.memberId} of group ${group}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: groupPk(group), sk: memberSk(member.memberId) },
+            UpdateExpression:
+              'SET memberId = :id, topics = :topics, sessionTimeoutMs = :session, expires = :expires, expiresAt = :ttl, joinedAt = if_not_exists(joinedAt, :now)',
+            ...(options.mustExist === true ? { ConditionExpression: 'attribute_exists(sk)' } : {}),
+            ExpressionAttributeValues: {
+              ':id': member.memberId,
+              ':topics': member.topics,
+              ':session': member.sessionTimeoutMs,
+              ':expires': expires,
+              ':ttl': ttlOf(Math.max(expires, options.ttlFloor ?? 0)),
+              ':now': now,
+            },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        ),
+    );
+    if (!outcome.written) throw instanceNotFound(group, member.memberId);
+    return { created: outcome.response.Attributes?.['joinedAt'] === undefined };
   }
 
   async deleteMember(group: string, memberId: string): Promise<void> {
-    try {
-      await this.doc.send(
+    await request(`Removing member ${memberId} of group ${group}`, () =>
+      this.doc.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { pk: groupPk(group), sk: memberSk(memberId) },
         }),
-      );
-    } catch (error) {
-      throw mapAwsError(error, `Removing member ${memberId} of group ${group}`);
-    }
+      ),
+    );
   }
 
   async createInstance(
@@ -278,38 +275,38 @@ export class DynamoGroupStore implements GroupStore {
     instance: InstanceState,
     now: number,
   ): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            pk: groupPk(group),
-            sk: memberSk(memberId),
-            memberId,
-            topics: [],
-            sessionTimeoutMs: 0,
-            // Not a live member until its first records call joins the group.
-            expires: 0,
-            joinedAt: now,
-            instance,
-            expiresAt: ttlOf(instance.instanceExpires),
-          },
-          // A dead plain member or an idle-expired instance of the same name may be replaced.
-          ConditionExpression:
-            'attribute_not_exists(sk) OR (expires < :now AND (attribute_not_exists(#instance) OR #instance.instanceExpires < :now))',
-          ExpressionAttributeNames: { '#instance': 'instance' },
-          ExpressionAttributeValues: { ':now': now },
-        }),
+    const outcome = await conditionalRequest(
+      `Creating consumer instance ${memberId} in group ${group}`,
+      () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              pk: groupPk(group),
+              sk: memberSk(memberId),
+              memberId,
+              topics: [],
+              sessionTimeoutMs: 0,
+              // Not a live member until its first records call joins the group.
+              expires: 0,
+              joinedAt: now,
+              instance,
+              expiresAt: ttlOf(instance.instanceExpires),
+            },
+            // A dead plain member or an idle-expired instance of the same name may be replaced.
+            ConditionExpression:
+              'attribute_not_exists(sk) OR (expires < :now AND (attribute_not_exists(#instance) OR #instance.instanceExpires < :now))',
+            ExpressionAttributeNames: { '#instance': 'instance' },
+            ExpressionAttributeValues: { ':now': now },
+          }),
+        ),
+    );
+    if (!outcome.written) {
+      throw new EventLogError(
+        'CONSUMER_INSTANCE_EXISTS',
+        `Consumer instance "${memberId}" already exists in group "${group}"`,
+        { details: { group, instance: memberId } },
       );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        throw new EventLogError(
-          'CONSUMER_INSTANCE_EXISTS',
-          `Consumer instance "${memberId}" already exists in group "${group}"`,
-          { details: { group, instance: memberId } },
-        );
-      }
-      throw mapAwsError(error, `Creating consumer instance ${memberId} in group ${group}`);
     }
   }
 
@@ -320,31 +317,31 @@ export class DynamoGroupStore implements GroupStore {
     expectedVersion: number,
     topics?: string[],
   ): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: groupPk(group), sk: memberSk(memberId) },
-          UpdateExpression: `SET #instance = :instance, expiresAt = :ttl${topics === undefined ? '' : ', topics = :topics'}`,
-          ConditionExpression: '#instance.#version = :expected',
-          ExpressionAttributeNames: { '#instance': 'instance', '#version': 'version' },
-          ExpressionAttributeValues: {
-            ':instance': instance,
-            ':ttl': ttlOf(instance.instanceExpires),
-            ':expected': expectedVersion,
-            ...(topics === undefined ? {} : { ':topics': topics }),
-          },
-        }),
+    const outcome = await conditionalRequest(
+      `Saving consumer instance ${memberId} of group ${group}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: groupPk(group), sk: memberSk(memberId) },
+            UpdateExpression: `SET #instance = :instance, expiresAt = :ttl${topics === undefined ? '' : ', topics = :topics'}`,
+            ConditionExpression: '#instance.#version = :expected',
+            ExpressionAttributeNames: { '#instance': 'instance', '#version': 'version' },
+            ExpressionAttributeValues: {
+              ':instance': instance,
+              ':ttl': ttlOf(instance.instanceExpires),
+              ':expected': expectedVersion,
+              ...(topics === undefined ? {} : { ':topics': topics }),
+            },
+          }),
+        ),
+    );
+    if (!outcome.written) {
+      throw new EventLogError(
+        'CONFLICT',
+        `Consumer instance "${memberId}" of group "${group}" was changed or deleted by a concurrent request; retry`,
+        { details: { group, instance: memberId } },
       );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        throw new EventLogError(
-          'CONFLICT',
-          `Consumer instance "${memberId}" of group "${group}" was changed or deleted by a concurrent request; retry`,
-          { details: { group, instance: memberId } },
-        );
-      }
-      throw mapAwsError(error, `Saving consumer instance ${memberId} of group ${group}`);
     }
   }
 
@@ -360,123 +357,115 @@ export class DynamoGroupStore implements GroupStore {
       : seen.owner === undefined
         ? '#counter = :seen AND attribute_not_exists(#owner)'
         : '#counter = :seen AND #owner = :seenOwner';
-    try {
-      const response = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: groupPk(group), sk: leaseSk(seen.topic, seen.partition) },
-          UpdateExpression: `SET #owner = :me, #counter = :next, topic = :topic, #partition = :partition, takenAt = :now${seen.topicId === undefined ? '' : ', leaseTopicId = :leaseTopicId'}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: {
-            '#owner': 'owner',
-            '#counter': 'counter',
-            '#partition': 'partition',
-          },
-          ExpressionAttributeValues: {
-            ':me': memberId,
-            ':next': (seen.counter ?? 0) + 1,
-            ':topic': seen.topic,
-            ':partition': seen.partition,
-            ':now': now,
-            ...(seen.topicId === undefined ? {} : { ':leaseTopicId': seen.topicId }),
-            ...(exists ? { ':seen': seen.counter } : {}),
-            ...(seen.owner === undefined || !exists ? {} : { ':seenOwner': seen.owner }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toLease(response.Attributes ?? {});
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
-      throw mapAwsError(error, `Taking lease ${seen.topic}/${seen.partition} of group ${group}`);
-    }
+    const outcome = await conditionalRequest(
+      `Taking lease ${seen.topic}/${seen.partition} of group ${group}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: groupPk(group), sk: leaseSk(seen.topic, seen.partition) },
+            UpdateExpression: `SET #owner = :me, #counter = :next, topic = :topic, #partition = :partition, takenAt = :now${seen.topicId === undefined ? '' : ', leaseTopicId = :leaseTopicId'}`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: {
+              '#owner': 'owner',
+              '#counter': 'counter',
+              '#partition': 'partition',
+            },
+            ExpressionAttributeValues: {
+              ':me': memberId,
+              ':next': (seen.counter ?? 0) + 1,
+              ':topic': seen.topic,
+              ':partition': seen.partition,
+              ':now': now,
+              ...(seen.topicId === undefined ? {} : { ':leaseTopicId': seen.topicId }),
+              ...(exists ? { ':seen': seen.counter } : {}),
+              ...(seen.owner === undefined || !exists ? {} : { ':seenOwner': seen.owner }),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+    );
+    if (!outcome.written) return undefined;
+    return toLease(outcome.response.Attributes ?? {});
   }
 
   async releaseLease(
     group: string,
     lease: LeaseSeen & { owner: string; counter: number },
   ): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: groupPk(group), sk: leaseSk(lease.topic, lease.partition) },
-          // A new counter, so a commit still in flight under the old tenure is refused.
-          UpdateExpression: 'REMOVE #owner SET #counter = :next',
-          ConditionExpression: '#owner = :owner AND #counter = :counter',
-          ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
-          ExpressionAttributeValues: {
-            ':owner': lease.owner,
-            ':counter': lease.counter,
-            ':next': lease.counter + 1,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw mapAwsError(
-        error,
-        `Releasing lease ${lease.topic}/${lease.partition} of group ${group}`,
-      );
-    }
+    const outcome = await conditionalRequest(
+      `Releasing lease ${lease.topic}/${lease.partition} of group ${group}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: groupPk(group), sk: leaseSk(lease.topic, lease.partition) },
+            // A new counter, so a commit still in flight under the old tenure is refused.
+            UpdateExpression: 'REMOVE #owner SET #counter = :next',
+            ConditionExpression: '#owner = :owner AND #counter = :counter',
+            ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
+            ExpressionAttributeValues: {
+              ':owner': lease.owner,
+              ':counter': lease.counter,
+              ':next': lease.counter + 1,
+            },
+          }),
+        ),
+    );
+    if (!outcome.written) return false;
+    return true;
   }
 
   async commit(group: string, commit: CommitWrite): Promise<CommitOutcome> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: groupPk(group), sk: leaseSk(commit.topic, commit.partition) },
-          UpdateExpression: 'SET committed = :offset, committedAt = :now, topicId = :topicId',
-          // The tenure first (fencing), then monotonicity; an offset of an older incarnation
-          // of the topic does not count.
-          ConditionExpression:
-            '#owner = :member AND #counter = :counter AND (attribute_not_exists(leaseTopicId) OR leaseTopicId = :topicId) AND (attribute_not_exists(committed) OR committed <= :offset OR topicId <> :topicId)',
-          ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
-          ExpressionAttributeValues: {
-            ':member': commit.memberId,
-            ':counter': commit.counter,
-            ':offset': commit.offset,
-            ':now': commit.now,
-            ':topicId': commit.topicId,
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { status: 'committed', committed: commit.offset };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(
-          error,
-          `Committing ${commit.topic}/${commit.partition} for group ${group}`,
-        );
-      }
-      const old = oldItem(error);
-      const owner = typeof old?.['owner'] === 'string' ? old['owner'] : undefined;
-      const counter = typeof old?.['counter'] === 'number' ? old['counter'] : undefined;
-      const leaseTopicId = old?.['leaseTopicId'];
-      // A tenure of an earlier incarnation of the topic: fenced, whatever the counter says.
-      if (typeof leaseTopicId === 'string' && leaseTopicId !== commit.topicId) {
-        return { status: 'fenced', owner, counter };
-      }
-      if (old !== undefined && owner === commit.memberId && counter === commit.counter) {
-        return { status: 'behind', committed: Number(old['committed']) };
-      }
-      if (old === undefined) {
-        // The failure gave no item (an emulator, or the item is gone): read it to tell apart.
-        const lease = await this.getLease(group, commit.topic, commit.partition);
-        if (
-          lease?.owner === commit.memberId &&
-          lease.counter === commit.counter &&
-          (lease.leaseTopicId === undefined || lease.leaseTopicId === commit.topicId)
-        ) {
-          return { status: 'behind', committed: lease.committed ?? commit.offset };
-        }
-        return { status: 'fenced', owner: lease?.owner, counter: lease?.counter };
-      }
+    const outcome = await conditionalRequest(
+      `Committing ${commit.topic}/${commit.partition} for group ${group}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: groupPk(group), sk: leaseSk(commit.topic, commit.partition) },
+            UpdateExpression: 'SET committed = :offset, committedAt = :now, topicId = :topicId',
+            // The tenure first (fencing), then monotonicity; an offset of an older incarnation
+            // of the topic does not count.
+            ConditionExpression:
+              '#owner = :member AND #counter = :counter AND (attribute_not_exists(leaseTopicId) OR leaseTopicId = :topicId) AND (attribute_not_exists(committed) OR committed <= :offset OR topicId <> :topicId)',
+            ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
+            ExpressionAttributeValues: {
+              ':member': commit.memberId,
+              ':counter': commit.counter,
+              ':offset': commit.offset,
+              ':now': commit.now,
+              ':topicId': commit.topicId,
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+    );
+    if (outcome.written) return { status: 'committed', committed: commit.offset };
+    const old = oldItem(outcome.item);
+    const owner = typeof old?.['owner'] === 'string' ? old['owner'] : undefined;
+    const counter = typeof old?.['counter'] === 'number' ? old['counter'] : undefined;
+    const leaseTopicId = old?.['leaseTopicId'];
+    // A tenure of an earlier incarnation of the topic: fenced, whatever the counter says.
+    if (typeof leaseTopicId === 'string' && leaseTopicId !== commit.topicId) {
       return { status: 'fenced', owner, counter };
     }
+    if (old !== undefined && owner === commit.memberId && counter === commit.counter) {
+      return { status: 'behind', committed: Number(old['committed']) };
+    }
+    if (old === undefined) {
+      // The failure gave no item (an emulator, or the item is gone): read it to tell apart.
+      const lease = await this.getLease(group, commit.topic, commit.partition);
+      if (
+        lease?.owner === commit.memberId &&
+        lease.counter === commit.counter &&
+        (lease.leaseTopicId === undefined || lease.leaseTopicId === commit.topicId)
+      ) {
+        return { status: 'behind', committed: lease.committed ?? commit.offset };
+      }
+      return { status: 'fenced', owner: lease?.owner, counter: lease?.counter };
+    }
+    return { status: 'fenced', owner, counter };
   }
 
   async resetOffset(
@@ -487,8 +476,8 @@ export class DynamoGroupStore implements GroupStore {
     topicId: string,
     now: number,
   ): Promise<{ previous: LeaseItem | undefined }> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Resetting ${topic}/${partition} for group ${group}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: groupPk(group), sk: leaseSk(topic, partition) },
@@ -511,13 +500,11 @@ export class DynamoGroupStore implements GroupStore {
           },
           ReturnValues: 'ALL_OLD',
         }),
-      );
-      return {
-        previous: response.Attributes === undefined ? undefined : toLease(response.Attributes),
-      };
-    } catch (error) {
-      throw mapAwsError(error, `Resetting ${topic}/${partition} for group ${group}`);
-    }
+      ),
+    );
+    return {
+      previous: response.Attributes === undefined ? undefined : toLease(response.Attributes),
+    };
   }
 
   /**
@@ -525,34 +512,30 @@ export class DynamoGroupStore implements GroupStore {
    * can never commit over what comes next).
    */
   async forgetOffset(group: string, topic: string, partition: number): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: groupPk(group), sk: leaseSk(topic, partition) },
-          UpdateExpression: 'REMOVE committed, committedAt, topicId',
-          ConditionExpression: 'attribute_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, `Deleting the offset of ${topic}/${partition} for group ${group}`);
-    }
+    await conditionalRequest(
+      `Deleting the offset of ${topic}/${partition} for group ${group}`,
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: groupPk(group), sk: leaseSk(topic, partition) },
+            UpdateExpression: 'REMOVE committed, committedAt, topicId',
+            ConditionExpression: 'attribute_exists(pk)',
+          }),
+        ),
+    );
   }
 
   async registerGroup(group: string, now: number): Promise<void> {
-    try {
-      await this.doc.send(
+    await conditionalRequest(`Registering group ${group}`, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: REGISTRY_PK, sk: group, group, createdAt: now },
           ConditionExpression: 'attribute_not_exists(sk)',
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, `Registering group ${group}`);
-    }
+      ),
+    );
   }
 
   async listGroups(): Promise<string[]> {
@@ -586,13 +569,11 @@ export class DynamoGroupStore implements GroupStore {
     );
     for await (const item of items) keys.push({ pk: String(item['pk']), sk: String(item['sk']) });
     const all = [...keys, { pk: REGISTRY_PK, sk: group }];
-    try {
+    await request(`Deleting group ${group}`, async () => {
       for (let i = 0; i < all.length; i += 25) {
         await this.batchDelete(all.slice(i, i + 25));
       }
-    } catch (error) {
-      throw mapAwsError(error, `Deleting group ${group}`);
-    }
+    });
     return keys.length;
   }
 
@@ -601,18 +582,16 @@ export class DynamoGroupStore implements GroupStore {
     topic: string,
     partition: number,
   ): Promise<LeaseItem | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading lease ${topic}/${partition} of group ${group}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: groupPk(group), sk: leaseSk(topic, partition) },
           ConsistentRead: true,
         }),
-      );
-      return response.Item === undefined ? undefined : toLease(response.Item);
-    } catch (error) {
-      throw mapAwsError(error, `Reading lease ${topic}/${partition} of group ${group}`);
-    }
+      ),
+    );
+    return response.Item === undefined ? undefined : toLease(response.Item);
   }
 
   private async batchDelete(keys: { pk: string; sk: string }[]): Promise<void> {

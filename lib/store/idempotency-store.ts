@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { conditionalRequest } from './aws-errors.js';
 import { unmarshallItem } from './dynamo-items.js';
 
 /**
@@ -62,8 +62,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
 
   async create(record: IdempotencyRecord, nowSeconds: number): Promise<CreateOutcome> {
     const { id, response: _response, ...rest } = record;
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest('Creating an idempotency record', () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: pkOf(id), sk: 0, ...rest },
@@ -71,18 +71,14 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
           ExpressionAttributeValues: { ':now': nowSeconds },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return { created: true };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(error, 'Creating an idempotency record');
-      }
-      const old = (error as { Item?: Record<string, unknown> }).Item;
-      const existing = toRecord(id, unmarshallItem(old ?? {}));
-      // Our own put, sent again by the SDK after its answer was lost.
-      if (existing.token === record.token) return { created: true };
-      return { created: false, existing };
-    }
+      ),
+    );
+    if (outcome.written) return { created: true };
+    const old = outcome.item;
+    const existing = toRecord(id, unmarshallItem(old ?? {}));
+    // Our own put, sent again by the SDK after its answer was lost.
+    if (existing.token === record.token) return { created: true };
+    return { created: false, existing };
   }
 
   async takeOver(
@@ -90,8 +86,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     token: string,
     lockExpiresAt: number,
   ): Promise<boolean> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest('Taking over an idempotency record', () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pkOf(previous.id), sk: 0 },
@@ -112,21 +108,19 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(error, 'Taking over an idempotency record');
-      }
-      const old = (error as { Item?: Record<string, unknown> }).Item;
-      return old !== undefined && unmarshallItem(old)['token'] === token;
-    }
+      ),
+    );
+    if (outcome.written) return true;
+    const old = outcome.item;
+    return old !== undefined && unmarshallItem(old)['token'] === token;
   }
 
   async complete(id: string, attempt: number, response: StoredResponse | undefined): Promise<void> {
     const stored = response === undefined ? undefined : encodeResponse(response);
-    try {
-      await this.doc.send(
+    // A failed condition: a later attempt took the key over, and its answer (the same offsets)
+    // is the one kept.
+    await conditionalRequest('Completing an idempotency record', () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pkOf(id), sk: 0 },
@@ -146,17 +140,13 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
             ...(stored === undefined ? {} : { ':response': stored }),
           },
         }),
-      );
-    } catch (error) {
-      // A later attempt took the key over: its answer (the same offsets) is the one kept.
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, 'Completing an idempotency record');
-    }
+      ),
+    );
   }
 
   async release(id: string, attempt: number): Promise<void> {
-    try {
-      await this.doc.send(
+    await conditionalRequest('Releasing an idempotency record', () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pkOf(id), sk: 0 },
@@ -169,11 +159,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
             ':inProgress': 'IN_PROGRESS',
           },
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, 'Releasing an idempotency record');
-    }
+      ),
+    );
   }
 }
 

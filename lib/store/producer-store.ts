@@ -9,7 +9,7 @@ import {
 import { type PublishedCommit, packPartitionMap, unpackPartitionMap } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
 import type { ProducerSequenceState } from '../log/producer-state.js';
-import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { awsErrorName, conditionalRequest, mapAwsError, request } from './aws-errors.js';
 import { commitItem, isSameCommit, sequenceKey, toCommit } from './commit-log-store.js';
 import { unmarshallItem } from './dynamo-items.js';
 
@@ -126,8 +126,8 @@ export class DynamoProducerStore implements ProducerStore {
 
   async register(expiresAt: number, name?: string): Promise<ProducerRegistration> {
     let producerId: number;
-    try {
-      const response = await this.doc.send(
+    const response = await request('Allocating a producer id', () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: COUNTER_PK, sk: -1 },
@@ -135,18 +135,16 @@ export class DynamoProducerStore implements ProducerStore {
           ExpressionAttributeValues: { ':one': 1 },
           ReturnValues: 'UPDATED_NEW',
         }),
-      );
-      producerId = response.Attributes?.['nextId'] as number;
-    } catch (error) {
-      throw mapAwsError(error, 'Allocating a producer id');
-    }
+      ),
+    );
+    producerId = response.Attributes?.['nextId'] as number;
     const registration: ProducerRegistration = {
       producerId,
       epoch: 0,
       expiresAt,
       ...(name === undefined ? {} : { name }),
     };
-    try {
+    await request(`Registering producer ${producerId}`, async () => {
       // A fresh id: nothing can be there (a lost-answer retry rewrites the same item).
       await this.doc.send(
         new PutCommand({
@@ -154,25 +152,21 @@ export class DynamoProducerStore implements ProducerStore {
           Item: { pk: `producer#${producerId}`, sk: 0, ...registration },
         }),
       );
-    } catch (error) {
-      throw mapAwsError(error, `Registering producer ${producerId}`);
-    }
+    });
     return registration;
   }
 
   async registration(producerId: number): Promise<ProducerRegistration | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading producer ${producerId}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: `producer#${producerId}`, sk: 0 },
           ConsistentRead: true,
         }),
-      );
-      return response.Item === undefined ? undefined : toRegistration(response.Item);
-    } catch (error) {
-      throw mapAwsError(error, `Reading producer ${producerId}`);
-    }
+      ),
+    );
+    return response.Item === undefined ? undefined : toRegistration(response.Item);
   }
 
   async bumpEpoch(
@@ -191,8 +185,8 @@ export class DynamoProducerStore implements ProducerStore {
       conditions.push('epoch = :expected');
       values[':expected'] = expectedEpoch;
     }
-    try {
-      const response = await this.doc.send(
+    const outcome = await conditionalRequest(`Bumping the epoch of producer ${producerId}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `producer#${producerId}`, sk: 0 },
@@ -202,32 +196,30 @@ export class DynamoProducerStore implements ProducerStore {
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return toRegistration(response.Attributes ?? {});
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(error, `Bumping the epoch of producer ${producerId}`);
-      }
-      const old = (error as { Item?: Record<string, unknown> }).Item;
-      const current = old === undefined ? undefined : toRegistration(unmarshallItem(old));
-      if (current === undefined || current.expiresAt <= nowSeconds) {
-        throw new EventLogError(
-          'UNKNOWN_PRODUCER_ID',
-          `Producer ${producerId} does not exist (never issued, or expired)`,
-          { details: { producerId } },
-        );
-      }
+      ),
+    );
+    if (outcome.written) {
+      return toRegistration(outcome.response.Attributes ?? {});
+    }
+    const old = outcome.item;
+    const current = old === undefined ? undefined : toRegistration(unmarshallItem(old));
+    if (current === undefined || current.expiresAt <= nowSeconds) {
       throw new EventLogError(
-        'PRODUCER_FENCED',
-        `Producer ${producerId} is at epoch ${current.epoch}, not ${expectedEpoch}: another instance initialized it`,
-        { details: { producerId, epoch: expectedEpoch, currentEpoch: current.epoch } },
+        'UNKNOWN_PRODUCER_ID',
+        `Producer ${producerId} does not exist (never issued, or expired)`,
+        { details: { producerId } },
       );
     }
+    throw new EventLogError(
+      'PRODUCER_FENCED',
+      `Producer ${producerId} is at epoch ${current.epoch}, not ${expectedEpoch}: another instance initialized it`,
+      { details: { producerId, epoch: expectedEpoch, currentEpoch: current.epoch } },
+    );
   }
 
   async touch(producerId: number, expiresAt: number): Promise<void> {
-    try {
-      await this.doc.send(
+    await conditionalRequest(`Extending producer ${producerId}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `producer#${producerId}`, sk: 0 },
@@ -235,28 +227,23 @@ export class DynamoProducerStore implements ProducerStore {
           ConditionExpression: 'attribute_exists(pk) AND expiresAt < :expiresAt',
           ExpressionAttributeValues: { ':expiresAt': expiresAt },
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, `Extending producer ${producerId}`);
-    }
+      ),
+    );
   }
 
   async named(name: string, nowSeconds: number): Promise<number | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading producer name ${name}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: `producer-name#${name}`, sk: 0 },
           ConsistentRead: true,
         }),
-      );
-      const item = response.Item;
-      if (item === undefined || (item['expiresAt'] as number) <= nowSeconds) return undefined;
-      return item['producerId'] as number;
-    } catch (error) {
-      throw mapAwsError(error, `Reading producer name ${name}`);
-    }
+      ),
+    );
+    const item = response.Item;
+    if (item === undefined || (item['expiresAt'] as number) <= nowSeconds) return undefined;
+    return item['producerId'] as number;
   }
 
   async bindName(
@@ -266,8 +253,8 @@ export class DynamoProducerStore implements ProducerStore {
     nowSeconds: number,
     replacing?: number,
   ): Promise<number> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest(`Binding producer name ${name}`, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: `producer-name#${name}`, sk: 0, producerId, expiresAt },
@@ -280,15 +267,11 @@ export class DynamoProducerStore implements ProducerStore {
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return producerId;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) {
-        throw mapAwsError(error, `Binding producer name ${name}`);
-      }
-      const old = (error as { Item?: Record<string, unknown> }).Item;
-      return unmarshallItem(old ?? {})['producerId'] as number;
-    }
+      ),
+    );
+    if (outcome.written) return producerId;
+    const old = outcome.item;
+    return unmarshallItem(old ?? {})['producerId'] as number;
   }
 
   async state(
@@ -296,18 +279,16 @@ export class DynamoProducerStore implements ProducerStore {
     sequence: number,
     owner: ProducerOwner,
   ): Promise<ProducerSequenceState | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading producer state in ${topicId}/${sequence}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { pk: stateKey(topicId, sequence, owner), sk: 0 },
           ConsistentRead: true,
         }),
-      );
-      return response.Item === undefined ? undefined : toState(response.Item);
-    } catch (error) {
-      throw mapAwsError(error, `Reading producer state in ${topicId}/${sequence}`);
-    }
+      ),
+    );
+    return response.Item === undefined ? undefined : toState(response.Item);
   }
 
   async publishWithState(

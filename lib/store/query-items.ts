@@ -2,9 +2,8 @@ import {
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
-  type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { mapAwsError } from './aws-errors.js';
+import { request } from './aws-errors.js';
 
 /**
  * Every item a query matches, page after page (DynamoDB answers at most 1 MB a page). The
@@ -18,12 +17,9 @@ export async function* queryItems(
 ): AsyncGenerator<Record<string, unknown>> {
   let start: Record<string, unknown> | undefined;
   do {
-    let page: QueryCommandOutput;
-    try {
-      page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-    } catch (error) {
-      throw mapAwsError(error, action);
-    }
+    const page = await request(action, () =>
+      doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start })),
+    );
     yield* page.Items ?? [];
     start = page.LastEvaluatedKey;
   } while (start !== undefined);

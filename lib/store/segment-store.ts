@@ -2,11 +2,10 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { mapAwsError } from './aws-errors.js';
+import { request } from './aws-errors.js';
 
 /** Where segment objects live: one object per produce request, read back by byte range. */
 export interface SegmentStore {
@@ -33,8 +32,8 @@ export class S3SegmentStore implements SegmentStore {
   ) {}
 
   async put(key: string, body: Uint8Array): Promise<void> {
-    try {
-      await this.s3.send(
+    await request(`Uploading segment ${key}`, () =>
+      this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -42,14 +41,12 @@ export class S3SegmentStore implements SegmentStore {
           ContentLength: body.byteLength,
           ContentType: 'application/vnd.apache.kafka.record-batch',
         }),
-      );
-    } catch (error) {
-      throw mapAwsError(error, `Uploading segment ${key}`);
-    }
+      ),
+    );
   }
 
   async getRange(key: string, start: number, end: number): Promise<Buffer> {
-    try {
+    return request(`Reading segment ${key} [${start}, ${end})`, async () => {
       // An explicit first-last range: suffix ranges are not needed and some emulators get
       // them wrong.
       const response = await this.s3.send(
@@ -62,27 +59,22 @@ export class S3SegmentStore implements SegmentStore {
         throw new Error(`expected ${end - start} bytes, got ${buffer.byteLength}`);
       }
       return buffer;
-    } catch (error) {
-      throw mapAwsError(error, `Reading segment ${key} [${start}, ${end})`);
-    }
+    });
   }
 
   async *list(prefix: string, startAfter?: string): AsyncIterable<SegmentObject> {
     let token: string | undefined;
     do {
-      let page: ListObjectsV2CommandOutput;
-      try {
-        page = await this.s3.send(
+      const page = await request(`Listing segments under ${prefix}`, () =>
+        this.s3.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: prefix,
             ContinuationToken: token,
             StartAfter: token === undefined ? startAfter : undefined,
           }),
-        );
-      } catch (error) {
-        throw mapAwsError(error, `Listing segments under ${prefix}`);
-      }
+        ),
+      );
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
         yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified };
@@ -95,7 +87,8 @@ export class S3SegmentStore implements SegmentStore {
     let deleted = 0;
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
-      try {
+      // Objects S3 did not delete fail the call as a failed request would (mapped, retriable).
+      deleted += await request(`Deleting ${batch.length} segments`, async () => {
         const response = await this.s3.send(
           new DeleteObjectsCommand({
             Bucket: this.bucket,
@@ -109,10 +102,8 @@ export class S3SegmentStore implements SegmentStore {
             `${failed.length} objects not deleted, first: ${first?.Key} ${first?.Code}`,
           );
         }
-        deleted += response.Deleted?.length ?? batch.length;
-      } catch (error) {
-        throw mapAwsError(error, `Deleting ${batch.length} segments`);
-      }
+        return response.Deleted?.length ?? batch.length;
+      });
     }
     return deleted;
   }

@@ -7,7 +7,12 @@ import {
 import { EventLogError } from '../log/errors.js';
 import type { InvocationResponse } from '../log/on-failure-record.js';
 import type { SubscriptionConfig } from '../log/subscription-config.js';
-import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import {
+  awsErrorName,
+  conditionalRequest,
+  isConditionalCheckFailed,
+  mapAwsError,
+} from './aws-errors.js';
 import { queryItems } from './query-items.js';
 
 /**
@@ -178,8 +183,8 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     expectedVersion: number,
     now: number,
   ): Promise<StoredSubscription> {
-    try {
-      const response = await this.doc.send(
+    const outcome = await conditionalRequest(`Updating subscription ${config.name}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: PK, sk: config.name },
@@ -194,18 +199,16 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
           },
           ReturnValues: 'ALL_NEW',
         }),
+      ),
+    );
+    if (!outcome.written) {
+      throw new EventLogError(
+        'CONFLICT',
+        `Subscription "${config.name}" was changed or deleted concurrently; read it again and retry`,
+        { details: { subscription: config.name } },
       );
-      return toStored(response.Attributes ?? {});
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        throw new EventLogError(
-          'CONFLICT',
-          `Subscription "${config.name}" was changed or deleted concurrently; read it again and retry`,
-          { details: { subscription: config.name } },
-        );
-      }
-      throw mapAwsError(error, `Updating subscription ${config.name}`);
     }
+    return toStored(outcome.response.Attributes ?? {});
   }
 
   async delete(name: string): Promise<StoredSubscription> {

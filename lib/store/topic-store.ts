@@ -10,7 +10,7 @@ import {
 import { EventLogError } from '../log/errors.js';
 import type { SweepState } from '../log/orphan-sweep.js';
 import type { TopicConfig } from '../log/topic-config.js';
-import { awsErrorName, isConditionalCheckFailed, mapAwsError } from './aws-errors.js';
+import { awsErrorName, conditionalRequest, mapAwsError, request } from './aws-errors.js';
 import { unmarshallItem } from './dynamo-items.js';
 
 export interface TopicRecord {
@@ -75,34 +75,28 @@ export class DynamoTopicStore implements TopicStore {
   ) {}
 
   async create(topic: TopicRecord): Promise<void> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest(`Creating topic ${topic.name}`, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: topic,
           ConditionExpression: 'attribute_not_exists(#name)',
           ExpressionAttributeNames: { '#name': 'name' },
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        throw new EventLogError('TOPIC_ALREADY_EXISTS', `Topic "${topic.name}" already exists`, {
-          details: { topic: topic.name },
-        });
-      }
-      throw mapAwsError(error, `Creating topic ${topic.name}`);
+      ),
+    );
+    if (!outcome.written) {
+      throw new EventLogError('TOPIC_ALREADY_EXISTS', `Topic "${topic.name}" already exists`, {
+        details: { topic: topic.name },
+      });
     }
   }
 
   async get(name: string): Promise<TopicRecord | undefined> {
-    try {
-      const response = await this.doc.send(
-        new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }),
-      );
-      return response.Item as TopicRecord | undefined;
-    } catch (error) {
-      throw mapAwsError(error, `Reading topic ${name}`);
-    }
+    const response = await request(`Reading topic ${name}`, () =>
+      this.doc.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true })),
+    );
+    return response.Item as TopicRecord | undefined;
   }
 
   async list(): Promise<TopicRecord[]> {
@@ -111,8 +105,8 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async updateConfig(name: string, topicId: string, config: TopicConfig): Promise<TopicRecord> {
-    try {
-      const response = await this.doc.send(
+    const outcome = await conditionalRequest(`Updating topic ${name}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { name },
@@ -122,12 +116,10 @@ export class DynamoTopicStore implements TopicStore {
           ExpressionAttributeValues: { ':config': config, ':topicId': topicId },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return response.Attributes as TopicRecord;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw unknownTopic(name);
-      throw mapAwsError(error, `Updating topic ${name}`);
-    }
+      ),
+    );
+    if (!outcome.written) throw unknownTopic(name);
+    return outcome.response.Attributes as TopicRecord;
   }
 
   async increasePartitions(
@@ -135,8 +127,8 @@ export class DynamoTopicStore implements TopicStore {
     topicId: string,
     partitions: number,
   ): Promise<TopicRecord> {
-    try {
-      const response = await this.doc.send(
+    const outcome = await conditionalRequest(`Increasing the partitions of topic ${name}`, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { name },
@@ -147,17 +139,15 @@ export class DynamoTopicStore implements TopicStore {
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return response.Attributes as TopicRecord;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        const raw = (error as { Item?: Record<string, unknown> }).Item;
-        const old = raw === undefined ? undefined : unmarshallItem(raw);
-        if (old === undefined || old['topicId'] !== topicId) throw unknownTopic(name);
-        throw partitionsNotIncreased(name, old['partitions'] as number, partitions);
-      }
-      throw mapAwsError(error, `Increasing the partitions of topic ${name}`);
+      ),
+    );
+    if (outcome.written) {
+      return outcome.response.Attributes as TopicRecord;
     }
+    const raw = outcome.item;
+    const old = raw === undefined ? undefined : unmarshallItem(raw);
+    if (old === undefined || old['topicId'] !== topicId) throw unknownTopic(name);
+    throw partitionsNotIncreased(name, old['partitions'] as number, partitions);
   }
 
   async delete(topic: TopicRecord, deletedAt: number): Promise<void> {
@@ -199,21 +189,19 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async forgetDeleted(topicId: string): Promise<void> {
-    try {
+    await request(`Forgetting deleted topic ${topicId}`, async () => {
       await this.doc.send(
         new DeleteCommand({ TableName: this.table, Key: { name: SWEEP_PREFIX + topicId } }),
       );
       await this.doc.send(
         new DeleteCommand({ TableName: this.table, Key: { name: DELETED_PREFIX + topicId } }),
       );
-    } catch (error) {
-      throw mapAwsError(error, `Forgetting deleted topic ${topicId}`);
-    }
+    });
   }
 
   async acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
-    try {
-      await this.doc.send(
+    const outcome = await conditionalRequest(`Taking the lease ${name}`, () =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { name: LEASE_PREFIX + name, owner, expires: now + ttlMs },
@@ -221,17 +209,15 @@ export class DynamoTopicStore implements TopicStore {
           ExpressionAttributeNames: { '#name': 'name', '#owner': 'owner' },
           ExpressionAttributeValues: { ':now': now, ':owner': owner },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw mapAwsError(error, `Taking the lease ${name}`);
-    }
+      ),
+    );
+    if (!outcome.written) return false;
+    return true;
   }
 
   async releaseLease(name: string, owner: string): Promise<void> {
-    try {
-      await this.doc.send(
+    await conditionalRequest(`Releasing the lease ${name}`, () =>
+      this.doc.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { name: LEASE_PREFIX + name },
@@ -239,35 +225,30 @@ export class DynamoTopicStore implements TopicStore {
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner },
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw mapAwsError(error, `Releasing the lease ${name}`);
-    }
+      ),
+    );
   }
 
   async sweepState(topicId: string): Promise<SweepState | undefined> {
-    try {
-      const response = await this.doc.send(
+    const response = await request(`Reading the orphan sweep state of ${topicId}`, () =>
+      this.doc.send(
         new GetCommand({
           TableName: this.table,
           Key: { name: SWEEP_PREFIX + topicId },
           ConsistentRead: true,
         }),
-      );
-      const item = response.Item;
-      if (item === undefined) return undefined;
-      return {
-        sweptUntil: item['sweptUntil'] as number,
-        checkpoints: (item['checkpoints'] as SweepState['checkpoints'] | undefined) ?? [],
-      };
-    } catch (error) {
-      throw mapAwsError(error, `Reading the orphan sweep state of ${topicId}`);
-    }
+      ),
+    );
+    const item = response.Item;
+    if (item === undefined) return undefined;
+    return {
+      sweptUntil: item['sweptUntil'] as number,
+      checkpoints: (item['checkpoints'] as SweepState['checkpoints'] | undefined) ?? [],
+    };
   }
 
   async saveSweepState(topicId: string, state: SweepState): Promise<void> {
-    try {
+    await request(`Saving the orphan sweep state of ${topicId}`, async () => {
       // Written only under the topic's retention lease, so a plain put is enough.
       await this.doc.send(
         new PutCommand({
@@ -279,15 +260,13 @@ export class DynamoTopicStore implements TopicStore {
           },
         }),
       );
-    } catch (error) {
-      throw mapAwsError(error, `Saving the orphan sweep state of ${topicId}`);
-    }
+    });
   }
 
   private async scan(): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
-    try {
+    await request('Listing topics', async () => {
       do {
         const page = await this.doc.send(
           new ScanCommand({
@@ -299,9 +278,7 @@ export class DynamoTopicStore implements TopicStore {
         items.push(...(page.Items ?? []));
         start = page.LastEvaluatedKey;
       } while (start !== undefined);
-    } catch (error) {
-      throw mapAwsError(error, 'Listing topics');
-    }
+    });
     return items;
   }
 }

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { ResetTarget } from '../../broker/groups.js';
+import type { HeartbeatAnswer } from '../../log/consumer-group.js';
 import { EventLogError } from '../../log/errors.js';
 import { requireAccess } from '../auth.js';
 import { readApplicationJson, validate, validateJson } from '../body.js';
@@ -73,7 +74,7 @@ const HeartbeatResponseSchema = z
     assignment: z.array(AssignedPartitionSchema),
     unknownTopics: z.array(z.string()),
   })
-  .openapi('Heartbeat');
+  .openapi('Heartbeat') satisfies z.ZodType<HeartbeatAnswer>;
 
 const CommitRequestSchema = z
   .strictObject({
@@ -244,7 +245,8 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       if (request.topics === undefined) {
         await requireAccess(c, 'topic', beat.member.topics, 'consume');
       }
-      const { member: _member, ...body } = beat;
+      const { member: _member, ...answer } = beat;
+      const body: HeartbeatAnswer = answer;
       return c.json(body);
     },
   );
