@@ -1,30 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { sequenceOf } from '../log/commit.js';
-import { compareTopicPartitions, type OffsetReset } from '../log/consumer-group.js';
 import { EventLogError, isEventLogError } from '../log/errors.js';
-import { MAX_JAVA_INT } from '../log/strict-number.js';
 import { validateTopicName } from '../log/topic-config.js';
 import { compileTopicPattern } from '../log/topic-pattern.js';
 import type { GroupStore, InstanceState, MemberItem } from '../store/group-store.js';
 import { instanceNotFound } from '../store/group-store.js';
-import type { TopicRecord } from '../store/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
-import {
-  FETCH_LIMITS,
-  type FetchedRecord,
-  type FetchResult,
-  type FetchService,
-  type PartitionFetch,
-} from './fetch.js';
+import { FETCH_LIMITS, type FetchService } from './fetch.js';
 import {
   type AssignedPartition,
   type CommitOffset,
   checkName,
   type GroupService,
-  SESSION_TIMEOUT_LIMITS,
   type TopicPartition,
 } from './groups.js';
+import { InstanceFetcher, type InstanceRecord, PARALLEL } from './instance-fetch.js';
+import {
+  filterKeys,
+  keysToPartitions,
+  partitionOf,
+  rotate,
+  sameRecord,
+} from './instance-positions.js';
+import {
+  assigned,
+  checkInstance,
+  type InstanceConfig,
+  type InstanceFormat,
+  initialState,
+  MAX_SUBSCRIBED_TOPICS,
+  MAX_TOPIC_PATTERN_LENGTH,
+} from './instance-state.js';
 import { leaseKey } from './lease-balancer.js';
 import type { LogReader } from './log-reader.js';
 import { mapLimited } from './map-limited.js';
@@ -42,36 +47,14 @@ import type { TopicService } from './topics.js';
  * group's committed offset, as a Kafka consumer does after a rebalance.
  */
 
-export type InstanceFormat = 'binary' | 'json';
-export type { OffsetReset };
-
-export interface InstanceConfig {
-  name?: string;
-  format?: InstanceFormat;
-  autoOffsetReset?: OffsetReset;
-  autoCommit?: boolean;
-  autoCommitIntervalMs?: number;
-  sessionTimeoutMs?: number;
-  requestTimeoutMs?: number;
-}
-
-export const INSTANCE_DEFAULTS = {
-  format: 'binary' as InstanceFormat,
-  autoOffsetReset: 'latest' as OffsetReset,
-  autoCommit: true,
-  autoCommitIntervalMs: 5000,
-  /** Longer than Kafka's 10 s: an HTTP consumer heartbeats only when it polls. */
-  sessionTimeoutMs: 30_000,
-  /** Confluent's consumer.instance.timeout.ms. */
-  instanceTimeoutMs: 300_000,
-  /** Confluent's consumer.request.timeout.ms. */
-  requestTimeoutMs: 1000,
-} as const;
-
-export interface InstanceRecord extends FetchedRecord {
-  topic: string;
-  partition: number;
-}
+// The settings, their checks and the fetching moved beside this file; their names stay importable here.
+export type { InstanceRecord } from './instance-fetch.js';
+export {
+  INSTANCE_DEFAULTS,
+  type InstanceConfig,
+  type InstanceFormat,
+  type OffsetReset,
+} from './instance-state.js';
 
 export interface RecordsRequest {
   /** How long to wait for records when there are none; default the instance's request timeout. */
@@ -98,28 +81,26 @@ export interface ConsumerInstanceServiceOptions {
   maxWaitMs?: number;
 }
 
-const MAX_RECORDS_PER_PARTITION = 500;
 /**
  * Most bytes a rendered records answer may take: a Lambda response is at most 6 MB
  * (6291456 bytes), and API Gateway's envelope needs some of it.
  */
 const MAX_RENDERED_BYTES = 6_000_000;
-const FIRST_RECHECK_MS = 25;
-const MAX_RECHECK_MS = 250;
-const PARALLEL = 8;
 
 export class ConsumerInstanceService {
   private readonly clock: Clock;
   private readonly maxWaitMs: number;
+  private readonly fetcher: InstanceFetcher;
 
   constructor(
     private readonly groups: GroupService,
     private readonly store: GroupStore,
     private readonly topics: TopicService,
-    private readonly fetcher: FetchService,
-    private readonly reader: LogReader,
+    fetcher: FetchService,
+    reader: LogReader,
     options: ConsumerInstanceServiceOptions = {},
   ) {
+    this.fetcher = new InstanceFetcher(groups, topics, fetcher, reader);
     this.clock = options.clock ?? systemClock;
     this.maxWaitMs = options.maxWaitMs ?? 20_000;
   }
@@ -129,21 +110,7 @@ export class ConsumerInstanceService {
     const name = config.name ?? `rest-consumer-${randomUUID()}`;
     checkName('instance name', name);
     const now = this.clock.now();
-    const instance: InstanceState = {
-      format: config.format ?? INSTANCE_DEFAULTS.format,
-      autoOffsetReset: config.autoOffsetReset ?? INSTANCE_DEFAULTS.autoOffsetReset,
-      autoCommit: config.autoCommit ?? INSTANCE_DEFAULTS.autoCommit,
-      autoCommitIntervalMs: config.autoCommitIntervalMs ?? INSTANCE_DEFAULTS.autoCommitIntervalMs,
-      sessionTimeoutMs: config.sessionTimeoutMs ?? INSTANCE_DEFAULTS.sessionTimeoutMs,
-      requestTimeoutMs: config.requestTimeoutMs ?? INSTANCE_DEFAULTS.requestTimeoutMs,
-      instanceTimeoutMs: INSTANCE_DEFAULTS.instanceTimeoutMs,
-      instanceExpires: now + INSTANCE_DEFAULTS.instanceTimeoutMs,
-      positions: {},
-      leases: {},
-      lastAutoCommit: now,
-      rotation: 0,
-      version: 0,
-    };
+    const instance = initialState(config, now);
     checkInstance(instance);
     await this.store.createInstance(group, name, instance, now);
     await this.store.registerGroup(group, now);
@@ -378,7 +345,7 @@ export class ConsumerInstanceService {
         beat.expiresInMs - 2000,
       ),
     );
-    let records = await this.poll(order, positions, state, budget, timeout, request.signal);
+    let records = await this.fetcher.poll(order, positions, state, budget, timeout, request.signal);
     // Rendered before the positions are saved: a record the caller cannot show (not JSON for
     // a json instance) is not skipped, it stays first in line, as a Kafka poll that fails to
     // deserialize does.
@@ -526,253 +493,8 @@ export class ConsumerInstanceService {
       }
     }
   }
-
-  private async poll(
-    order: readonly string[],
-    positions: Record<string, number>,
-    state: InstanceState,
-    budget: number,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-  ): Promise<InstanceRecord[]> {
-    let records = await this.fetchRound(order, positions, state, budget);
-    if (records.length > 0 || timeoutMs <= 0 || order.length === 0) return records;
-    const deadline = performance.now() + timeoutMs;
-    let gap = FIRST_RECHECK_MS;
-    for (;;) {
-      const remaining = deadline - performance.now();
-      if (remaining <= 0 || signal?.aborted === true) return records;
-      try {
-        await sleep(Math.min(gap, remaining), undefined, signal === undefined ? {} : { signal });
-      } catch {
-        return records;
-      }
-      gap = Math.min(gap * 2, MAX_RECHECK_MS);
-      // Between fetches read only the commit sequences' heads: one small GetItem per sequence
-      // of each topic, whatever number of its partitions the instance holds.
-      const grown = await this.grownKeys(order);
-      const ready = order.filter((key) => grown.has(key));
-      if (ready.length === 0) continue;
-      records = await this.fetchRound(ready, positions, state, budget);
-      if (records.length > 0) return records;
-    }
-  }
-
-  /** The partitions whose commit sequence has commits this process has not seen yet. */
-  private async grownKeys(order: readonly string[]): Promise<Set<string>> {
-    const bySequence = new Map<string, { topic: string; partition: number; keys: string[] }>();
-    await mapLimited(
-      [...new Set(order.map((key) => partitionOf(key).topic))],
-      PARALLEL,
-      async (topic) => {
-        let record: TopicRecord;
-        try {
-          record = await this.topics.resolve(topic);
-        } catch (error) {
-          if (isEventLogError(error, 'UNKNOWN_TOPIC')) return;
-          throw error;
-        }
-        for (const key of order) {
-          const p = partitionOf(key);
-          if (p.topic !== topic) continue;
-          const at = `${topic}#${sequenceOf(p.partition, record.sequences)}`;
-          const group = bySequence.get(at) ?? { topic, partition: p.partition, keys: [] };
-          group.keys.push(key);
-          bySequence.set(at, group);
-        }
-      },
-    );
-    const grown = new Set<string>();
-    await mapLimited([...bySequence.values()], PARALLEL, async (group) => {
-      const record = await this.topics.resolve(group.topic);
-      if (await this.reader.mayHaveMore(record, group.partition)) {
-        for (const key of group.keys) grown.add(key);
-      }
-    });
-    return grown;
-  }
-
-  /**
-   * Fetches the partitions, one fetchMany per topic (one walk over the commits and one GET per
-   * object for all of a topic's partitions), then keeps records in `order` within the budget.
-   */
-  private async fetchRound(
-    order: readonly string[],
-    positions: Record<string, number>,
-    state: InstanceState,
-    budget: number,
-  ): Promise<InstanceRecord[]> {
-    const byTopic = new Map<string, string[]>();
-    for (const key of order) {
-      const { topic } = partitionOf(key);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), key]);
-    }
-    const fetched = new Map<string, FetchResult>();
-    await mapLimited([...byTopic.entries()], PARALLEL, async ([topic, keys]) => {
-      // Each topic reads its partitions' share of the budget (one record comes back anyway).
-      const share = Math.max(1, Math.floor((budget * keys.length) / order.length));
-      for (const [key, result] of await this.fetchTopic(topic, keys, positions, state, share)) {
-        fetched.set(key, result);
-      }
-    });
-    const out: InstanceRecord[] = [];
-    let bytes = 0;
-    for (const key of order) {
-      const result = fetched.get(key);
-      if (result === undefined) continue;
-      let taken = 0;
-      for (const record of result.records) {
-        const size = instanceBytes(record);
-        if (out.length > 0 && bytes + size > budget) break;
-        bytes += size;
-        out.push({ ...record, topic: result.topic, partition: result.partition });
-        taken++;
-      }
-      if (taken === result.records.length) positions[key] = result.nextOffset;
-      else if (taken > 0) positions[key] = (result.records[taken - 1] as FetchedRecord).offset + 1;
-      if (bytes >= budget) {
-        // Later partitions' answers are dropped; their positions stay, they go first next time.
-        break;
-      }
-    }
-    return out;
-  }
-
-  /**
-   * One fetchMany for a topic's partitions; the budget is shared by them, so a poll reads
-   * from S3 about what it can return, not partitions x budget. A partition whose position
-   * retention removed starts again at auto.offset.reset (and is read next time).
-   */
-  private async fetchTopic(
-    topic: string,
-    keys: readonly string[],
-    positions: Record<string, number>,
-    state: InstanceState,
-    budget: number,
-  ): Promise<[string, FetchResult][]> {
-    let results: PartitionFetch[];
-    try {
-      results = await this.fetcher.fetchMany({
-        topic,
-        partitions: keys.map((key) => ({
-          partition: partitionOf(key).partition,
-          offset: positions[key] ?? 0,
-        })),
-        maxBytes: Math.min(budget, FETCH_LIMITS.maxBytes),
-        maxRecords: Math.min(MAX_RECORDS_PER_PARTITION * keys.length, FETCH_LIMITS.maxRecords),
-        sizeOf: instanceBytes,
-      });
-    } catch (error) {
-      if (isEventLogError(error, 'UNKNOWN_TOPIC') || isEventLogError(error, 'UNKNOWN_PARTITION')) {
-        return [];
-      }
-      throw error;
-    }
-    const out: [string, FetchResult][] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
-      const result = results[i] as PartitionFetch;
-      if (!('error' in result)) {
-        out.push([key, result]);
-        continue;
-      }
-      const { error } = result;
-      if (!isEventLogError(error, 'OFFSET_OUT_OF_RANGE') || state.autoOffsetReset === 'none') {
-        throw error;
-      }
-      // Retention removed the position (or the topic was re-created): Kafka's reset policy.
-      positions[key] = await this.groups.resetPosition(
-        topic,
-        result.partition,
-        state.autoOffsetReset,
-      );
-    }
-    return out;
-  }
-}
-
-/** What a record counts against a records call's max_bytes: its key and value, as Confluent. */
-function instanceBytes(record: FetchedRecord): number {
-  return (record.key?.length ?? 0) + (record.value?.length ?? 0);
-}
-
-function checkInstance(instance: InstanceState): void {
-  const invalid = (message: string) => new EventLogError('INVALID_CONSUMER_CONFIG', message);
-  if (instance.format !== 'binary' && instance.format !== 'json') {
-    throw invalid(
-      `format "${String(instance.format)}" is not supported: use "binary" or "json" (avro, jsonschema and protobuf need a schema registry)`,
-    );
-  }
-  if (!['earliest', 'latest', 'none'].includes(instance.autoOffsetReset)) {
-    throw invalid(
-      `auto.offset.reset must be earliest, latest or none, got "${instance.autoOffsetReset}"`,
-    );
-  }
-  const { min, max } = SESSION_TIMEOUT_LIMITS;
-  if (
-    !Number.isInteger(instance.sessionTimeoutMs) ||
-    instance.sessionTimeoutMs < min ||
-    instance.sessionTimeoutMs > max
-  ) {
-    throw invalid(`session.timeout.ms must be an integer from ${min} to ${max}`);
-  }
-  // Bounded like Kafka's int settings: a value past 2^53 reached DynamoDB and came back as a
-  // 503 from the SDK's number conversion.
-  for (const [setting, value] of [
-    ['auto.commit.interval.ms', instance.autoCommitIntervalMs],
-    ['consumer.request.timeout.ms', instance.requestTimeoutMs],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 0 || value > MAX_JAVA_INT) {
-      throw invalid(`${setting} must be an integer from 0 to ${MAX_JAVA_INT}`);
-    }
-  }
-}
-
-const MAX_SUBSCRIBED_TOPICS = 1000;
-const MAX_TOPIC_PATTERN_LENGTH = 1000;
-
-/** The key of an assigned partition; PARTITION_NOT_ASSIGNED otherwise. */
-function assigned(state: InstanceState, p: TopicPartition, group: string, name: string): string {
-  const key = leaseKey(p.topic, p.partition);
-  if (!(key in state.leases)) {
-    throw new EventLogError(
-      'PARTITION_NOT_ASSIGNED',
-      `Consumer instance "${name}" of group "${group}" is not assigned ${p.topic}/${p.partition} (assignments come with records calls)`,
-      { details: { group, instance: name, topic: p.topic, partition: p.partition } },
-    );
-  }
-  return key;
 }
 
 function ignoreFenced(error: unknown): void {
   if (!isEventLogError(error, 'FENCED')) throw error;
-}
-
-function partitionOf(key: string): TopicPartition {
-  const at = key.lastIndexOf('#');
-  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
-}
-
-function keysToPartitions(keys: readonly string[]): TopicPartition[] {
-  return keys.map(partitionOf).sort(compareTopicPartitions);
-}
-
-function filterKeys(
-  record: Record<string, number>,
-  topics: ReadonlySet<string>,
-): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(record).filter(([key]) => topics.has(partitionOf(key).topic)),
-  );
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  if (items.length === 0) return [];
-  const shift = by % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
-function sameRecord(a: Record<string, number>, b: Record<string, number>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { compareTopicPartitions, type OffsetReset } from '../log/consumer-group.js';
+import { compareTopicPartitions } from '../log/consumer-group.js';
 import { EventLogError, isEventLogError, toEventLogError } from '../log/errors.js';
 import { Admin } from './admin.js';
-import { type FetchedBatch, fetchPartitions, type PartitionBatch } from './fetcher.js';
+import type { ConsumerBatch, ConsumerOptions } from './consumer-options.js';
 import {
   type AssignedPartition,
   type CommitOffset,
@@ -11,6 +11,7 @@ import {
   type TopicPartition,
 } from './groups.js';
 import { HttpClient, type HttpClientOptions } from './http.js';
+import { type Owned, type Queued, TopicReaders } from './topic-readers.js';
 
 /**
  * A consumer-group member over the HTTP API:
@@ -40,82 +41,8 @@ import { HttpClient, type HttpClientOptions } from './http.js';
  * their next heartbeat instead of after the session timeout.
  */
 
-export type { OffsetReset as AutoOffsetReset };
-
-export interface ConsumerOptions {
-  group: string;
-  /** Unique within the group; default `{hostname}-{pid}-{random}`. */
-  memberId?: string;
-  /** The subscription; or call subscribe() before iterating. */
-  topics?: readonly string[];
-  /** Commit processed batches in the background; default true. */
-  autoCommit?: boolean;
-  /** Kafka's auto.commit.interval.ms; default 5000. */
-  autoCommitIntervalMs?: number;
-  /** Where a partition the group never committed starts; default latest. `none` fails with NO_OFFSET. */
-  autoOffsetReset?: OffsetReset;
-  /** Partitions move to others after this long without a heartbeat; default 10000. */
-  sessionTimeoutMs?: number;
-  /** Default: the server's advice, a third of the session timeout. */
-  heartbeatIntervalMs?: number;
-  /**
-   * Records per round (1-10000), shared by the batches of a topic's partitions that one
-   * request fetches; so also the most a batch holds. Default 500.
-   */
-  maxRecords?: number;
-  /** Soft cap on the record bytes of a round (a topic's batches fetched together); default 1 MiB. */
-  maxBytes?: number;
-  /** Long-poll wait of a round with nothing new in any partition (0-20000); default 5000. */
-  waitMs?: number;
-  /** Partitions given to this member (with the offset each starts at). */
-  onAssign?: (partitions: (TopicPartition & { offset: number })[]) => unknown;
-  /** Partitions taken away (another member has them, or the consumer closed). */
-  onRevoke?: (partitions: TopicPartition[]) => unknown;
-  /** Every successful commit. */
-  onCommit?: (offsets: (TopicPartition & { committed: number; applied: boolean })[]) => void;
-  /** Failures the consumer rides out (a heartbeat or fetch that failed and will be retried). */
-  onError?: (error: EventLogError) => void;
-}
-
-export interface ConsumerBatch extends FetchedBatch {
-  /** The lease counter the partition was read under. */
-  counter: number;
-  /** Records after this batch not yet read: highWatermark - nextOffset. */
-  lag: number;
-}
-
-interface Owned extends TopicPartition {
-  key: string;
-  counter: number;
-  /** Next offset to fetch. */
-  position: number;
-  /** Next offset after the records processed; what a commit writes. */
-  processed: number;
-  /** What the group has committed, as far as this member knows. */
-  committed: number;
-  active: boolean;
-  /** A batch of it waits in the queue: it is fetched again once that was handed out. */
-  queued: boolean;
-}
-
-/** The reading loop of one topic: one fetch request per round for the partitions held. */
-interface TopicReader {
-  topic: string;
-  /** The request in flight; aborted when the partitions it reads change. */
-  round: AbortController | undefined;
-  /** Something changed since the loop last looked (a batch handed out, partitions moved). */
-  dirty: boolean;
-  poke: (() => void) | undefined;
-  /** Which partition goes first in the next round: the budget is shared, so turns rotate. */
-  turn: number;
-}
-
-interface Queued {
-  owned: Owned;
-  batch: FetchedBatch;
-}
-
-const RETRY_DELAY_MS = 500;
+// The options and the batch shape live in consumer-options.ts; importers still find them here.
+export type { AutoOffsetReset, ConsumerBatch, ConsumerOptions } from './consumer-options.js';
 
 export class Consumer implements AsyncIterable<ConsumerBatch> {
   readonly group: string;
@@ -127,7 +54,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   private topics: string[];
   private readonly owned = new Map<string, Owned>();
   private readonly queue: Queued[] = [];
-  private readonly readers = new Map<string, TopicReader>();
+  private readonly readers: TopicReaders;
   private wake: (() => void) | undefined;
   private lastHanded: { owned: Owned; nextOffset: number } | undefined;
   private failure: EventLogError | undefined;
@@ -153,6 +80,19 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     this.topics = [...(options.topics ?? [])];
     this.heartbeatIntervalMs =
       options.heartbeatIntervalMs ?? (options.sessionTimeoutMs ?? 10_000) / 3;
+    this.readers = new TopicReaders({
+      http: this.http,
+      options,
+      owned: this.owned,
+      closing: () => this.closing !== undefined,
+      failed: () => this.failure !== undefined,
+      hand: (item) => {
+        this.queue.push(item);
+        this.wake?.();
+      },
+      resetPosition: (p, to) => this.resetPosition(p, to),
+      fail: (error) => this.fail(error),
+    });
   }
 
   /** Replaces the subscription and rebalances now. */
@@ -237,7 +177,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       }
       const { owned, batch } = item;
       owned.queued = false;
-      this.poke(owned.topic);
+      this.readers.poke(owned.topic);
       if (!owned.active) continue;
       this.lastHanded = { owned, nextOffset: batch.nextOffset };
       return {
@@ -331,7 +271,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     const begun = starts.filter((o): o is Owned => o !== undefined);
     for (const o of begun) this.owned.set(o.key, o);
     // A round in flight does not read the new partitions: start over with them.
-    for (const topic of new Set(begun.map((o) => o.topic))) this.startReading(topic);
+    for (const topic of new Set(begun.map((o) => o.topic))) this.readers.start(topic);
     if (begun.length > 0) {
       await this.options.onAssign?.(
         begun.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position })),
@@ -381,125 +321,6 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     const [listed] = await this.admin.listOffsets(p.topic, to, p.partition);
     if (listed === undefined) throw new EventLogError('INTERNAL', 'No offsets listed');
     return to === 'earliest' ? listed.logStartOffset : listed.highWatermark;
-  }
-
-  /** Starts the topic's reading loop, or has the running one start a new round. */
-  private startReading(topic: string): void {
-    const running = this.readers.get(topic);
-    if (running !== undefined) {
-      this.poke(topic, true);
-      return;
-    }
-    const reader: TopicReader = {
-      topic,
-      round: undefined,
-      dirty: false,
-      poke: undefined,
-      turn: 0,
-    };
-    this.readers.set(topic, reader);
-    void this.readTopic(reader);
-  }
-
-  /** Wakes a topic's loop; `restart` also abandons its request in flight. */
-  private poke(topic: string, restart = false): void {
-    const reader = this.readers.get(topic);
-    if (reader === undefined) return;
-    if (restart) reader.round?.abort();
-    reader.dirty = true;
-    const poke = reader.poke;
-    reader.poke = undefined;
-    poke?.();
-  }
-
-  /**
-   * Reads a topic's partitions held here, in rounds: one request for all of them, then the
-   * next round once every batch it returned was handed out (so batches of a partition come
-   * out in order, one at a time). Ends when no partition of the topic is held any more.
-   */
-  private async readTopic(reader: TopicReader): Promise<void> {
-    const waitMs = this.options.waitMs ?? 5000;
-    for (;;) {
-      reader.dirty = false;
-      if (this.closing !== undefined) break;
-      const mine = [...this.owned.values()].filter((o) => o.topic === reader.topic && o.active);
-      if (mine.length === 0) break;
-      if (mine.some((o) => o.queued)) {
-        await this.idle(reader);
-        continue;
-      }
-      const shift = reader.turn++ % mine.length;
-      const sent = [...mine.slice(shift), ...mine.slice(0, shift)];
-      const round = new AbortController();
-      reader.round = round;
-      let answers: PartitionBatch[];
-      try {
-        answers = await fetchPartitions(this.http, {
-          topic: reader.topic,
-          partitions: sent.map((o) => ({ partition: o.partition, offset: o.position })),
-          maxRecords: this.options.maxRecords ?? 500,
-          ...(this.options.maxBytes === undefined ? {} : { maxBytes: this.options.maxBytes }),
-          waitMs,
-          signal: round.signal,
-        });
-      } catch (error) {
-        // Abandoned on purpose (partitions moved, closing): the next round has it right.
-        if (round.signal.aborted || this.closing !== undefined) continue;
-        this.options.onError?.(toEventLogError(error));
-        await delay(RETRY_DELAY_MS);
-        continue;
-      } finally {
-        if (reader.round === round) reader.round = undefined;
-      }
-      let handed = false;
-      let failed = false;
-      const byPartition = new Map(answers.map((a) => [a.partition, a]));
-      for (const o of sent) {
-        const answer = byPartition.get(o.partition);
-        // Revoked meanwhile (or taken again under a new lease): the answer is not ours.
-        if (answer === undefined || !o.active || this.owned.get(o.key) !== o) continue;
-        if ('error' in answer) {
-          if (!(await this.outOfRange(o, answer.error))) failed = true;
-          continue;
-        }
-        o.position = answer.nextOffset;
-        if (answer.records.length === 0) continue;
-        handed = true;
-        o.queued = true;
-        this.queue.push({ owned: o, batch: answer });
-        this.wake?.();
-      }
-      if (this.failure !== undefined) break;
-      // A zero wait would spin on idle partitions; a failing one is retried after a pause.
-      if (failed || (!handed && waitMs === 0)) await delay(RETRY_DELAY_MS);
-    }
-    if (this.readers.get(reader.topic) === reader) this.readers.delete(reader.topic);
-  }
-
-  /**
-   * A partition's fetch failed: OFFSET_OUT_OF_RANGE (retention removed records past our
-   * position) applies Kafka's reset policy and returns true; anything else is reported.
-   */
-  private async outOfRange(o: Owned, failure: EventLogError): Promise<boolean> {
-    if (failure.code !== 'OFFSET_OUT_OF_RANGE') {
-      this.options.onError?.(failure);
-      return false;
-    }
-    const reset = this.options.autoOffsetReset ?? 'latest';
-    if (reset === 'none') {
-      this.fail(failure);
-      return true;
-    }
-    o.position = await this.resetPosition(o, reset).catch(() => o.position);
-    return true;
-  }
-
-  /** Waits until the loop is poked, unless it was already. */
-  private idle(reader: TopicReader): Promise<void> {
-    if (reader.dirty || this.closing !== undefined) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      reader.poke = resolve;
-    });
   }
 
   private markProcessed(handed: { owned: Owned; nextOffset: number }): void {
@@ -573,7 +394,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       if (!(this.queue[i] as Queued).owned.active) this.queue.splice(i, 1);
     }
     // Rounds reading revoked partitions are abandoned; the others' partitions are read anew.
-    for (const topic of new Set(gone.map((o) => o.topic))) this.poke(topic, true);
+    for (const topic of new Set(gone.map((o) => o.topic))) this.readers.poke(topic, true);
     await this.options.onRevoke?.(gone.map((o) => ({ topic: o.topic, partition: o.partition })));
   }
 
@@ -595,7 +416,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     for (const o of all) o.active = false;
     this.owned.clear();
     this.queue.length = 0;
-    for (const topic of [...this.readers.keys()]) this.poke(topic, true);
+    this.readers.pokeAll();
     if (this.started) {
       try {
         await this.groups.leave(this.group, this.memberId);
@@ -618,8 +439,4 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
 
 function keyOf(p: TopicPartition): string {
   return `${p.topic}#${p.partition}`;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

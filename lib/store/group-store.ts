@@ -7,11 +7,37 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { OffsetReset } from '../log/consumer-group.js';
 import { EventLogError } from '../log/errors.js';
 import { conditionalRequest, request } from './aws-errors.js';
+import {
+  type CommitOutcome,
+  type CommitWrite,
+  type GroupSnapshot,
+  groupPk,
+  type InstanceState,
+  type LeaseItem,
+  type LeaseSeen,
+  leaseSk,
+  type MemberItem,
+  memberSk,
+  oldItem,
+  toLease,
+  toMember,
+  ttlOf,
+} from './group-items.js';
 import { queryItems } from './query-items.js';
+
+// The item shapes and keys moved to group-items.ts; importers of this module still find them here.
+export type {
+  CommitOutcome,
+  CommitWrite,
+  GroupSnapshot,
+  InstanceState,
+  LeaseItem,
+  LeaseSeen,
+  MemberItem,
+} from './group-items.js';
+export { groupPk, leaseSk, memberSk } from './group-items.js';
 
 /**
  * The groups table (pk S, sk S, TTL on `expiresAt`). One DynamoDB partition per group:
@@ -29,70 +55,6 @@ import { queryItems } from './query-items.js';
  * against the `now` the caller passes in. `expiresAt` (epoch seconds) only lets DynamoDB's
  * TTL sweep dead members long after they stopped mattering.
  */
-
-export interface LeaseItem {
-  topic: string;
-  partition: number;
-  owner?: string;
-  counter: number;
-  /** The next offset to read, as in Kafka; absent until the first commit or reset. */
-  committed?: number;
-  committedAt?: number;
-  /** The topic id the offset belongs to: a topic deleted and re-created starts over. */
-  topicId?: string;
-  /**
-   * The topic id the lease was taken against. A commit under the lease must be for that same
-   * incarnation: after a delete and re-create, the old tenure's offsets never apply to the new
-   * topic (they counted records the new topic never had).
-   */
-  leaseTopicId?: string;
-}
-
-/** A Confluent REST Proxy v2 consumer instance: lives on its member item. */
-export interface InstanceState {
-  format: 'binary' | 'json';
-  autoOffsetReset: OffsetReset;
-  autoCommit: boolean;
-  autoCommitIntervalMs: number;
-  /** The member session: leases move to others when no records call came for this long. */
-  sessionTimeoutMs: number;
-  /** Default wait of a records call (Confluent's consumer.request.timeout.ms). */
-  requestTimeoutMs: number;
-  /** Idle time after which the instance is gone (Confluent's consumer.instance.timeout.ms). */
-  instanceTimeoutMs: number;
-  instanceExpires: number;
-  /** Next offset to read per `topic#partition`, valid for the lease counter in `leases`. */
-  positions: Record<string, number>;
-  /** The lease counter each position belongs to, per `topic#partition`. */
-  leases: Record<string, number>;
-  lastAutoCommit: number;
-  /** Where the next records call starts its round-robin over the assigned partitions. */
-  rotation: number;
-  /** Optimistic lock: every save checks and bumps it. */
-  version: number;
-  topicPattern?: string;
-}
-
-export interface MemberItem {
-  memberId: string;
-  topics: string[];
-  sessionTimeoutMs: number;
-  /** The member is alive while expires > now. */
-  expires: number;
-  joinedAt: number;
-  instance?: InstanceState;
-}
-
-export interface GroupSnapshot {
-  members: MemberItem[];
-  leases: LeaseItem[];
-}
-
-export type CommitOutcome =
-  | { status: 'committed'; committed: number }
-  /** The stored offset is ahead of the one sent: nothing was written (offsets never go back). */
-  | { status: 'behind'; committed: number }
-  | { status: 'fenced'; owner: string | undefined; counter: number | undefined };
 
 export interface GroupStore {
   /** Every member and lease item of the group: one consistent Query. */
@@ -157,33 +119,7 @@ export interface GroupStore {
   deleteGroup(group: string): Promise<number>;
 }
 
-export interface LeaseSeen {
-  topic: string;
-  partition: number;
-  owner?: string;
-  /** Undefined when the item did not exist. */
-  counter?: number;
-  /** The incarnation of the topic the taker resolved; stamped on the lease. */
-  topicId?: string;
-}
-
-export interface CommitWrite {
-  topic: string;
-  partition: number;
-  memberId: string;
-  counter: number;
-  offset: number;
-  topicId: string;
-  now: number;
-}
-
 const REGISTRY_PK = 'groups';
-/** Dead member items linger this long for DynamoDB's TTL sweep; readers filter by `expires`. */
-const TTL_GRACE_SECONDS = 3600;
-
-export const groupPk = (group: string): string => `group#${group}`;
-export const leaseSk = (topic: string, partition: number): string => `lease#${topic}#${partition}`;
-export const memberSk = (memberId: string): string => `member#${memberId}`;
 
 export class DynamoGroupStore implements GroupStore {
   constructor(
@@ -615,44 +551,4 @@ export function instanceNotFound(group: string, instance: string): EventLogError
     `Consumer instance "${instance}" not found in group "${group}"`,
     { details: { group, instance } },
   );
-}
-
-function ttlOf(ms: number): number {
-  return Math.ceil(ms / 1000) + TTL_GRACE_SECONDS;
-}
-
-/** The exception carries the old item in the low-level format. */
-function oldItem(error: unknown): Record<string, unknown> | undefined {
-  const item = (error as { Item?: Record<string, unknown> }).Item;
-  if (item === undefined) return undefined;
-  const lowLevel = Object.values(item).some(
-    (v) => typeof v === 'object' && v !== null && ('S' in v || 'N' in v),
-  );
-  // biome-ignore lint/suspicious/noExplicitAny: the SDK's AttributeValue map
-  return lowLevel ? unmarshall(item as any) : item;
-}
-
-function toLease(item: Record<string, unknown>): LeaseItem {
-  return {
-    topic: String(item['topic']),
-    partition: Number(item['partition']),
-    counter: Number(item['counter'] ?? 0),
-    ...(typeof item['owner'] === 'string' ? { owner: item['owner'] } : {}),
-    ...(typeof item['committed'] === 'number' ? { committed: item['committed'] } : {}),
-    ...(typeof item['committedAt'] === 'number' ? { committedAt: item['committedAt'] } : {}),
-    ...(typeof item['topicId'] === 'string' ? { topicId: item['topicId'] } : {}),
-    ...(typeof item['leaseTopicId'] === 'string' ? { leaseTopicId: item['leaseTopicId'] } : {}),
-  };
-}
-
-function toMember(item: Record<string, unknown>): MemberItem {
-  const instance = item['instance'] as InstanceState | undefined;
-  return {
-    memberId: String(item['memberId'] ?? String(item['sk']).slice('member#'.length)),
-    topics: Array.isArray(item['topics']) ? (item['topics'] as string[]) : [],
-    sessionTimeoutMs: Number(item['sessionTimeoutMs'] ?? 0),
-    expires: Number(item['expires'] ?? 0),
-    joinedAt: Number(item['joinedAt'] ?? 0),
-    ...(instance === undefined ? {} : { instance }),
-  };
 }
