@@ -209,6 +209,15 @@ function zstdRatio(rows: CompressionRow[]): string {
 
 const sizeLabel = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
 
+/** What the sections of the report write into: the markdown, the charts and the headline lines. */
+interface ReportOutput {
+  md: string[];
+  /** SVG charts by file name. */
+  charts: Map<string, string>;
+  /** One line per topic, in the order of HEADLINE_ORDER at the end. */
+  headline: Map<string, string>;
+}
+
 /** Writes REPORT.md and the charts into `dir`; returns the file names written. */
 export async function writeReport(results: BenchResults, dir: string): Promise<string[]> {
   const charts = new Map<string, string>();
@@ -234,7 +243,35 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
     );
   }
 
-  // 0. Codec and bundles ------------------------------------------------------------------
+  const out: ReportOutput = { md, charts, headline };
+  codecAndBundlesSection(results, out);
+  produceSection(results, out);
+  if (results.produce !== undefined) overheadSection(results.produce, out);
+  callsSection(results, out);
+  fetchSection(results, out);
+  costSection(results, out);
+  scalingSection(results, out);
+  dispatchSection(results, out);
+  ceilingsSection(results, out);
+
+  md.push(
+    '## Headline',
+    '',
+    `For the README (${results.date.slice(0, 10)}, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, local emulators; ratios and counts are the figures to trust, absolute rates are indicative):`,
+    '',
+    ...HEADLINE_ORDER.map((key) => headline.get(key)).filter((line) => line !== undefined),
+    '',
+  );
+
+  const files = ['REPORT.md', ...charts.keys()];
+  await writeFile(join(dir, 'REPORT.md'), md.join('\n'));
+  for (const [name, svg] of charts) await writeFile(join(dir, name), svg);
+  return files;
+}
+
+/** Section 0. Codec and Lambda bundles, then the CLI start time. */
+function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void {
+  const { md, headline } = out;
   md.push('## 0. Codec and Lambda bundles', '');
   const codec = codecRows(results.codec);
   if (codec === undefined) {
@@ -345,8 +382,11 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
   }
 
   md.push(...cliStartSection(results.cli), '');
+}
 
-  // 1. Produce ------------------------------------------------------------------------------
+/** Section 1. The produce path: the matrix of record sizes, batch sizes, producers and partitions. */
+function produceSection(results: BenchResults, out: ReportOutput): void {
+  const { md, charts, headline } = out;
   const produce = results.produce;
   if (produce === undefined) {
     md.push('## 1. Produce path', '', '**Not run** (see failures above).', '');
@@ -560,88 +600,94 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
         '',
       );
     }
+  }
+}
 
-    // 2. Overhead ---------------------------------------------------------------------------
+/** Section 2. Overhead against the raw AWS calls. */
+function overheadSection(produce: ProduceBenchResult, out: ReportOutput): void {
+  const { md, charts, headline } = out;
+  md.push(
+    '## 2. Overhead against the raw AWS calls',
+    '',
+    "The raw calls are what a produce cannot avoid: one S3 PutObject of the same encoded bytes, then one UpdateItem ADD of the sequence head (commit counter and every touched partition's offset) and one conditional PutItem of a commit item of the same shape (packed batches and offset vector), issued directly with the SDK on the same clients at the same concurrency. Ours and raw alternate in short rounds (each round runs both back to back) so that both see the same machine. Ratio = our time per request / the raw calls' = raw requests/s / our requests/s, the median over the rounds (robust to bursts of load from other work on the machine), with the pooled figure beside it; goal ≤ 1.25. The CPU column is this process's CPU time per request on each side: our own work (validation, encoding, CRC, topic lookup) whatever the emulators do, the least noisy view of the overhead.",
+    '',
+    table(
+      [
+        'record',
+        'records/request',
+        'partitions',
+        'producers',
+        'ours req/s',
+        'raw req/s',
+        'ours p50 ms',
+        'raw p50 ms',
+        'ratio (median of rounds)',
+        'ratio (pooled)',
+        'ratio (p50)',
+        'CPU ms/request ours / raw',
+        'goal ≤ 1.25',
+      ],
+      produce.overhead.map((o) => [
+        sizeLabel(o.recordBytes),
+        String(o.recordsPerRequest),
+        String(o.partitions),
+        String(o.concurrency),
+        n(o.ours.requestsPerSecond, 1),
+        n(o.raw.requestsPerSecond, 1),
+        n(o.ours.p50Ms, 1),
+        n(o.raw.p50Ms, 1),
+        n(o.throughputRatio, 2),
+        n(o.pooledRatio, 2),
+        n(o.latencyRatio, 2),
+        `${n(o.oursCpuMsPerRequest, 2)} / ${n(o.rawCpuMsPerRequest, 2)} = ${n(o.cpuRatio, 2)}`,
+        o.throughputRatio <= 1.25 ? 'met' : '**not met**',
+      ]),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    ),
+    '',
+  );
+  const ratios = produce.overhead.map((o) => o.throughputRatio);
+  if (ratios.length > 0) {
+    const met = produce.overhead.filter((o) => o.throughputRatio <= 1.25).length;
     md.push(
-      '## 2. Overhead against the raw AWS calls',
-      '',
-      "The raw calls are what a produce cannot avoid: one S3 PutObject of the same encoded bytes, then one UpdateItem ADD of the sequence head (commit counter and every touched partition's offset) and one conditional PutItem of a commit item of the same shape (packed batches and offset vector), issued directly with the SDK on the same clients at the same concurrency. Ours and raw alternate in short rounds (each round runs both back to back) so that both see the same machine. Ratio = our time per request / the raw calls' = raw requests/s / our requests/s, the median over the rounds (robust to bursts of load from other work on the machine), with the pooled figure beside it; goal ≤ 1.25. The CPU column is this process's CPU time per request on each side: our own work (validation, encoding, CRC, topic lookup) whatever the emulators do, the least noisy view of the overhead.",
-      '',
-      table(
-        [
-          'record',
-          'records/request',
-          'partitions',
-          'producers',
-          'ours req/s',
-          'raw req/s',
-          'ours p50 ms',
-          'raw p50 ms',
-          'ratio (median of rounds)',
-          'ratio (pooled)',
-          'ratio (p50)',
-          'CPU ms/request ours / raw',
-          'goal ≤ 1.25',
-        ],
-        produce.overhead.map((o) => [
-          sizeLabel(o.recordBytes),
-          String(o.recordsPerRequest),
-          String(o.partitions),
-          String(o.concurrency),
-          n(o.ours.requestsPerSecond, 1),
-          n(o.raw.requestsPerSecond, 1),
-          n(o.ours.p50Ms, 1),
-          n(o.raw.p50Ms, 1),
-          n(o.throughputRatio, 2),
-          n(o.pooledRatio, 2),
-          n(o.latencyRatio, 2),
-          `${n(o.oursCpuMsPerRequest, 2)} / ${n(o.rawCpuMsPerRequest, 2)} = ${n(o.cpuRatio, 2)}`,
-          o.throughputRatio <= 1.25 ? 'met' : '**not met**',
-        ]),
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
-      ),
+      `${met} of ${ratios.length} cells meet the goal. On this machine the broker's own work (validation, encoding, CRC-32C, the topic lookup, building SDK commands) runs on the same 2 cores as the emulators, so every CPU cycle we spend is taken from them: the ratio is an upper bound of what the same code costs beside real AWS, where the calls wait on the network instead. From run to run on this shared machine a cell's time ratio moves by ±30% and more (repeated full runs on the day of writing gave medians from 0.75 to 2.0 for the same cells); the CPU ratio is steadier.${(() => {
+        const heavy = produce.overhead.filter((o) => o.cpuRatio > 1.15);
+        return heavy.length === 0
+          ? ''
+          : ` Where it is highest (${heavy.map((o) => `${sizeLabel(o.recordBytes)} x ${o.recordsPerRequest}: ${n(o.cpuRatio, 2)}`).join(', ')}), the extra is work proportional to the request's bytes — encoding the batches, CRC-32C, concatenating them into one body — which the raw calls get ready-made.`;
+      })()}`,
       '',
     );
-    const ratios = produce.overhead.map((o) => o.throughputRatio);
-    if (ratios.length > 0) {
-      const met = produce.overhead.filter((o) => o.throughputRatio <= 1.25).length;
-      md.push(
-        `${met} of ${ratios.length} cells meet the goal. On this machine the broker's own work (validation, encoding, CRC-32C, the topic lookup, building SDK commands) runs on the same 2 cores as the emulators, so every CPU cycle we spend is taken from them: the ratio is an upper bound of what the same code costs beside real AWS, where the calls wait on the network instead. From run to run on this shared machine a cell's time ratio moves by ±30% and more (repeated full runs on the day of writing gave medians from 0.75 to 2.0 for the same cells); the CPU ratio is steadier.${(() => {
-          const heavy = produce.overhead.filter((o) => o.cpuRatio > 1.15);
-          return heavy.length === 0
-            ? ''
-            : ` Where it is highest (${heavy.map((o) => `${sizeLabel(o.recordBytes)} x ${o.recordsPerRequest}: ${n(o.cpuRatio, 2)}`).join(', ')}), the extra is work proportional to the request's bytes — encoding the batches, CRC-32C, concatenating them into one body — which the raw calls get ready-made.`;
-        })()}`,
-        '',
-      );
-      const cpu = produce.overhead.map((o) => o.cpuRatio);
-      headline.set(
-        'overhead',
-        `- Overhead: a produce takes ${range(ratios, 2)}x the time of the bare AWS calls it needs (median of alternating rounds; goal ≤ 1.25, met in ${met}/${ratios.length} cells) and ${range(cpu, 2)}x their CPU.`,
-      );
-    }
-
-    // 6 (chart built here, text below) ------------------------------------------------------
-    const points = produce.scaling.points;
-    charts.set(
-      'scaling.svg',
-      lineChart({
-        title: `Produce throughput by partitions (${sizeLabel(produce.scaling.recordBytes)} x ${produce.scaling.recordsPerRequest}, 2 producers per partition)`,
-        xLabel: 'partitions (producers)',
-        yLabel: 'MB/s of record values',
-        categories: points.map((p) => `${p.partitions} (${p.producers})`),
-        x: points.map((p) => p.partitions),
-        logX: true,
-        series: [
-          { name: 'eventlog produce', values: points.map((p) => p.ours.mbPerSecond) },
-          { name: 'raw AWS calls (emulator limit)', values: points.map((p) => p.raw.mbPerSecond) },
-        ],
-        width: 700,
-      }),
+    const cpu = produce.overhead.map((o) => o.cpuRatio);
+    headline.set(
+      'overhead',
+      `- Overhead: a produce takes ${range(ratios, 2)}x the time of the bare AWS calls it needs (median of alternating rounds; goal ≤ 1.25, met in ${met}/${ratios.length} cells) and ${range(cpu, 2)}x their CPU.`,
     );
   }
 
-  // 3. Calls -------------------------------------------------------------------------------
+  // 6 (chart built here, text below) ------------------------------------------------------
+  const points = produce.scaling.points;
+  charts.set(
+    'scaling.svg',
+    lineChart({
+      title: `Produce throughput by partitions (${sizeLabel(produce.scaling.recordBytes)} x ${produce.scaling.recordsPerRequest}, 2 producers per partition)`,
+      xLabel: 'partitions (producers)',
+      yLabel: 'MB/s of record values',
+      categories: points.map((p) => `${p.partitions} (${p.producers})`),
+      x: points.map((p) => p.partitions),
+      logX: true,
+      series: [
+        { name: 'eventlog produce', values: points.map((p) => p.ours.mbPerSecond) },
+        { name: 'raw AWS calls (emulator limit)', values: points.map((p) => p.raw.mbPerSecond) },
+      ],
+      width: 700,
+    }),
+  );
+}
+
+/** Section 3. AWS calls per operation. */
+function callsSection(results: BenchResults, out: ReportOutput): void {
+  const { md, headline } = out;
   const calls = results.calls;
   md.push('## 3. AWS calls per operation', '');
   if (calls === undefined) {
@@ -765,8 +811,11 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
       )} WRU idempotent, AWS pricing); ${n(worstWaste, 2)} wasted conditional writes per commit with 32 producers on one topic; a tail fetch is ${tails.map((t) => `${n(t.perFetch.s3Gets, 0)} GET and ${n(t.perFetch.readUnits, 0)} read units for ${t.partitions} partition${t.partitions === 1 ? '' : 's'}`).join(', ')}.`,
     );
   }
+}
 
-  // 4. Fetch -------------------------------------------------------------------------------
+/** Section 4. The fetch path. */
+function fetchSection(results: BenchResults, out: ReportOutput): void {
+  const { md, headline } = out;
   const fetch = results.fetch;
   md.push('## 4. Fetch path', '');
   if (fetch === undefined) {
@@ -812,8 +861,11 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
       `- Fetch: ${n(fetch.mbPerSecond, 0)} MB/s (${n(fetch.recordsPerSecond)} records/s) reading back ${n(fetch.readBytes / 1024 / 1024)} MiB of 16 KiB records with 4 readers; ${n(fetch.s3GetsPerMb, 1)} S3 GETs per MB.`,
     );
   }
+}
 
-  // 5. Cost --------------------------------------------------------------------------------
+/** Section 5. Cost. */
+function costSection(results: BenchResults, out: ReportOutput): void {
+  const { md, charts, headline } = out;
   const cost = results.cost;
   md.push(
     '## 5. The cost model',
@@ -979,8 +1031,12 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
         )?.totalUsd ?? Number.NaN),
     )}x.`,
   );
+}
 
-  // 6. Scaling -----------------------------------------------------------------------------
+/** Section 6. Scaling with partitions. */
+function scalingSection(results: BenchResults, out: ReportOutput): void {
+  const { md, headline } = out;
+  const produce = results.produce;
   md.push('## 6. Scaling with partitions', '');
   if (produce === undefined) {
     md.push('**Not run.**', '');
@@ -1034,8 +1090,11 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
       );
     }
   }
+}
 
-  // 7. Lambda consumers -------------------------------------------------------------------
+/** Section 7. Lambda consumers: commit to handler. */
+function dispatchSection(results: BenchResults, out: ReportOutput): void {
+  const { md, headline } = out;
   md.push('## 7. Lambda consumers: commit to handler', '');
   const dispatch = results.dispatch?.result as
     | {
@@ -1059,26 +1118,15 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
     );
     headline.set('dispatch', line);
   }
+}
 
-  // 8. Ceilings ----------------------------------------------------------------------------
+/** Section 8. Ceilings on AWS: the arithmetic. */
+function ceilingsSection(results: BenchResults, out: ReportOutput): void {
+  const { md, headline } = out;
   md.push('## 8. Ceilings on AWS: the arithmetic', '');
   const ceiling = ceilingLines(results);
   md.push(...ceiling.lines, '');
   if (ceiling.headline !== undefined) headline.set('ceilings', ceiling.headline);
-
-  md.push(
-    '## Headline',
-    '',
-    `For the README (${results.date.slice(0, 10)}, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, local emulators; ratios and counts are the figures to trust, absolute rates are indicative):`,
-    '',
-    ...HEADLINE_ORDER.map((key) => headline.get(key)).filter((line) => line !== undefined),
-    '',
-  );
-
-  const files = ['REPORT.md', ...charts.keys()];
-  await writeFile(join(dir, 'REPORT.md'), md.join('\n'));
-  for (const [name, svg] of charts) await writeFile(join(dir, name), svg);
-  return files;
 }
 
 function costConclusions(cost: CostBenchResult): string[] {
