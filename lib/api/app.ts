@@ -6,6 +6,7 @@ import { type ApiAuthOptions, authMiddleware } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorResponseParts } from './error-mapping.js';
 import { MAX_WAIT_MS } from './long-poll.js';
+import { checkResponsesOf } from './response-check.js';
 import type { ApiContext } from './route.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerConfluentConsumerRoutes } from './routes/confluent-consumers.js';
@@ -37,6 +38,12 @@ export interface AppOptions {
   auth?: Omit<ApiAuthOptions, 'service'>;
   /** The web console's files, served at /console; default: this checkout's build/console. */
   consoleAssets?: ConsoleAssets;
+  /**
+   * Check every 2xx JSON answer against the route's declared response schema and fail with an
+   * INTERNAL error naming the route and the mismatch. For the tests; default off, as parsing
+   * every answer again costs time in production.
+   */
+  validateResponses?: boolean;
 }
 
 /**
@@ -53,6 +60,7 @@ export function createApp(options: AppOptions): OpenAPIHono {
   };
   const logError = options.logError ?? ((error: EventLogError) => console.error(error));
   const app = new OpenAPIHono();
+  if (options.validateResponses === true) checkResponsesOf(app);
 
   // First: refuse ambiguous paths, find the caller, apply its rate limit. Each route then
   // checks its own rule (lib/api/route-access.ts) as the router matched it.

@@ -2,6 +2,7 @@ import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Broker } from '../broker/broker.js';
 import { checkRoute } from './auth.js';
+import { withResponseCheck } from './response-check.js';
 import { ROUTE_ACCESS, type RouteAccess, routeKey } from './route-access.js';
 
 /** What every route needs, fixed when the app is built. */
@@ -24,7 +25,8 @@ export type ApiApp = OpenAPIHono;
  * Why the handler does its own parsing instead of @hono/zod-openapi's validators: bodies are
  * read with a byte limit and a JSON reader that keeps key bytes exact and accepts Confluent's
  * concatenated JSON, and every failure must be our error envelope, which the validators
- * would not give.
+ * would not give. Apps built with `validateResponses` check each 2xx JSON answer against the
+ * declared schema (response-check.ts).
  */
 export function defineRoute(
   app: ApiApp,
@@ -32,7 +34,7 @@ export function defineRoute(
   handler: (c: Context) => Promise<Response> | Response,
 ): void {
   app.openAPIRegistry.registerPath(config);
-  const checked = withAccess(config.method, config.path, handler);
+  const checked = withAccess(config.method, config.path, withResponseCheck(app, config, handler));
   app.on(config.method.toUpperCase(), config.path.replaceAll(/\/{([^}]+)}/g, '/:$1'), checked);
 }
 

@@ -38,7 +38,12 @@ export function apiHarness(
 ): ApiHarness {
   const base = createStores(testClients(), testNames());
   const broker = createBroker(options.stores === undefined ? base : options.stores(base));
-  const app = createApp({ broker, clusterId: options.clusterId ?? CLUSTER_ID, logError: () => {} });
+  const app = createApp({
+    broker,
+    clusterId: options.clusterId ?? CLUSTER_ID,
+    logError: () => {},
+    validateResponses: true,
+  });
 
   const call: ApiHarness['call'] = async (method, path, body, headers = {}) => {
     const init: RequestInit = { method, headers: { ...headers } };

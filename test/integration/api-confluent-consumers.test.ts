@@ -272,6 +272,14 @@ describe('Confluent v2 consumer instances', () => {
       await api.call('DELETE', `/consumers/${group}/instances/${name}`, undefined, V2);
   });
 
+  it('creates an instance on the trailing-slash path of Confluent’s example, with the declared answer', async () => {
+    const group = uniqueName('testgroup');
+    const created = await api.call('POST', `/consumers/${group}/`, { name: 'slash' }, V2);
+    expect(created.status).toBe(200);
+    expect(created.json.instance_id).toBe('slash');
+    expect(created.json.base_uri).toMatch(new RegExp(`/consumers/${group}/instances/slash$`));
+  });
+
   it('answers Confluent’s error codes', async () => {
     const group = uniqueName('errors');
     const first = await api.call('POST', `/consumers/${group}`, { name: 'dup' }, V2);

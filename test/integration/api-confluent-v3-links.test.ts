@@ -31,7 +31,7 @@ beforeAll(async () => {
   names = localResourceNames(uniqueName('links').toLowerCase().slice(0, 40));
   await createResources(testClients(), names);
   broker = createBroker(createStores(testClients(), names));
-  app = createApp({ broker, clusterId: CLUSTER_ID, logError: () => {} });
+  app = createApp({ broker, clusterId: CLUSTER_ID, logError: () => {}, validateResponses: true });
   topic = 'orders.v1';
   await broker.topics.create({ name: topic, partitions: 3 });
   await broker.produce.produce({

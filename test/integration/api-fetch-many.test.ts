@@ -329,7 +329,12 @@ describe('what a fetch of several partitions costs', () => {
     const counter = new CallCounter({ consumedCapacity: true });
     counter.attach(clients.s3, clients.dynamo);
     const broker = createBroker(createStores(clients, testNames()), { topicCacheTtlMs: 600_000 });
-    const app = createApp({ broker, clusterId: 'test', logError: () => {} });
+    const app = createApp({
+      broker,
+      clusterId: 'test',
+      logError: () => {},
+      validateResponses: true,
+    });
     const topic = await api.topic(16);
     const all = Array.from({ length: 16 }, (_, p) => p);
     const call = async (offset: number) =>
@@ -363,7 +368,12 @@ describe('what a fetch of several partitions costs', () => {
     const counter = new CallCounter();
     counter.attach(clients.s3);
     const broker = createBroker(createStores(clients, testNames()));
-    const app = createApp({ broker, clusterId: 'test', logError: () => {} });
+    const app = createApp({
+      broker,
+      clusterId: 'test',
+      logError: () => {},
+      validateResponses: true,
+    });
     const v2 = async (method: string, path: string, body?: string) =>
       reply(
         await app.request(path, {

@@ -30,7 +30,12 @@ interface Harness {
 }
 
 function harness(broker: Broker): Harness {
-  const app = createApp({ broker, clusterId: CLUSTER_ID, logError: () => {} });
+  const app = createApp({
+    broker,
+    clusterId: CLUSTER_ID,
+    logError: () => {},
+    validateResponses: true,
+  });
   return {
     broker,
     async call(method, path, body, headers = {}) {
@@ -239,6 +244,7 @@ describe('Idempotency-Key on the produce routes', () => {
       broker,
       clusterId: CLUSTER_ID,
       logError: () => {},
+      validateResponses: true,
       auth: { enabled: true },
     });
     const name = uniqueName('idem-scope');

@@ -25,7 +25,12 @@ describe('topic throughput', () => {
   // A clock moved by hand: produce stamps its commits with it, the window is measured with it.
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
   const broker = createBroker(createStores(testClients(), testNames()), { clock });
-  const app = createApp({ broker, clusterId: CLUSTER_ID, logError: () => {} });
+  const app = createApp({
+    broker,
+    clusterId: CLUSTER_ID,
+    logError: () => {},
+    validateResponses: true,
+  });
   const call = async (method: string, path: string, body?: unknown) =>
     reply(
       await app.request(path, {

@@ -39,7 +39,13 @@ beforeAll(async () => {
   broker = createBroker(createStores(testClients(), testNames()), {
     auth: { jwt: { issuer: issuer.issuer, audience: issuer.audience } },
   });
-  app = createApp({ broker, clusterId: CLUSTER_ID, logError: () => {}, auth: { enabled: true } });
+  app = createApp({
+    broker,
+    clusterId: CLUSTER_ID,
+    logError: () => {},
+    validateResponses: true,
+    auth: { enabled: true },
+  });
   const admin = await broker.auth.createKey({
     createdBy: 'test',
     acls: [allow('cluster', 'eventlog', 'admin')],
@@ -177,6 +183,7 @@ describe('abuse limits', () => {
       broker,
       clusterId: CLUSTER_ID,
       logError: () => {},
+      validateResponses: true,
       auth: { enabled: true, rateLimit: { requestsPerSecond: 1, burst: 2 } },
     });
     const statuses: number[] = [];

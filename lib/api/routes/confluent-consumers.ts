@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import { type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type {
   InstanceConfig,
@@ -14,6 +14,7 @@ import { MAX_JAVA_INT, strictIntegerInRange } from '../../log/strict-number.js';
 import { caller, requireAccess } from '../auth.js';
 import { readBodyText, requireMediaType, validate } from '../body.js';
 import { optionalInteger } from '../params.js';
+import { withResponseCheck } from '../response-check.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam, withAccess } from '../route.js';
 import { bodyErrorResponses, ErrorSchema, errorResponses } from '../schemas.js';
 
@@ -159,30 +160,32 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
       base_uri: `${self.origin}${base}/instances/${encodeURIComponent(instanceId)}`,
     });
   };
-  defineRoute(
-    app,
-    {
-      method: 'post',
-      path: '/consumers/{group_name}',
-      tags: ['Confluent v2 consumers'],
-      summary: 'Create a consumer instance in a group',
-      request: {
-        params: GroupParams,
-        body: { required: false, content: { [V2]: { schema: CreateInstanceSchema } } },
-      },
-      responses: {
-        200: { description: 'The instance', content: { [V2]: { schema: CreatedInstanceSchema } } },
-        409: v2Error('An instance of that name exists (40902)'),
-        ...bodyErrorResponses,
-        422: v2Error('Invalid consumer configuration (42204)'),
-      },
+  // Named, so the trailing-slash alias below is checked against the same declared answers.
+  const createInstanceRoute: RouteConfig = {
+    method: 'post',
+    path: '/consumers/{group_name}',
+    tags: ['Confluent v2 consumers'],
+    summary: 'Create a consumer instance in a group',
+    request: {
+      params: GroupParams,
+      body: { required: false, content: { [V2]: { schema: CreateInstanceSchema } } },
     },
-    createInstance,
-  );
+    responses: {
+      200: { description: 'The instance', content: { [V2]: { schema: CreatedInstanceSchema } } },
+      409: v2Error('An instance of that name exists (40902)'),
+      ...bodyErrorResponses,
+      422: v2Error('Invalid consumer configuration (42204)'),
+    },
+  };
+  defineRoute(app, createInstanceRoute, createInstance);
   // Confluent's own example posts to /consumers/testgroup/ (trailing slash).
   app.post(
     '/consumers/:group_name/',
-    withAccess('post', '/consumers/{group_name}', createInstance),
+    withAccess(
+      'post',
+      '/consumers/{group_name}',
+      withResponseCheck(app, createInstanceRoute, createInstance),
+    ),
   );
 
   defineRoute(
