@@ -16,6 +16,10 @@
  *
  * Varlongs come in two flavours: `number` (exact for |n| <= Number.MAX_SAFE_INTEGER, the fast
  * path for timestamps and their deltas) and `bigint` (the whole int64 range).
+ *
+ * The readers repeat the same byte loop on purpose (readVarInt, readVarLong's int32 prefix):
+ * they run once per field of every record, and a shared helper returning two values (the value
+ * and the position) would allocate or go through the cursor on each byte.
  */
 import { EventLogError } from './errors.js';
 
