@@ -8,7 +8,7 @@ import {
 import type { AclBinding } from '../log/acl.js';
 import { EventLogError } from '../log/errors.js';
 import { conditionalRequest, request } from './aws-errors.js';
-import { queryItems } from './query-items.js';
+import { partitionItems } from './query-items.js';
 
 /**
  * Authorization data, in the groups table beside the subscriptions (few items, read through
@@ -75,15 +75,7 @@ export class DynamoAuthStore implements AuthStore {
 
   async listAcls(): Promise<StoredAcl[]> {
     const out: StoredAcl[] = [];
-    const items = queryItems(
-      this.doc,
-      {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': ACL_PK },
-      },
-      'Listing ACLs',
-    );
+    const items = partitionItems(this.doc, this.table, ACL_PK, 'Listing ACLs');
     for await (const item of items) out.push(toAcl(item));
     return out;
   }
@@ -148,15 +140,7 @@ export class DynamoAuthStore implements AuthStore {
 
   async listKeys(): Promise<StoredApiKey[]> {
     const out: StoredApiKey[] = [];
-    const items = queryItems(
-      this.doc,
-      {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': KEY_LIST_PK },
-      },
-      'Listing API keys',
-    );
+    const items = partitionItems(this.doc, this.table, KEY_LIST_PK, 'Listing API keys');
     for await (const item of items) out.push(toKey(item, String(item['sk'])));
     return out;
   }

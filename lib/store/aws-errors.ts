@@ -115,3 +115,32 @@ export async function conditionalRequest<T>(
     return { written: false, item: (error as { Item?: Record<string, unknown> }).Item, error };
   }
 }
+
+/** Why DynamoDB cancelled one item of a transaction, in the transaction's item order. */
+export interface CancellationReason {
+  Code?: string;
+  Item?: Record<string, unknown>;
+}
+
+/**
+ * A transaction whose cancellation is an answer, not an error: `written: false` with the
+ * reasons, one per item (`ConditionalCheckFailed` where that item's condition failed), and the
+ * SDK's error for a store that still finds the cancellation unexpected (a conflict with another
+ * transaction, say). Any other error is mapped with `action`.
+ */
+export type TransactOutcome<T> =
+  | { written: true; response: T }
+  | { written: false; reasons: CancellationReason[]; error: unknown };
+
+export async function transactRequest<T>(
+  action: string,
+  call: () => Promise<T>,
+): Promise<TransactOutcome<T>> {
+  try {
+    return { written: true, response: await call() };
+  } catch (error) {
+    if (awsErrorName(error) !== 'TransactionCanceledException') throw mapAwsError(error, action);
+    const reasons = (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons;
+    return { written: false, reasons: reasons ?? [], error };
+  }
+}

@@ -25,7 +25,7 @@ import {
   toMember,
   ttlOf,
 } from './group-items.js';
-import { queryItems } from './query-items.js';
+import { partitionItems } from './query-items.js';
 
 // The item shapes and keys moved to group-items.ts; importers of this module still find them here.
 export type {
@@ -130,16 +130,9 @@ export class DynamoGroupStore implements GroupStore {
   async load(group: string): Promise<GroupSnapshot> {
     const members: MemberItem[] = [];
     const leases: LeaseItem[] = [];
-    const items = queryItems(
-      this.doc,
-      {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': groupPk(group) },
-        ConsistentRead: true,
-      },
-      `Reading group ${group}`,
-    );
+    const items = partitionItems(this.doc, this.table, groupPk(group), `Reading group ${group}`, {
+      consistent: true,
+    });
     for await (const item of items) {
       const sk = String(item['sk']);
       if (sk.startsWith('lease#')) leases.push(toLease(item));
@@ -476,33 +469,19 @@ export class DynamoGroupStore implements GroupStore {
 
   async listGroups(): Promise<string[]> {
     const groups: string[] = [];
-    const items = queryItems(
-      this.doc,
-      {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': REGISTRY_PK },
-        ConsistentRead: true,
-      },
-      'Listing groups',
-    );
+    const items = partitionItems(this.doc, this.table, REGISTRY_PK, 'Listing groups', {
+      consistent: true,
+    });
     for await (const item of items) groups.push(String(item['sk']));
     return groups;
   }
 
   async deleteGroup(group: string): Promise<number> {
     const keys: { pk: string; sk: string }[] = [];
-    const items = queryItems(
-      this.doc,
-      {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': groupPk(group) },
-        ProjectionExpression: 'pk, sk',
-        ConsistentRead: true,
-      },
-      `Deleting group ${group}`,
-    );
+    const items = partitionItems(this.doc, this.table, groupPk(group), `Deleting group ${group}`, {
+      consistent: true,
+      projection: 'pk, sk',
+    });
     for await (const item of items) keys.push({ pk: String(item['pk']), sk: String(item['sk']) });
     const all = [...keys, { pk: REGISTRY_PK, sk: group }];
     await request(`Deleting group ${group}`, async () => {

@@ -9,7 +9,13 @@ import {
 import { type PublishedCommit, packPartitionMap, unpackPartitionMap } from '../log/commit.js';
 import { EventLogError } from '../log/errors.js';
 import type { ProducerSequenceState } from '../log/producer-state.js';
-import { awsErrorName, conditionalRequest, mapAwsError, request } from './aws-errors.js';
+import {
+  awsErrorName,
+  type CancellationReason,
+  conditionalRequest,
+  mapAwsError,
+  request,
+} from './aws-errors.js';
 import { commitItem, isSameCommit, sequenceKey, toCommit } from './commit-log-store.js';
 import { unmarshallItem } from './dynamo-items.js';
 
@@ -375,11 +381,6 @@ export class DynamoProducerStore implements ProducerStore {
       }
     }
   }
-}
-
-interface CancellationReason {
-  Code?: string;
-  Item?: Record<string, unknown>;
 }
 
 function toRegistration(item: Record<string, unknown>): ProducerRegistration {

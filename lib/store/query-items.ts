@@ -24,3 +24,32 @@ export async function* queryItems(
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
 }
+
+/** How `partitionItems` reads: strongly consistent or not, and which attributes. */
+export interface PartitionRead {
+  /** A strongly consistent read (twice the read units); the default is eventually consistent. */
+  consistent?: boolean;
+  /** Only these attributes (a ProjectionExpression), e.g. 'pk, sk' to delete by key. */
+  projection?: string;
+}
+
+/** Every item under one partition key `pk` of `table`, page after page (see `queryItems`). */
+export function partitionItems(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  pk: string,
+  action: string,
+  read: PartitionRead = {},
+): AsyncGenerator<Record<string, unknown>> {
+  return queryItems(
+    doc,
+    {
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ...(read.consistent === true ? { ConsistentRead: true } : {}),
+      ...(read.projection === undefined ? {} : { ProjectionExpression: read.projection }),
+    },
+    action,
+  );
+}

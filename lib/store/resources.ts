@@ -24,6 +24,9 @@ export interface TableDefinition {
   envVar: string;
 }
 
+// The three tables are written out in full, alike as they look: each is read as the one place
+// that says what its table is, and the CDK stack and the local emulator both build from them.
+
 /** Topics: one item per topic name (topic id, partition count, configs, state). */
 export const TOPICS_TABLE: TableDefinition = {
   id: 'Topics',
@@ -32,8 +35,8 @@ export const TOPICS_TABLE: TableDefinition = {
 };
 
 /**
- * The log: partition key `{topicId}#{partition}`; the sort key is a base offset for index
- * items and -1 for the partition head (nextOffset, logStartOffset, high-watermark hint).
+ * The log (storage engine v2): per commit sequence of a topic, its head, its meta and one item
+ * per commit; lib/store/commit-log-store.ts lays the keys out.
  */
 export const LOG_TABLE: TableDefinition = {
   id: 'Log',

@@ -12,8 +12,9 @@ import {
   conditionalRequest,
   isConditionalCheckFailed,
   mapAwsError,
+  transactRequest,
 } from './aws-errors.js';
-import { queryItems } from './query-items.js';
+import { partitionItems, queryItems } from './query-items.js';
 
 /**
  * Subscriptions of Lambda consumers, in the groups table (no table of their own: they are few,
@@ -99,8 +100,8 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       retries: {},
     };
     const { retries: _none, ...item } = stored;
-    try {
-      await this.doc.send(
+    const outcome = await transactRequest(`Creating subscription ${config.name}`, () =>
+      this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -119,29 +120,25 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
             },
           ],
         }),
+      ),
+    );
+    if (outcome.written) return stored;
+    const [nameReason, groupReason] = outcome.reasons;
+    if (groupReason?.Code === 'ConditionalCheckFailed') {
+      throw new EventLogError(
+        'SUBSCRIPTION_ALREADY_EXISTS',
+        `Group "${config.group}" is already used by another subscription; each subscription needs its own group`,
+        { details: { group: config.group } },
       );
-      return stored;
-    } catch (error) {
-      if (awsErrorName(error) === 'TransactionCanceledException') {
-        const reasons =
-          (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-        if (reasons[1]?.Code === 'ConditionalCheckFailed') {
-          throw new EventLogError(
-            'SUBSCRIPTION_ALREADY_EXISTS',
-            `Group "${config.group}" is already used by another subscription; each subscription needs its own group`,
-            { details: { group: config.group } },
-          );
-        }
-        if (reasons[0]?.Code === 'ConditionalCheckFailed') {
-          throw new EventLogError(
-            'SUBSCRIPTION_ALREADY_EXISTS',
-            `A subscription named "${config.name}" already exists`,
-            { details: { subscription: config.name } },
-          );
-        }
-      }
-      throw mapAwsError(error, `Creating subscription ${config.name}`);
     }
+    if (nameReason?.Code === 'ConditionalCheckFailed') {
+      throw new EventLogError(
+        'SUBSCRIPTION_ALREADY_EXISTS',
+        `A subscription named "${config.name}" already exists`,
+        { details: { subscription: config.name } },
+      );
+    }
+    throw mapAwsError(outcome.error, `Creating subscription ${config.name}`);
   }
 
   async get(name: string): Promise<StoredSubscription | undefined> {
@@ -162,16 +159,9 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
 
   async list(): Promise<StoredSubscription[]> {
     const out: StoredSubscription[] = [];
-    const items = queryItems(
-      this.doc,
-      {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': PK },
-        ConsistentRead: true,
-      },
-      'Listing subscriptions',
-    );
+    const items = partitionItems(this.doc, this.table, PK, 'Listing subscriptions', {
+      consistent: true,
+    });
     const all: Record<string, unknown>[] = [];
     for await (const item of items) all.push(item);
     out.push(...withRetries(all));
@@ -214,9 +204,9 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
   async delete(name: string): Promise<StoredSubscription> {
     const stored = await this.get(name);
     if (stored === undefined) throw unknownSubscription(name);
-    try {
-      // The subscription and its group claim go together, or neither does.
-      await this.doc.send(
+    // The subscription and its group claim go together, or neither does.
+    const outcome = await transactRequest(`Deleting subscription ${name}`, () =>
+      this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -238,16 +228,14 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
             },
           ],
         }),
+      ),
+    );
+    if (!outcome.written) {
+      throw new EventLogError(
+        'CONFLICT',
+        `Subscription "${name}" was changed or deleted concurrently; read it again and retry`,
+        { details: { subscription: name } },
       );
-    } catch (error) {
-      if (awsErrorName(error) === 'TransactionCanceledException') {
-        throw new EventLogError(
-          'CONFLICT',
-          `Subscription "${name}" was changed or deleted concurrently; read it again and retry`,
-          { details: { subscription: name } },
-        );
-      }
-      throw mapAwsError(error, `Deleting subscription ${name}`);
     }
     // Its retry states, so a new subscription of the same name starts with none.
     await Promise.all(

@@ -10,7 +10,7 @@ import {
 import { EventLogError } from '../log/errors.js';
 import type { SweepState } from '../log/orphan-sweep.js';
 import type { TopicConfig } from '../log/topic-config.js';
-import { awsErrorName, conditionalRequest, mapAwsError, request } from './aws-errors.js';
+import { conditionalRequest, request, transactRequest } from './aws-errors.js';
 import { unmarshallItem } from './dynamo-items.js';
 
 export interface TopicRecord {
@@ -105,19 +105,10 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async updateConfig(name: string, topicId: string, config: TopicConfig): Promise<TopicRecord> {
-    const outcome = await conditionalRequest(`Updating topic ${name}`, () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { name },
-          UpdateExpression: 'SET #config = :config',
-          ConditionExpression: '#topicId = :topicId',
-          ExpressionAttributeNames: { '#config': 'config', '#topicId': 'topicId' },
-          ExpressionAttributeValues: { ':config': config, ':topicId': topicId },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
+    const outcome = await this.setIfIncarnation(`Updating topic ${name}`, name, topicId, {
+      attribute: 'config',
+      value: config,
+    });
     if (!outcome.written) throw unknownTopic(name);
     return outcome.response.Attributes as TopicRecord;
   }
@@ -127,19 +118,12 @@ export class DynamoTopicStore implements TopicStore {
     topicId: string,
     partitions: number,
   ): Promise<TopicRecord> {
-    const outcome = await conditionalRequest(`Increasing the partitions of topic ${name}`, () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { name },
-          UpdateExpression: 'SET #partitions = :partitions',
-          ConditionExpression: '#topicId = :topicId AND #partitions < :partitions',
-          ExpressionAttributeNames: { '#partitions': 'partitions', '#topicId': 'topicId' },
-          ExpressionAttributeValues: { ':partitions': partitions, ':topicId': topicId },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      ),
+    const outcome = await this.setIfIncarnation(
+      `Increasing the partitions of topic ${name}`,
+      name,
+      topicId,
+      // Only ever up: a smaller count would orphan the partitions above it.
+      { attribute: 'partitions', value: partitions, condition: '#attribute < :value' },
     );
     if (outcome.written) {
       return outcome.response.Attributes as TopicRecord;
@@ -148,6 +132,33 @@ export class DynamoTopicStore implements TopicStore {
     const old = raw === undefined ? undefined : unmarshallItem(raw);
     if (old === undefined || old['topicId'] !== topicId) throw unknownTopic(name);
     throw partitionsNotIncreased(name, old['partitions'] as number, partitions);
+  }
+
+  /**
+   * Sets one attribute of topic `name` if it is still incarnation `topicId` (a topic deleted
+   * and created again under the same name is another) and `condition` holds; on a failed
+   * condition the outcome carries the item as it was.
+   */
+  private setIfIncarnation(
+    action: string,
+    name: string,
+    topicId: string,
+    set: { attribute: string; value: unknown; condition?: string },
+  ) {
+    return conditionalRequest(action, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { name },
+          UpdateExpression: 'SET #attribute = :value',
+          ConditionExpression: `#topicId = :topicId${set.condition === undefined ? '' : ` AND ${set.condition}`}`,
+          ExpressionAttributeNames: { '#attribute': set.attribute, '#topicId': 'topicId' },
+          ExpressionAttributeValues: { ':value': set.value, ':topicId': topicId },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
   }
 
   async delete(topic: TopicRecord, deletedAt: number): Promise<void> {
@@ -159,8 +170,8 @@ export class DynamoTopicStore implements TopicStore {
       sequences: topic.sequences,
       deletedAt,
     };
-    try {
-      await this.doc.send(
+    const outcome = await transactRequest(`Deleting topic ${topic.name}`, () =>
+      this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -175,13 +186,10 @@ export class DynamoTopicStore implements TopicStore {
             { Put: { TableName: this.table, Item: tombstone } },
           ],
         }),
-      );
-    } catch (error) {
-      if (awsErrorName(error) === 'TransactionCanceledException') {
-        throw unknownTopic(topic.name);
-      }
-      throw mapAwsError(error, `Deleting topic ${topic.name}`);
-    }
+      ),
+    );
+    // Another incarnation, or none: the topic the caller read is gone.
+    if (!outcome.written) throw unknownTopic(topic.name);
   }
 
   async listDeleted(): Promise<DeletedTopicRecord[]> {

@@ -2,10 +2,11 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   ProvisionedThroughputExceededException,
+  TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { EventLogError } from '../../../lib/log/errors.js';
-import { conditionalRequest, request } from '../../../lib/store/aws-errors.js';
+import { conditionalRequest, request, transactRequest } from '../../../lib/store/aws-errors.js';
 
 const throttled = () =>
   new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
@@ -69,5 +70,38 @@ describe('conditionalRequest', () => {
     await expect(
       conditionalRequest('Writing x', () => Promise.reject(throttled())),
     ).rejects.toMatchObject({ code: 'THROTTLED', message: expect.stringMatching(/^Writing x/) });
+  });
+});
+
+describe('transactRequest', () => {
+  it('answers written with the response when every condition held', async () => {
+    await expect(transactRequest('Moving x', async () => 'done')).resolves.toEqual({
+      written: true,
+      response: 'done',
+    });
+  });
+
+  it('answers not written, with each item’s reason in order, when it was cancelled', async () => {
+    const cancelled = new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: {},
+      CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+    });
+    const outcome = await transactRequest('Moving x', () => Promise.reject(cancelled));
+    expect(outcome.written).toBe(false);
+    if (outcome.written) return;
+    expect(outcome.reasons.map((reason) => reason.Code)).toEqual([
+      'None',
+      'ConditionalCheckFailed',
+    ]);
+    expect(outcome.error).toBe(cancelled);
+  });
+
+  it('maps any other error', async () => {
+    const error = await transactRequest('Moving x', () => Promise.reject(throttled())).catch(
+      (e) => e,
+    );
+    expect(error.code).toBe('THROTTLED');
+    expect(error.message).toMatch(/^Moving x was throttled/);
   });
 });
