@@ -36,12 +36,10 @@
  */
 
 import { EventLogError } from './errors.js';
-import { frameError, readU32LE } from './frame-bytes.js';
+import { frameError, frameMagic, readU32LE, skippableFrameEnd } from './frame-bytes.js';
 import { xxhash32 } from './xxhash32.js';
 
 const FRAME_MAGIC = 0x184d2204;
-const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 const FLG_VERSION_MASK = 0xc0;
 const FLG_VERSION = 0x40;
 const FLG_BLOCK_INDEPENDENCE = 0x20;
@@ -246,13 +244,10 @@ export function lz4FrameDecompress(
   let pos = 0;
   if (data.length === 0) throw corrupt('no frame', 0);
   while (pos < data.length) {
-    if (data.length - pos < 4) throw corrupt('truncated frame magic', pos);
-    const magic = readU32LE(data, pos);
-    if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      if (data.length - pos < 8) throw corrupt('truncated skippable frame', pos);
-      const size = readU32LE(data, pos + 4);
-      if (size > data.length - pos - 8) throw corrupt('truncated skippable frame', pos);
-      pos += 8 + size;
+    const magic = frameMagic('lz4', data, pos);
+    const skipped = skippableFrameEnd('lz4', data, pos, magic);
+    if (skipped !== undefined) {
+      pos = skipped;
       continue;
     }
     if (magic !== FRAME_MAGIC) {

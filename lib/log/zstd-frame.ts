@@ -28,11 +28,9 @@
  */
 
 import { EventLogError } from './errors.js';
-import { frameError, readU32LE } from './frame-bytes.js';
+import { frameError, frameMagic, readU32LE, skippableFrameEnd } from './frame-bytes.js';
 
 const FRAME_MAGIC = 0xfd2fb528;
-const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 const MAX_BLOCK_SIZE = 128 * 1024;
 
 const corrupt = (message: string, position: number) => frameError('zstd', message, position);
@@ -47,13 +45,10 @@ export function zstdDecompressedBound(data: Uint8Array, maxOutput: number): numb
   let pos = 0;
   let total = 0;
   while (pos < data.length) {
-    if (data.length - pos < 4) throw corrupt('truncated frame magic', pos);
-    const magic = readU32LE(data, pos);
-    if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      if (data.length - pos < 8) throw corrupt('truncated skippable frame', pos);
-      const size = readU32LE(data, pos + 4);
-      if (size > data.length - pos - 8) throw corrupt('truncated skippable frame', pos);
-      pos += 8 + size;
+    const magic = frameMagic('zstd', data, pos);
+    const skipped = skippableFrameEnd('zstd', data, pos, magic);
+    if (skipped !== undefined) {
+      pos = skipped;
       continue;
     }
     if (magic !== FRAME_MAGIC)
