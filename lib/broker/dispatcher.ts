@@ -7,6 +7,7 @@ import {
   LAMBDA_SYNC_PAYLOAD_LIMIT,
   toEventRecord,
 } from '../log/lambda-kafka-event.js';
+import { withDefaults } from '../log/omit-undefined.js';
 import type { SubscriptionConfig } from '../log/subscription-config.js';
 import type { FunctionInvoker } from '../store/function-invoker.js';
 import type { RetryState, StoredSubscription } from '../store/subscription-store.js';
@@ -27,6 +28,7 @@ import {
   type Item,
   type PartitionReport,
   type PartitionWork,
+  type ResolvedOptions,
   type RunContext,
 } from './dispatch-types.js';
 import { DispatcherMembership } from './dispatcher-membership.js';
@@ -73,7 +75,7 @@ export type {
   PartitionReport,
 } from './dispatch-types.js';
 
-const DEFAULTS = {
+const DEFAULTS: ResolvedOptions = {
   bootstrapServers: 'eventlog.local:9092',
   concurrency: 32,
   workBudgetMs: 60_000,
@@ -82,6 +84,7 @@ const DEFAULTS = {
   pollIntervalMs: 100,
   lingerMs: 0,
   subscriptionCacheMs: 1000,
+  maxPayloadBytes: LAMBDA_SYNC_PAYLOAD_LIMIT,
 };
 /** Time kept back from the deadline so that releasing leases and saving state still fit. */
 
@@ -134,17 +137,7 @@ export class Dispatcher {
       clock: options.clock ?? systemClock,
       log: options.log ?? ((message) => console.log(message)),
       memberId: this.memberId,
-      options: {
-        bootstrapServers: options.bootstrapServers ?? DEFAULTS.bootstrapServers,
-        concurrency: options.concurrency ?? DEFAULTS.concurrency,
-        workBudgetMs: options.workBudgetMs ?? DEFAULTS.workBudgetMs,
-        sessionTimeoutMs: options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
-        backoff: options.backoff ?? DEFAULTS.backoff,
-        pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
-        lingerMs: options.lingerMs ?? DEFAULTS.lingerMs,
-        subscriptionCacheMs: options.subscriptionCacheMs ?? DEFAULTS.subscriptionCacheMs,
-        maxPayloadBytes: options.maxPayloadBytes ?? LAMBDA_SYNC_PAYLOAD_LIMIT,
-      },
+      options: withDefaults<ResolvedOptions>(DEFAULTS, options),
     };
     const sleep = options.sleep ?? abortableSleep;
     this.signals = new PartitionSignals(sleep, this.closing.signal);

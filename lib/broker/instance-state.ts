@@ -1,5 +1,6 @@
 import type { OffsetReset } from '../log/consumer-group.js';
 import { EventLogError } from '../log/errors.js';
+import { withDefaults } from '../log/omit-undefined.js';
 import { MAX_JAVA_INT } from '../log/strict-number.js';
 import type { InstanceState } from '../store/group-store.js';
 import { SESSION_TIMEOUT_LIMITS, type TopicPartition } from './groups.js';
@@ -40,13 +41,9 @@ export const INSTANCE_DEFAULTS = {
 
 /** The state of a new instance: nothing subscribed, nothing read, idle time from `now`. */
 export function initialState(config: InstanceConfig, now: number): InstanceState {
+  const { name: _name, ...settings } = config;
   return {
-    format: config.format ?? INSTANCE_DEFAULTS.format,
-    autoOffsetReset: config.autoOffsetReset ?? INSTANCE_DEFAULTS.autoOffsetReset,
-    autoCommit: config.autoCommit ?? INSTANCE_DEFAULTS.autoCommit,
-    autoCommitIntervalMs: config.autoCommitIntervalMs ?? INSTANCE_DEFAULTS.autoCommitIntervalMs,
-    sessionTimeoutMs: config.sessionTimeoutMs ?? INSTANCE_DEFAULTS.sessionTimeoutMs,
-    requestTimeoutMs: config.requestTimeoutMs ?? INSTANCE_DEFAULTS.requestTimeoutMs,
+    ...withDefaults<Omit<Required<InstanceConfig>, 'name'>>(INSTANCE_DEFAULTS, settings),
     instanceTimeoutMs: INSTANCE_DEFAULTS.instanceTimeoutMs,
     instanceExpires: now + INSTANCE_DEFAULTS.instanceTimeoutMs,
     positions: {},

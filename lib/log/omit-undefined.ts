@@ -15,3 +15,19 @@ export function omitUndefined<T extends object>(value: T): WithoutUndefined<T> {
     Object.entries(value).filter(([, member]) => member !== undefined),
   ) as WithoutUndefined<T>;
 }
+
+/**
+ * `defaults` with each member `given` defines put in its place: settings resolved from options
+ * that may leave any of them out. Members of `given` that `defaults` does not name are ignored.
+ */
+export function withDefaults<T extends object>(
+  defaults: T,
+  given: { [K in keyof T]?: T[K] | undefined },
+): T {
+  const resolved = { ...defaults };
+  for (const key of Object.keys(defaults) as (keyof T)[]) {
+    const value = given[key];
+    if (value !== undefined) resolved[key] = value as T[keyof T];
+  }
+  return resolved;
+}
