@@ -1,4 +1,13 @@
 import type { AssignedPartition, HeartbeatAnswer, TopicPartition } from '../log/consumer-group.js';
+import type {
+  CommitOffset,
+  CommittedOffset,
+  GroupDescription,
+  GroupSummary,
+  MemberDescription,
+  PartitionDescription,
+  ResetResult,
+} from '../log/group-description.js';
 import type { MemberItem } from '../store/group-store.js';
 import type { Clock } from './clock.js';
 
@@ -14,7 +23,17 @@ export interface GroupServiceOptions {
 
 export const SESSION_TIMEOUT_LIMITS = { min: 1000, max: 300_000, default: 10_000 } as const;
 
-export type { AssignedPartition, TopicPartition };
+export type {
+  AssignedPartition,
+  CommitOffset,
+  CommittedOffset,
+  GroupDescription,
+  GroupSummary,
+  MemberDescription,
+  PartitionDescription,
+  ResetResult,
+  TopicPartition,
+};
 
 export interface HeartbeatRequest {
   /** The subscription; omit to keep the stored one. */
@@ -28,59 +47,11 @@ export interface Heartbeat extends HeartbeatAnswer {
   member: MemberItem;
 }
 
-export interface CommitOffset extends TopicPartition {
-  /** The next offset to read (Kafka's convention: last processed + 1). */
-  offset: number;
-  /** The lease counter the member holds the partition under. */
-  counter: number;
-}
-
 export interface CommitResult extends TopicPartition {
   /** The offset stored now. */
   committed: number;
   /** False when the stored offset was already ahead (nothing was written). */
   applied: boolean;
-}
-
-export interface CommittedOffset extends TopicPartition {
-  committed: number;
-  committedAt: number | null;
-}
-
-export interface MemberDescription {
-  memberId: string;
-  kind: 'member' | 'instance';
-  topics: string[];
-  sessionTimeoutMs: number;
-  expiresInMs: number;
-  joinedAt: number;
-  partitions: TopicPartition[];
-}
-
-export interface PartitionDescription extends TopicPartition {
-  owner: string | null;
-  counter: number | null;
-  committed: number | null;
-  logStartOffset: number | null;
-  /** The log end offset: one past the last readable record. */
-  highWatermark: number | null;
-  /** highWatermark - committed; null without a committed offset. */
-  lag: number | null;
-}
-
-export interface GroupDescription {
-  group: string;
-  /** Kafka's names: Stable with live members, Empty without. */
-  state: 'Stable' | 'Empty';
-  members: MemberDescription[];
-  partitions: PartitionDescription[];
-  totalLag: number;
-}
-
-export interface GroupSummary {
-  group: string;
-  state: 'Stable' | 'Empty';
-  members: number;
 }
 
 export type ResetTarget =
@@ -102,9 +73,4 @@ export interface ResetRequest {
   force?: boolean;
   /** Kafka's --dry-run: answer the plan, write nothing. */
   dryRun?: boolean;
-}
-
-export interface ResetResult extends TopicPartition {
-  previous: number | null;
-  committed: number;
 }

@@ -43,24 +43,8 @@ import type { TopicService } from './topics.js';
 // Their names stay importable from here, where the broker, the API and the tests found them.
 export { checkName, unknownGroup } from './group-context.js';
 
-export {
-  type AssignedPartition,
-  type CommitOffset,
-  type CommitResult,
-  type CommittedOffset,
-  type GroupDescription,
-  type GroupServiceOptions,
-  type GroupSummary,
-  type Heartbeat,
-  type HeartbeatRequest,
-  type MemberDescription,
-  type PartitionDescription,
-  type ResetRequest,
-  type ResetResult,
-  type ResetTarget,
-  SESSION_TIMEOUT_LIMITS,
-  type TopicPartition,
-} from './group-types.js';
+// Every request and answer type, and the session limits, importable from the service's module.
+export * from './group-types.js';
 
 export class GroupService {
   private readonly ctx: GroupContext;

@@ -1,4 +1,13 @@
 import type { AssignedPartition, HeartbeatAnswer, TopicPartition } from '../log/consumer-group.js';
+import type {
+  CommitOffset,
+  CommittedOffset,
+  GroupDescription,
+  GroupSummary,
+  MemberDescription,
+  PartitionDescription,
+  ResetResult,
+} from '../log/group-description.js';
 import { HttpClient, type HttpClientOptions } from './http.js';
 
 /**
@@ -6,46 +15,18 @@ import { HttpClient, type HttpClientOptions } from './http.js';
  * Consumer drives, and the admin side (list, describe, committed offsets, reset, delete).
  */
 
-export type { AssignedPartition, HeartbeatAnswer, TopicPartition };
-
-export interface CommitOffset extends TopicPartition {
-  offset: number;
-  counter: number;
-}
-
-export interface CommittedOffset extends TopicPartition {
-  committed: number;
-  committedAt: number | null;
-}
-
-export interface GroupSummary {
-  group: string;
-  state: 'Stable' | 'Empty';
-  members: number;
-}
-
-export interface GroupDescription {
-  group: string;
-  state: 'Stable' | 'Empty';
-  members: {
-    memberId: string;
-    kind: 'member' | 'instance';
-    topics: string[];
-    sessionTimeoutMs: number;
-    expiresInMs: number;
-    joinedAt: number;
-    partitions: TopicPartition[];
-  }[];
-  partitions: (TopicPartition & {
-    owner: string | null;
-    counter: number | null;
-    committed: number | null;
-    logStartOffset: number | null;
-    highWatermark: number | null;
-    lag: number | null;
-  })[];
-  totalLag: number;
-}
+export type {
+  AssignedPartition,
+  CommitOffset,
+  CommittedOffset,
+  GroupDescription,
+  GroupSummary,
+  HeartbeatAnswer,
+  MemberDescription,
+  PartitionDescription,
+  ResetResult,
+  TopicPartition,
+};
 
 export type ResetTo =
   | 'earliest'
@@ -56,11 +37,6 @@ export type ResetTo =
   | { shift: number }
   /** Kafka's --from-file: these partitions to these offsets. */
   | { offsets: { partition: number; offset: number }[] };
-
-export interface ResetResult extends TopicPartition {
-  previous: number | null;
-  committed: number;
-}
 
 export class Groups {
   readonly http: HttpClient;
