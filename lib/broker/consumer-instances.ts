@@ -454,15 +454,7 @@ export class ConsumerInstanceService {
   private async commitPositions(group: string, name: string, state: InstanceState): Promise<void> {
     const entries = Object.entries(state.positions).filter(([key]) => key in state.leases);
     if (entries.length === 0) return;
-    await this.groups.commit(
-      group,
-      name,
-      entries.map(([key, offset]) => ({
-        ...partitionOf(key),
-        offset,
-        counter: state.leases[key] as number,
-      })),
-    );
+    await this.groups.commit(group, name, commitOffsets(entries, state.leases));
   }
 
   /** Commits; partitions found fenced are dropped from the positions and leases given. */
@@ -475,15 +467,7 @@ export class ConsumerInstanceService {
   ): Promise<void> {
     if (entries.length === 0) return;
     try {
-      await this.groups.commit(
-        group,
-        name,
-        entries.map(([key, offset]) => ({
-          ...partitionOf(key),
-          offset,
-          counter: leases[key] as number,
-        })),
-      );
+      await this.groups.commit(group, name, commitOffsets(entries, leases));
     } catch (error) {
       if (!isEventLogError(error, 'FENCED')) throw error;
       const fenced = (error.details?.['fenced'] ?? []) as TopicPartition[];
@@ -497,4 +481,16 @@ export class ConsumerInstanceService {
 
 function ignoreFenced(error: unknown): void {
   if (!isEventLogError(error, 'FENCED')) throw error;
+}
+
+/** The commits of positions (`topic#partition` -> next offset) under the leases they belong to. */
+function commitOffsets(
+  entries: readonly (readonly [string, number])[],
+  leases: Record<string, number>,
+): CommitOffset[] {
+  return entries.map(([key, offset]) => ({
+    ...partitionOf(key),
+    offset,
+    counter: leases[key] as number,
+  }));
 }
