@@ -88,21 +88,10 @@ export async function startLocalEnvironment(
   }
   report(options, `DynamoDB Local ${endpoints.dynamodb}, s3rver ${endpoints.s3}`, started);
 
-  let stopped: Promise<void> | undefined;
-  return {
-    names,
-    endpoints,
-    clients,
-    env: functionEnv(names, endpoints),
-    external: false,
-    stop: () => {
-      stopped ??= (async () => {
-        destroyAwsClients(clients);
-        await stopEmulators();
-      })();
-      return stopped;
-    },
-  };
+  return environment(names, endpoints, clients, false, async () => {
+    destroyAwsClients(clients);
+    await stopEmulators();
+  });
 }
 
 async function useExternalEndpoints(
@@ -125,21 +114,32 @@ async function useExternalEndpoints(
   const endpoints = { s3: s3Endpoint, dynamodb: dynamoEndpoint };
   report(options, `external endpoints S3 ${s3Endpoint}, DynamoDB ${dynamoEndpoint}`, started);
 
+  return environment(names, endpoints, clients, true, async () => {
+    try {
+      if (throwAway) await deleteResources(clients, names);
+    } finally {
+      destroyAwsClients(clients);
+    }
+  });
+}
+
+/** The environment over these resources; `stop` runs `release` once, however often called. */
+function environment(
+  names: ResourceNames,
+  endpoints: { s3: string; dynamodb: string },
+  clients: AwsClients,
+  external: boolean,
+  release: () => Promise<void>,
+): LocalEnvironment {
   let stopped: Promise<void> | undefined;
   return {
     names,
     endpoints,
     clients,
     env: functionEnv(names, endpoints),
-    external: true,
+    external,
     stop: () => {
-      stopped ??= (async () => {
-        try {
-          if (throwAway) await deleteResources(clients, names);
-        } finally {
-          destroyAwsClients(clients);
-        }
-      })();
+      stopped ??= release();
       return stopped;
     },
   };
