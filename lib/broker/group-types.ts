@@ -1,13 +1,4 @@
 import type { AssignedPartition, HeartbeatAnswer, TopicPartition } from '../log/consumer-group.js';
-import type {
-  CommitOffset,
-  CommittedOffset,
-  GroupDescription,
-  GroupSummary,
-  MemberDescription,
-  PartitionDescription,
-  ResetResult,
-} from '../log/group-description.js';
 import type { MemberItem } from '../store/group-store.js';
 import type { Clock } from './clock.js';
 
@@ -23,17 +14,9 @@ export interface GroupServiceOptions {
 
 export const SESSION_TIMEOUT_LIMITS = { min: 1000, max: 300_000, default: 10_000 } as const;
 
-export type {
-  AssignedPartition,
-  CommitOffset,
-  CommittedOffset,
-  GroupDescription,
-  GroupSummary,
-  MemberDescription,
-  PartitionDescription,
-  ResetResult,
-  TopicPartition,
-};
+// The answers the HTTP client shares: defined in lib/log, which the client may import.
+export type * from '../log/group-description.js';
+export type { AssignedPartition, TopicPartition };
 
 export interface HeartbeatRequest {
   /** The subscription; omit to keep the stored one. */

@@ -4,8 +4,6 @@ import type {
   CommittedOffset,
   GroupDescription,
   GroupSummary,
-  MemberDescription,
-  PartitionDescription,
   ResetResult,
 } from '../log/group-description.js';
 import { HttpClient, type HttpClientOptions } from './http.js';
@@ -15,18 +13,9 @@ import { HttpClient, type HttpClientOptions } from './http.js';
  * Consumer drives, and the admin side (list, describe, committed offsets, reset, delete).
  */
 
-export type {
-  AssignedPartition,
-  CommitOffset,
-  CommittedOffset,
-  GroupDescription,
-  GroupSummary,
-  HeartbeatAnswer,
-  MemberDescription,
-  PartitionDescription,
-  ResetResult,
-  TopicPartition,
-};
+// The answers the broker gives, defined once in lib/log for both sides.
+export type * from '../log/group-description.js';
+export type { AssignedPartition, HeartbeatAnswer, TopicPartition };
 
 export type ResetTo =
   | 'earliest'
