@@ -8,6 +8,7 @@ import {
   type LambdaHttpResult,
   refuseRawPath,
 } from '../lib/api/lambda.js';
+import { checkResponsesFromEnv } from '../lib/api/response-check.js';
 import { createBroker, createStores } from '../lib/broker/broker.js';
 import { metricsFromEnv } from '../lib/broker/metrics.js';
 import { notifyDispatcher } from '../lib/broker/produce-notifier.js';
@@ -49,6 +50,7 @@ const broker = createBroker(createStores(createAwsClients(), names), {
 });
 const app = createApp({
   broker,
+  validateResponses: checkResponsesFromEnv(process.env),
   clusterId: clusterIdFor(names),
   auth: {
     enabled: auth.enabled,

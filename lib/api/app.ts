@@ -40,8 +40,9 @@ export interface AppOptions {
   consoleAssets?: ConsoleAssets;
   /**
    * Check every 2xx JSON answer against the route's declared response schema and fail with an
-   * INTERNAL error naming the route and the mismatch. For the tests; default off, as parsing
-   * every answer again costs time in production.
+   * INTERNAL error naming the route and the mismatch. For the tests and client development
+   * (EVENTLOG_CHECK_RESPONSES=on); default off, as parsing every answer again costs time in
+   * production, and the check reads a streamed answer whole before passing it on.
    */
   validateResponses?: boolean;
 }

@@ -10,6 +10,20 @@ import { EventLogError } from '../log/errors.js';
  */
 const checkedApps = new WeakSet<OpenAPIHono>();
 
+/**
+ * The environment variable that turns the check on in the Lambda entry and `npm start`
+ * (`on` or `off`, default off): for developing clients and for the tests, which then see a
+ * handler that answers otherwise than its schema says as a 500 naming the route.
+ */
+export const CHECK_RESPONSES_ENV = 'EVENTLOG_CHECK_RESPONSES';
+
+export function checkResponsesFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const value = env[CHECK_RESPONSES_ENV];
+  if (value === undefined || value === '' || value === 'off') return false;
+  if (value === 'on') return true;
+  throw new Error(`${CHECK_RESPONSES_ENV} must be on or off, got "${value}"`);
+}
+
 /** Makes the routes registered on `app` from now on check their 2xx JSON answers. */
 export function checkResponsesOf(app: OpenAPIHono): void {
   checkedApps.add(app);

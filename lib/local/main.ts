@@ -19,6 +19,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type AuthSettings, authSettingsFromEnv } from '../api/auth-config.js';
+import { checkResponsesFromEnv } from '../api/response-check.js';
 import { type Broker, createBroker, createStores } from '../broker/broker.js';
 import { LagMetrics } from '../broker/lag-metrics.js';
 import { fileMetricsSink, MetricsEmitter } from '../broker/metrics.js';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   const port = portFromEnv();
   const host = process.env['HOST'] || DEFAULT_HOST;
   const auth = authFromEnv();
+  const validateResponses = checkResponsesOrStop();
   // With auth off every caller may do anything: only this machine may be a caller.
   if (!auth.enabled && !isLoopbackHost(host)) {
     throw new StartupError(
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
       functions: consumers.functions,
       auth,
       log: (entry) => log(`auth: ${JSON.stringify(entry)}`),
+      validateResponses,
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(host, port);
@@ -162,6 +165,14 @@ async function main(): Promise<void> {
     log(
       `Auth is on: every request needs credentials. An admin API key is in ${adminKeyFile} (eventlog --token "$(cat ${adminKeyFile})" ...).`,
     );
+  }
+}
+
+function checkResponsesOrStop(): boolean {
+  try {
+    return checkResponsesFromEnv(process.env);
+  } catch (error) {
+    throw new StartupError((error as Error).message);
   }
 }
 

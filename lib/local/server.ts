@@ -21,6 +21,8 @@ export interface ApiServerOptions {
   auth?: AuthSettings;
   /** Where refusals are logged (auth on). */
   log?: (entry: Record<string, unknown>) => void;
+  /** Check each 2xx JSON answer against its route's schema (lib/api/app.ts); default off. */
+  validateResponses?: boolean;
 }
 
 export interface ApiServer {
@@ -40,6 +42,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       ...(auth.rateLimit === undefined ? {} : { rateLimit: auth.rateLimit }),
       ...(options.log === undefined ? {} : { log: options.log }),
     },
+    validateResponses: options.validateResponses === true,
   });
   if (options.functions !== undefined) app.route('/', createLambdaInvokeApp(options.functions));
   const hostname = options.hostname ?? '127.0.0.1';

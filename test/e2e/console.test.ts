@@ -34,6 +34,7 @@ beforeAll(async () => {
   server = await startApiServer({
     broker: createBroker(createStores(testClients(), testNames())),
     clusterId: 'console-test',
+    validateResponses: true,
   });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -201,6 +202,7 @@ describe('the web console', () => {
       broker,
       clusterId: 'console-auth',
       auth: { enabled: true },
+      validateResponses: true,
     });
     const { key, id } = await broker.auth.createKey({
       createdBy: 'console-test',

@@ -32,7 +32,8 @@ let server: Started | undefined;
 
 /** Like a terminal: no emulator endpoints or data directory from the test run's environment. */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  // Every 2xx JSON answer is checked against its route's schema (lib/api/response-check.ts).
+  const env: NodeJS.ProcessEnv = { ...process.env, EVENTLOG_CHECK_RESPONSES: 'on', ...extra };
   for (const name of [
     'NODE_OPTIONS',
     'AWS_ENDPOINT_URL',

@@ -24,7 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), 'eventlog-readme-'));
 
 beforeAll(async () => {
   const broker = createBroker(createStores(testClients(), testNames()));
-  server = await startApiServer({ broker, clusterId: 'readme', port: 0 });
+  server = await startApiServer({ broker, clusterId: 'readme', port: 0, validateResponses: true });
 });
 
 afterAll(async () => {

@@ -30,6 +30,7 @@ export function cliAgainst(
     server = await startApiServer({
       broker,
       clusterId: 'test',
+      validateResponses: true,
       ...(options.auth === true ? { auth: { enabled: true } } : {}),
     });
   });

@@ -522,6 +522,7 @@ describe('Lambda bundles, loaded and invoked as Lambda would', () => {
       broker: createBroker(createStores(own, names)),
       clusterId: clusterIdFor(names),
       logError: () => {},
+      validateResponses: true,
     });
     for (const [i, { method, path, query, body }] of invalid.entries()) {
       const response = await app.request(query === undefined ? path : `${path}?${query}`, {

@@ -61,7 +61,11 @@ beforeAll(async () => {
   // The function reads its resources (and here, the emulators' endpoints) from the
   // environment at module load, as it does in Lambda.
   // Auth off: these tests are about the adapter; auth-lambda.test.ts runs it with auth on.
-  Object.assign(process.env, testEnvironment().env, { EVENTLOG_AUTH: 'off' });
+  // Every 2xx JSON answer is checked against its route's schema (lib/api/response-check.ts).
+  Object.assign(process.env, testEnvironment().env, {
+    EVENTLOG_AUTH: 'off',
+    EVENTLOG_CHECK_RESPONSES: 'on',
+  });
   clusterId = clusterIdFor(testNames());
   ({ handler } = (await import('../../functions/api.js')) as unknown as {
     handler: typeof handler;

@@ -70,7 +70,7 @@ describe('the SDK and the CLI', () => {
   const broker = brokerForTest();
   let server: ApiServer;
   beforeAll(async () => {
-    server = await startApiServer({ broker, clusterId: 'test' });
+    server = await startApiServer({ broker, clusterId: 'test', validateResponses: true });
   });
   afterAll(async () => {
     await server?.close();

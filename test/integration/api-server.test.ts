@@ -7,7 +7,7 @@ let server: ApiServer;
 
 beforeAll(async () => {
   const broker = createBroker(createStores(testClients(), testNames()));
-  server = await startApiServer({ broker, clusterId: 'local' });
+  server = await startApiServer({ broker, clusterId: 'local', validateResponses: true });
 });
 
 afterAll(async () => {
@@ -71,6 +71,7 @@ describe('startApiServer', () => {
     const polling = await startApiServer({
       broker: createBroker({ ...stores, commits }),
       clusterId: 'local',
+      validateResponses: true,
     });
     try {
       const topic = uniqueName('server-poll');

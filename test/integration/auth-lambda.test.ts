@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AUTH_ENV } from '../../lib/api/auth-config.js';
+import { CHECK_RESPONSES_ENV } from '../../lib/api/response-check.js';
 import { createBroker, createStores } from '../../lib/broker/broker.js';
 import type { AclBinding } from '../../lib/log/acl.js';
 import { clusterIdFor } from '../../lib/store/resources.js';
@@ -181,6 +182,7 @@ beforeAll(async () => {
     [AUTH_ENV.jwtIssuer]: issuer.issuer,
     [AUTH_ENV.jwtAudience]: issuer.audience,
     [AUTH_ENV.jwtJwks]: JSON.stringify(issuer.jwks),
+    [CHECK_RESPONSES_ENV]: 'on',
   };
   for (const name of Object.keys(settings)) saved[name] = process.env[name];
   Object.assign(process.env, env, settings);

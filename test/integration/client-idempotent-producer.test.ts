@@ -13,7 +13,12 @@ import { readAll } from './broker/helpers.js';
  * reaches the server and is handled, then the client sees a reset connection.
  */
 function lossyClient(broker: Broker, loss: number, seed: number) {
-  const app = createApp({ broker, clusterId: CLUSTER_ID, logError: () => {} });
+  const app = createApp({
+    broker,
+    clusterId: CLUSTER_ID,
+    logError: () => {},
+    validateResponses: true,
+  });
   const random = seededRandom(seed);
   const stats = { produces: 0, lost: 0 };
   const fetch = (async (url: URL | string, init?: RequestInit) => {

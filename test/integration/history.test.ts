@@ -127,7 +127,12 @@ async function startRun(
   const healthy = brokerForTest({ ...BROKER_OPTIONS, retention: { clockSkewMs: 500 } });
   const topic = uniqueName('history');
   const created = await healthy.topics.create({ name: topic, partitions: PARTITIONS, configs });
-  const app = createApp({ broker: faulty, clusterId: CLUSTER_ID, logError: () => {} });
+  const app = createApp({
+    broker: faulty,
+    clusterId: CLUSTER_ID,
+    logError: () => {},
+    validateResponses: true,
+  });
   const lostAnswers = { count: 0 };
   const network = (loss: number) =>
     (async (url: URL | string, init?: RequestInit) => {

@@ -63,6 +63,7 @@ async function startServer(dataDir: string, timeoutMs = 30_000): Promise<Server>
     EVENTLOG_DATA_DIR: dataDir,
     EVENTLOG_CLUSTER_ID: 'server-kill',
     EVENTLOG_MAINTENANCE_INTERVAL_MS: '1500',
+    EVENTLOG_CHECK_RESPONSES: 'on',
   };
   delete env['NODE_OPTIONS'];
   delete env['EVENTLOG_CONFIG'];

@@ -59,7 +59,7 @@ beforeAll(async () => {
   motoClients = moto.destinationClients({ maxAttempts: 1 });
   broker = brokerWith(new AwsFailureDestinationStore(motoClients));
   functions = new LocalFunctions({ log: () => {} });
-  server = await startApiServer({ broker, clusterId: 'test', functions });
+  server = await startApiServer({ broker, clusterId: 'test', functions, validateResponses: true });
 });
 
 afterAll(async () => {

@@ -28,7 +28,7 @@ const dispatchers: Dispatcher[] = [];
 beforeAll(async () => {
   broker = brokerForTest();
   functions = new LocalFunctions({ log: () => {} });
-  server = await startApiServer({ broker, clusterId: 'test', functions });
+  server = await startApiServer({ broker, clusterId: 'test', functions, validateResponses: true });
 });
 
 afterAll(async () => {

@@ -31,7 +31,7 @@ beforeAll(async () => {
     metrics: new MetricsEmitter((line) => lines.push(line), { clock }),
   });
   functions = new LocalFunctions({ log: () => {} });
-  server = await startApiServer({ broker, clusterId: 'test', functions });
+  server = await startApiServer({ broker, clusterId: 'test', functions, validateResponses: true });
 });
 
 afterAll(async () => {

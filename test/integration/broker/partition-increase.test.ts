@@ -24,7 +24,7 @@ let server: ApiServer;
 beforeAll(async () => {
   broker = brokerForTest();
   functions = new LocalFunctions({ log: () => {} });
-  server = await startApiServer({ broker, clusterId: 'test', functions });
+  server = await startApiServer({ broker, clusterId: 'test', functions, validateResponses: true });
 });
 
 afterAll(async () => {

@@ -150,7 +150,7 @@ describe('scenario 4: a late publish is never acknowledged inside a healed range
     // later writers could still publish into it afterwards and be acknowledged.
     const late = [heldWriter(clock), heldWriter(clock), heldWriter(clock), heldWriter(clock)];
     const post = (broker: Broker, body: string) =>
-      createApp({ broker, clusterId: 'late', logError: () => {} }).request(
+      createApp({ broker, clusterId: 'late', logError: () => {}, validateResponses: true }).request(
         `/v1/topics/${name}/records`,
         { method: 'POST', headers: { 'content-type': 'application/json' }, body },
       );
@@ -390,7 +390,12 @@ describe('scenario 5: a hole holds readers back for at most maxProduceMs + margi
 describe('scenario 6: fetch answers stay under the 6 MB Lambda response limit', () => {
   it('a gzip topic holding 13 MB of JSON: default fetches answer at most maxBytes (or one record), and page through all of it', async () => {
     const broker = brokerForTest();
-    const app = createApp({ broker, clusterId: 'big', logError: () => {} });
+    const app = createApp({
+      broker,
+      clusterId: 'big',
+      logError: () => {},
+      validateResponses: true,
+    });
     const name = uniqueName('gzip');
     await broker.topics.create({
       name,
@@ -465,7 +470,7 @@ describe('scenario 6: fetch answers stay under the 6 MB Lambda response limit', 
 describe('scenario 8: every fetch answer carries the partition’s high watermark', () => {
   it('maxRecords=1 at offset 0 answers the same high watermark as the offsets API, in this process and a fresh one', async () => {
     const broker = brokerForTest();
-    const app = createApp({ broker, clusterId: 'hw', logError: () => {} });
+    const app = createApp({ broker, clusterId: 'hw', logError: () => {}, validateResponses: true });
     const name = uniqueName('hw');
     await broker.topics.create({ name, partitions: 3 });
     // 40 requests over the three partitions: 0.1 answered how far its own walk went (11 where
@@ -481,7 +486,12 @@ describe('scenario 8: every fetch answer carries the partition’s high watermar
     }
     for (const view of [
       app,
-      createApp({ broker: brokerForTest(), clusterId: 'hw', logError: () => {} }),
+      createApp({
+        broker: brokerForTest(),
+        clusterId: 'hw',
+        logError: () => {},
+        validateResponses: true,
+      }),
     ]) {
       for (let partition = 0; partition < 3; partition++) {
         const offsets = (await (

@@ -34,7 +34,7 @@ const dispatchers: Dispatcher[] = [];
 
 beforeAll(async () => {
   functions = new LocalFunctions({ log: () => {} });
-  server = await startApiServer({ broker, clusterId: 'test', functions });
+  server = await startApiServer({ broker, clusterId: 'test', functions, validateResponses: true });
 });
 
 afterAll(async () => {

@@ -99,6 +99,7 @@ export default {
       broker,
       clusterId: 'test',
       functions: consumers.functions,
+      validateResponses: true,
     });
     try {
       const path = await findConfig(dir, {});

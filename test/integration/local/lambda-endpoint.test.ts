@@ -45,7 +45,12 @@ beforeAll(async () => {
     },
   });
   functions.register({ name: 'async-target', handler: async (event) => void events.push(event) });
-  server = await startApiServer({ broker: brokerForTest(), clusterId: 'test', functions });
+  server = await startApiServer({
+    broker: brokerForTest(),
+    clusterId: 'test',
+    functions,
+    validateResponses: true,
+  });
   lambda = createLambdaClient({ endpoint: server.url, maxAttempts: 1 });
 });
 

@@ -58,6 +58,7 @@ beforeAll(async () => {
   api = await startApiServer({
     broker: createBroker(createStores(testClients(), testNames())),
     clusterId: 'loopback-test',
+    validateResponses: true,
   });
 }, 60_000);
 

@@ -30,6 +30,7 @@ beforeAll(async () => {
     broker: createBroker(createStores(testClients(), testNames())),
     clusterId: 'guard-test',
     functions,
+    validateResponses: true,
   });
 });
 

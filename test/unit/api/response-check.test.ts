@@ -2,7 +2,12 @@ import { OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { errorResponseParts } from '../../../lib/api/error-mapping.js';
-import { checkResponsesOf, withResponseCheck } from '../../../lib/api/response-check.js';
+import {
+  CHECK_RESPONSES_ENV,
+  checkResponsesFromEnv,
+  checkResponsesOf,
+  withResponseCheck,
+} from '../../../lib/api/response-check.js';
 import { toEventLogError } from '../../../lib/log/errors.js';
 
 const TopicSchema = z.object({ name: z.string(), partitions: z.number().int() });
@@ -73,5 +78,17 @@ describe('response check', () => {
     expect(await (await text.request('/v1/topics/orders')).text()).toBe('plain');
     const unchecked = appAnswering((c) => c.json({ name: 1 }), false);
     expect((await unchecked.request('/v1/topics/orders')).status).toBe(200);
+  });
+});
+
+describe('checkResponsesFromEnv', () => {
+  it('is off unless the variable says on, and refuses anything but on or off', () => {
+    expect(checkResponsesFromEnv({})).toBe(false);
+    expect(checkResponsesFromEnv({ [CHECK_RESPONSES_ENV]: '' })).toBe(false);
+    expect(checkResponsesFromEnv({ [CHECK_RESPONSES_ENV]: 'off' })).toBe(false);
+    expect(checkResponsesFromEnv({ [CHECK_RESPONSES_ENV]: 'on' })).toBe(true);
+    expect(() => checkResponsesFromEnv({ [CHECK_RESPONSES_ENV]: 'yes' })).toThrow(
+      'EVENTLOG_CHECK_RESPONSES must be on or off, got "yes"',
+    );
   });
 });
