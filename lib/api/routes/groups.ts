@@ -67,11 +67,8 @@ function registerHeartbeatRoute(app: ApiApp, api: ApiContext): void {
       },
     },
     async (c) => {
-      const request = validateJson(
-        HeartbeatRequestSchema,
-        await readApplicationJson(c.req.raw, api.maxBodyBytes),
-        'heartbeat',
-      );
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(HeartbeatRequestSchema, node, 'heartbeat');
       if (request.topics !== undefined) await requireAccess(c, 'topic', request.topics, 'consume');
       const beat = await api.broker.groups.heartbeat(
         pathParam(c, 'group'),
@@ -148,11 +145,8 @@ function registerCommitRoute(app: ApiApp, api: ApiContext): void {
     },
     async (c) => {
       const group = pathParam(c, 'group');
-      const request = validateJson(
-        CommitRequestSchema,
-        await readApplicationJson(c.req.raw, api.maxBodyBytes),
-        'commit',
-      );
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(CommitRequestSchema, node, 'commit');
       await requireAccess(
         c,
         'topic',
@@ -212,11 +206,8 @@ function registerResetOffsetsRoute(app: ApiApp, api: ApiContext): void {
     async (c) => {
       const group = pathParam(c, 'group');
       const query = validate(ForceQuery, c.req.query(), 'query');
-      const request = validateJson(
-        ResetRequestSchema,
-        await readApplicationJson(c.req.raw, api.maxBodyBytes),
-        'reset request',
-      );
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(ResetRequestSchema, node, 'reset request');
       await requireAccess(c, 'topic', [request.topic], 'describe');
       const offsets = await api.broker.groups.reset(group, {
         topic: request.topic,
