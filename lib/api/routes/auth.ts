@@ -61,10 +61,18 @@ const KeySchema = z
 
 const IdParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
 
-export function registerAuthRoutes(app: ApiApp, api: ApiContext): void {
-  const auth = api.broker.auth;
-  const tags = ['Authorization'];
+/** The OpenAPI tag of every route here. */
+const tags = ['Authorization'];
 
+/** Every authorization route, in the order the OpenAPI document lists them. */
+export function registerAuthRoutes(app: ApiApp, api: ApiContext): void {
+  registerWhoamiRoute(app);
+  registerAclRoutes(app, api);
+  registerKeyRoutes(app, api);
+}
+
+/** `whoami`: any caller may ask who it was authenticated as. */
+function registerWhoamiRoute(app: ApiApp): void {
   defineRoute(
     app,
     {
@@ -79,7 +87,11 @@ export function registerAuthRoutes(app: ApiApp, api: ApiContext): void {
     },
     (c) => c.json({ principal: caller(c).principal ?? '' }),
   );
+}
 
+/** ACL bindings: list, add, remove. */
+function registerAclRoutes(app: ApiApp, api: ApiContext): void {
+  const auth = api.broker.auth;
   defineRoute(
     app,
     {
@@ -131,7 +143,11 @@ export function registerAuthRoutes(app: ApiApp, api: ApiContext): void {
     },
     async (c) => c.json(await auth.deleteAcl(pathParam(c, 'id'))),
   );
+}
 
+/** API keys: list, create (with ACLs for the new principal), revoke. */
+function registerKeyRoutes(app: ApiApp, api: ApiContext): void {
+  const auth = api.broker.auth;
   defineRoute(
     app,
     {

@@ -4,215 +4,49 @@ import type { HeartbeatAnswer } from '../../log/consumer-group.js';
 import { EventLogError } from '../../log/errors.js';
 import { requireAccess } from '../auth.js';
 import { readApplicationJson, validate, validateJson } from '../body.js';
+import {
+  CommitRequestSchema,
+  CommitResponseSchema,
+  CommittedResponseSchema,
+  conflictableResponses,
+  DeleteOffsetsQuery,
+  ForceQuery,
+  GroupDescriptionSchema,
+  GroupListSchema,
+  GroupParams,
+  HeartbeatRequestSchema,
+  HeartbeatResponseSchema,
+  MemberParams,
+  ResetRequestSchema,
+  ResetResponseSchema,
+  TopicPartition,
+} from '../group-schemas.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam } from '../route.js';
-import { bodyErrorResponses, ErrorSchema, errorResponses, jsonContent } from '../schemas.js';
+import { bodyErrorResponses, errorResponses, jsonContent } from '../schemas.js';
 
 /**
  * Consumer groups over HTTP: members heartbeat to join and to keep their partitions (the
  * answer is their assignment with committed offsets and lease counters), commit under those
  * counters, leave; admins list, describe (with lag), reset and delete groups.
- * See docs/api.md "Consumer groups" and docs/consumer-groups.md.
+ * See docs/api.md "Consumer groups" and docs/consumer-groups.md; the shapes are in
+ * ../group-schemas.ts.
  */
 
-const GroupParams = z.object({
-  group: z.string().openapi({ param: { name: 'group', in: 'path' }, example: 'billing' }),
-});
-
-const MemberParams = GroupParams.extend({
-  member: z.string().openapi({ param: { name: 'member', in: 'path' }, example: 'worker-1' }),
-});
-
-const ForceQuery = z.object({
-  force: z.enum(['true', 'false']).optional().openapi({
-    description: 'Act even while the group has live members',
-  }),
-});
-
-const DeleteOffsetsQuery = z.object({
-  topic: z.string(),
-  partitions: z.string().optional().openapi({ description: 'Comma-separated; default: all' }),
-});
-
-const TopicPartition = { topic: z.string(), partition: z.number().int() };
-
-const HeartbeatRequestSchema = z
-  .strictObject({
-    topics: z
-      .array(z.string())
-      .max(1000)
-      .optional()
-      .openapi({
-        description: 'The subscription; omit to keep the current one',
-        example: ['orders'],
-      }),
-    sessionTimeoutMs: z.number().int().optional().openapi({
-      description:
-        'Leases move to other members when no heartbeat came for this long; 1000-300000, default 10000',
-      example: 10000,
-    }),
-  })
-  .openapi('HeartbeatRequest');
-
-const AssignedPartitionSchema = z
-  .object({
-    ...TopicPartition,
-    counter: z.number().int().openapi({ description: 'Lease counter: send it with commits' }),
-    committed: z.number().int().nullable().openapi({
-      description: 'Next offset to read; null when the group never committed one',
-    }),
-  })
-  .openapi('AssignedPartition');
-
-const HeartbeatResponseSchema = z
-  .object({
-    group: z.string(),
-    memberId: z.string(),
-    sessionTimeoutMs: z.number().int(),
-    heartbeatIntervalMs: z.number().int(),
-    expiresInMs: z.number().int(),
-    members: z.number().int(),
-    assignment: z.array(AssignedPartitionSchema),
-    unknownTopics: z.array(z.string()),
-  })
-  .openapi('Heartbeat') satisfies z.ZodType<HeartbeatAnswer>;
-
-const CommitRequestSchema = z
-  .strictObject({
-    memberId: z.string(),
-    offsets: z
-      .array(
-        z.strictObject({
-          ...TopicPartition,
-          offset: z
-            .number()
-            .int()
-            .openapi({ description: 'Next offset to read (last processed + 1)' }),
-          counter: z
-            .number()
-            .int()
-            .openapi({ description: 'The lease counter from the heartbeat' }),
-        }),
-      )
-      .min(1)
-      .max(10_000),
-  })
-  .openapi('CommitRequest');
-
-const CommitResponseSchema = z
-  .object({
-    group: z.string(),
-    offsets: z.array(
-      z.object({
-        ...TopicPartition,
-        committed: z.number().int(),
-        applied: z.boolean().openapi({
-          description: 'False when the stored offset was already ahead: offsets never go back',
-        }),
-      }),
-    ),
-  })
-  .openapi('CommitResponse');
-
-const CommittedResponseSchema = z
-  .object({
-    group: z.string(),
-    offsets: z.array(
-      z.object({
-        ...TopicPartition,
-        committed: z.number().int(),
-        committedAt: z.number().int().nullable(),
-      }),
-    ),
-  })
-  .openapi('CommittedOffsets');
-
-const GroupDescriptionSchema = z
-  .object({
-    group: z.string(),
-    state: z.enum(['Stable', 'Empty']),
-    members: z.array(
-      z.object({
-        memberId: z.string(),
-        kind: z.enum(['member', 'instance']),
-        topics: z.array(z.string()),
-        sessionTimeoutMs: z.number().int(),
-        expiresInMs: z.number().int(),
-        joinedAt: z.number().int(),
-        partitions: z.array(z.object(TopicPartition)),
-      }),
-    ),
-    partitions: z.array(
-      z.object({
-        ...TopicPartition,
-        owner: z.string().nullable(),
-        counter: z.number().int().nullable(),
-        committed: z.number().int().nullable(),
-        logStartOffset: z.number().int().nullable(),
-        highWatermark: z.number().int().nullable(),
-        lag: z.number().int().nullable(),
-      }),
-    ),
-    totalLag: z.number().int(),
-  })
-  .openapi('GroupDescription');
-
-const GroupListSchema = z
-  .object({
-    groups: z.array(
-      z.object({
-        group: z.string(),
-        state: z.enum(['Stable', 'Empty']),
-        members: z.number().int(),
-      }),
-    ),
-  })
-  .openapi('GroupList');
-
-const ResetRequestSchema = z
-  .strictObject({
-    topic: z.string(),
-    partitions: z.array(z.number().int()).optional().openapi({ description: 'Default: all' }),
-    to: z.enum(['earliest', 'latest', 'timestamp', 'offset', 'shift', 'offsets']),
-    timestamp: z.number().int().optional().openapi({ description: 'With to=timestamp, ms' }),
-    offset: z.number().int().optional().openapi({ description: 'With to=offset' }),
-    shift: z.number().int().optional().openapi({
-      description: "With to=shift: moves each committed offset by this (Kafka's --shift-by)",
-    }),
-    offsets: z
-      .array(z.strictObject({ partition: z.number().int(), offset: z.number().int() }))
-      .optional()
-      .openapi({ description: "With to=offsets: an offset per partition (Kafka's --from-file)" }),
-    force: z.boolean().optional(),
-    dryRun: z.boolean().optional().openapi({
-      description: "Answer the new offsets without writing them (Kafka's --dry-run)",
-    }),
-  })
-  .openapi('ResetOffsetsRequest', { example: { topic: 'orders', to: 'earliest' } });
-
-const ResetResponseSchema = z
-  .object({
-    group: z.string(),
-    offsets: z.array(
-      z.object({
-        ...TopicPartition,
-        previous: z.number().int().nullable(),
-        committed: z.number().int(),
-      }),
-    ),
-  })
-  .openapi('ResetOffsetsResponse');
-
-const conflictResponses = {
-  409: {
-    description: 'FENCED (40903): the lease was lost; GROUP_NOT_EMPTY (409): members are alive',
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-} as const;
-
+/** Every group route, in the order the OpenAPI document lists them. */
 export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
-  const { broker } = api;
-  const json = (c: { req: { raw: Request } }) => readApplicationJson(c.req.raw, api.maxBodyBytes);
+  registerHeartbeatRoute(app, api);
+  registerLeaveRoute(app, api);
+  registerCommitRoute(app, api);
+  registerCommittedOffsetsRoute(app, api);
+  registerResetOffsetsRoute(app, api);
+  registerDeleteOffsetsRoute(app, api);
+  registerListGroupsRoute(app, api);
+  registerDescribeGroupRoute(app, api);
+  registerDeleteGroupRoute(app, api);
+}
 
+/** Join, or stay in, a group: the answer is the member’s assignment. */
+function registerHeartbeatRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -233,14 +67,19 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       },
     },
     async (c) => {
-      const request = validateJson(HeartbeatRequestSchema, await json(c), 'heartbeat');
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(HeartbeatRequestSchema, node, 'heartbeat');
       if (request.topics !== undefined) await requireAccess(c, 'topic', request.topics, 'consume');
-      const beat = await broker.groups.heartbeat(pathParam(c, 'group'), pathParam(c, 'member'), {
-        ...(request.topics === undefined ? {} : { topics: request.topics }),
-        ...(request.sessionTimeoutMs === undefined
-          ? {}
-          : { sessionTimeoutMs: request.sessionTimeoutMs }),
-      });
+      const beat = await api.broker.groups.heartbeat(
+        pathParam(c, 'group'),
+        pathParam(c, 'member'),
+        {
+          ...(request.topics === undefined ? {} : { topics: request.topics }),
+          ...(request.sessionTimeoutMs === undefined
+            ? {}
+            : { sessionTimeoutMs: request.sessionTimeoutMs }),
+        },
+      );
       // Without topics the member keeps its stored subscription: check that one too.
       if (request.topics === undefined) {
         await requireAccess(c, 'topic', beat.member.topics, 'consume');
@@ -250,7 +89,10 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       return c.json(body);
     },
   );
+}
 
+/** Leave a group, releasing the member’s partitions. */
+function registerLeaveRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -274,11 +116,14 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       const group = pathParam(c, 'group');
       const memberId = pathParam(c, 'member');
-      const released = await broker.groups.leave(group, memberId);
+      const released = await api.broker.groups.leave(group, memberId);
       return c.json({ group, memberId, released });
     },
   );
+}
 
+/** Commit offsets under the member’s leases. */
+function registerCommitRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -292,26 +137,30 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
         params: GroupParams,
         body: { required: true, content: { 'application/json': { schema: CommitRequestSchema } } },
       },
-      responses: {
-        200: jsonContent(CommitResponseSchema, 'The offsets stored'),
-        ...conflictResponses,
-        ...bodyErrorResponses,
-      },
+      responses: conflictableResponses(
+        CommitResponseSchema,
+        'The offsets stored',
+        bodyErrorResponses,
+      ),
     },
     async (c) => {
       const group = pathParam(c, 'group');
-      const request = validateJson(CommitRequestSchema, await json(c), 'commit');
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(CommitRequestSchema, node, 'commit');
       await requireAccess(
         c,
         'topic',
         request.offsets.map((o) => o.topic),
         'consume',
       );
-      const offsets = await broker.groups.commit(group, request.memberId, request.offsets);
+      const offsets = await api.broker.groups.commit(group, request.memberId, request.offsets);
       return c.json({ group, offsets });
     },
   );
+}
 
+/** The committed offsets of a group. */
+function registerCommittedOffsetsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -327,10 +176,13 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
     },
     async (c) => {
       const group = pathParam(c, 'group');
-      return c.json({ group, offsets: await broker.groups.committed(group) });
+      return c.json({ group, offsets: await api.broker.groups.committed(group) });
     },
   );
+}
 
+/** Reset committed offsets (Kafka’s kafka-consumer-groups --reset-offsets). */
+function registerResetOffsetsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -345,18 +197,19 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
         query: ForceQuery,
         body: { required: true, content: { 'application/json': { schema: ResetRequestSchema } } },
       },
-      responses: {
-        200: jsonContent(ResetResponseSchema, 'Previous and new offsets'),
-        ...conflictResponses,
-        ...bodyErrorResponses,
-      },
+      responses: conflictableResponses(
+        ResetResponseSchema,
+        'Previous and new offsets',
+        bodyErrorResponses,
+      ),
     },
     async (c) => {
       const group = pathParam(c, 'group');
       const query = validate(ForceQuery, c.req.query(), 'query');
-      const request = validateJson(ResetRequestSchema, await json(c), 'reset request');
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(ResetRequestSchema, node, 'reset request');
       await requireAccess(c, 'topic', [request.topic], 'describe');
-      const offsets = await broker.groups.reset(group, {
+      const offsets = await api.broker.groups.reset(group, {
         topic: request.topic,
         ...(request.partitions === undefined ? {} : { partitions: request.partitions }),
         target: resetTarget(request),
@@ -366,7 +219,10 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       return c.json({ group, offsets });
     },
   );
+}
 
+/** Delete committed offsets of a topic (Kafka’s OffsetDelete). */
+function registerDeleteOffsetsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -377,14 +233,11 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       description:
         'The group starts those partitions by its offset reset policy again. Refused while a live member holds one of them.',
       request: { params: GroupParams, query: DeleteOffsetsQuery },
-      responses: {
-        200: jsonContent(
-          z.object({ group: z.string(), deleted: z.array(z.object(TopicPartition)) }),
-          'The partitions whose offsets were deleted',
-        ),
-        ...conflictResponses,
-        ...errorResponses,
-      },
+      responses: conflictableResponses(
+        z.object({ group: z.string(), deleted: z.array(z.object(TopicPartition)) }),
+        'The partitions whose offsets were deleted',
+        errorResponses,
+      ),
     },
     async (c) => {
       const group = pathParam(c, 'group');
@@ -399,14 +252,17 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
         }
         return Number(p);
       });
-      const deleted = await broker.groups.deleteOffsets(group, {
+      const deleted = await api.broker.groups.deleteOffsets(group, {
         topic: query.topic,
         ...(partitions === undefined ? {} : { partitions }),
       });
       return c.json({ group, deleted });
     },
   );
+}
 
+/** List groups. */
+function registerListGroupsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -416,9 +272,12 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       summary: 'List groups',
       responses: { 200: jsonContent(GroupListSchema, 'Groups, by name'), ...errorResponses },
     },
-    async (c) => c.json({ groups: await broker.groups.list() }),
+    async (c) => c.json({ groups: await api.broker.groups.list() }),
   );
+}
 
+/** Describe a group, with lag. */
+function registerDescribeGroupRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -429,9 +288,12 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       request: { params: GroupParams },
       responses: { 200: jsonContent(GroupDescriptionSchema, 'The group'), ...errorResponses },
     },
-    async (c) => c.json(await broker.groups.describe(pathParam(c, 'group'))),
+    async (c) => c.json(await api.broker.groups.describe(pathParam(c, 'group'))),
   );
+}
 
+/** Delete a group. */
+function registerDeleteGroupRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -440,19 +302,16 @@ export function registerGroupRoutes(app: ApiApp, api: ApiContext): void {
       tags: ['Consumer groups'],
       summary: 'Delete a group (refused while members are alive, unless force=true)',
       request: { params: GroupParams, query: ForceQuery },
-      responses: {
-        200: jsonContent(
-          z.object({ group: z.string(), deleted: z.number().int() }),
-          'Items deleted',
-        ),
-        ...conflictResponses,
-        ...errorResponses,
-      },
+      responses: conflictableResponses(
+        z.object({ group: z.string(), deleted: z.number().int() }),
+        'Items deleted',
+        errorResponses,
+      ),
     },
     async (c) => {
       const group = pathParam(c, 'group');
       const query = validate(ForceQuery, c.req.query(), 'query');
-      const { deleted } = await broker.groups.delete(group, { force: query.force === 'true' });
+      const { deleted } = await api.broker.groups.delete(group, { force: query.force === 'true' });
       return c.json({ group, deleted });
     },
   );

@@ -1,4 +1,4 @@
-import type { FetchedRecord } from '../../broker/fetch.js';
+import type { FetchedRecord, FetchResult } from '../../broker/fetch.js';
 import type { IdempotentProducer, ProduceRecord, ProduceResult } from '../../broker/produce.js';
 import {
   type DataFormat,
@@ -33,9 +33,15 @@ import {
 } from '../schemas.js';
 import { requireOwner } from './producers.js';
 
+/** The record routes: produce, fetch one partition, fetch several; in this order. */
 export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
-  const { broker } = api;
+  registerProduceRoute(app, api);
+  registerFetchRoute(app, api);
+  registerFetchManyRoute(app, api);
+}
 
+/** Produce a batch of records to a topic. */
+function registerProduceRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -76,7 +82,10 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
       return c.json(produceJson(result));
     }),
   );
+}
 
+/** Fetch one partition from an offset, with an optional long poll. */
+function registerFetchRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -106,19 +115,15 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
         // maxBytes holds for the JSON this route sends, not for the stored (maybe compressed) bytes.
         sizeOf: json.sizeOf,
       };
-      const result = await fetchWithWait(broker, fetchRequest, waitMs, c.req.raw.signal);
-      const body = {
-        topic: result.topic,
-        partition: result.partition,
-        records: result.records.map(json.of),
-        nextOffset: result.nextOffset,
-        highWatermark: result.highWatermark,
-        logStartOffset: result.logStartOffset,
-      };
+      const result = await fetchWithWait(api.broker, fetchRequest, waitMs, c.req.raw.signal);
+      const body = { topic: result.topic, ...partitionJson(result, json.of) };
       return c.body(responseText(body, formats), 200, { 'content-type': 'application/json' });
     },
   );
+}
 
+/** Fetch several partitions of a topic in one request. */
+function registerFetchManyRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -148,7 +153,7 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
       const formats = fetchFormats(request);
       const json = recordJson(formats);
       const results = await fetchManyWithWait(
-        broker,
+        api.broker,
         {
           topic,
           partitions: request.partitions,
@@ -164,13 +169,7 @@ export function registerRecordRoutes(app: ApiApp, api: ApiContext): void {
         partitions: results.map((result) =>
           'error' in result
             ? { partition: result.partition, error: errorBody(result.error) }
-            : {
-                partition: result.partition,
-                records: result.records.map(json.of),
-                nextOffset: result.nextOffset,
-                highWatermark: result.highWatermark,
-                logStartOffset: result.logStartOffset,
-              },
+            : partitionJson(result, json.of),
         ),
       };
       return c.body(responseText(body, formats), 200, { 'content-type': 'application/json' });
@@ -206,6 +205,17 @@ function responseText(
     );
   }
   return text;
+}
+
+/** One partition's part of a fetch answer, each record as `jsonOf` shows it. */
+function partitionJson(result: FetchResult, jsonOf: (record: FetchedRecord) => unknown) {
+  return {
+    partition: result.partition,
+    records: result.records.map(jsonOf),
+    nextOffset: result.nextOffset,
+    highWatermark: result.highWatermark,
+    logStartOffset: result.logStartOffset,
+  };
 }
 
 /** A long poll's wait: 0 unless asked, at most the API's limit. */

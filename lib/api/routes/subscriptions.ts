@@ -175,10 +175,17 @@ const conflict = {
   },
 } as const;
 
+/** Every subscription route, in the order the OpenAPI document lists them. */
 export function registerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
-  const { broker } = api;
-  const json = (c: { req: { raw: Request } }) => readApplicationJson(c.req.raw, api.maxBodyBytes);
+  registerCreateSubscriptionRoute(app, api);
+  registerListSubscriptionsRoute(app, api);
+  registerDescribeSubscriptionRoute(app, api);
+  registerUpdateSubscriptionRoute(app, api);
+  registerDeleteSubscriptionRoute(app, api);
+}
 
+/** Create a subscription (an event source mapping). */
+function registerCreateSubscriptionRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -201,12 +208,18 @@ export function registerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
       },
     },
     async (c) => {
-      const request = validateJson(CreateSubscriptionSchema, await json(c), 'subscription');
-      const created = await broker.subscriptions.create(request as unknown as SubscriptionInput);
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(CreateSubscriptionSchema, node, 'subscription');
+      const created = await api.broker.subscriptions.create(
+        request as unknown as SubscriptionInput,
+      );
       return c.json(created, 201);
     },
   );
+}
 
+/** List subscriptions, optionally of one topic. */
+function registerListSubscriptionsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -225,13 +238,16 @@ export function registerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
     },
     async (c) => {
       const query = validate(ListQuery, c.req.query(), 'query');
-      const list = await broker.subscriptions.list(
+      const list = await api.broker.subscriptions.list(
         query.topic === undefined ? {} : { topic: query.topic },
       );
       return c.json({ subscriptions: list });
     },
   );
+}
 
+/** Describe a subscription. */
+function registerDescribeSubscriptionRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -242,9 +258,12 @@ export function registerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
       request: { params: NameParams },
       responses: { 200: jsonContent(SubscriptionSchema, 'The subscription'), ...errorResponses },
     },
-    async (c) => c.json(await broker.subscriptions.get(pathParam(c, 'name'))),
+    async (c) => c.json(await api.broker.subscriptions.get(pathParam(c, 'name'))),
   );
+}
 
+/** Change a subscription’s function or settings. */
+function registerUpdateSubscriptionRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -266,15 +285,19 @@ export function registerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
       },
     },
     async (c) => {
-      const request = validateJson(UpdateSubscriptionSchema, await json(c), 'subscription update');
-      const updated = await broker.subscriptions.update(
+      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
+      const request = validateJson(UpdateSubscriptionSchema, node, 'subscription update');
+      const updated = await api.broker.subscriptions.update(
         pathParam(c, 'name'),
-        request as Parameters<typeof broker.subscriptions.update>[1],
+        request as Parameters<typeof api.broker.subscriptions.update>[1],
       );
       return c.json(updated);
     },
   );
+}
 
+/** Delete a subscription. */
+function registerDeleteSubscriptionRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -288,6 +311,6 @@ export function registerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
         ...errorResponses,
       },
     },
-    async (c) => c.json(await broker.subscriptions.delete(pathParam(c, 'name'))),
+    async (c) => c.json(await api.broker.subscriptions.delete(pathParam(c, 'name'))),
   );
 }

@@ -37,9 +37,19 @@ function descriptionJson(topic: TopicDescription) {
   return { ...topicJson(topic), partitionOffsets: topic.partitionOffsets };
 }
 
+/** Every topic route, in the order the OpenAPI document lists them. */
 export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
-  const { broker } = api;
+  registerCreateTopicRoute(app, api);
+  registerListTopicsRoute(app, api);
+  registerDescribeTopicRoute(app, api);
+  registerDeleteTopicRoute(app, api);
+  registerIncreasePartitionsRoute(app, api);
+  registerGetTopicConfigsRoute(app, api);
+  registerAlterTopicConfigsRoute(app, api);
+}
 
+/** Create a topic. */
+function registerCreateTopicRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -62,7 +72,7 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const input = validateJson(CreateTopicRequestSchema, node, 'topic');
       await requireAccess(c, 'topic', [input.name], 'admin');
-      const topic = await broker.topics.create({
+      const topic = await api.broker.topics.create({
         name: input.name,
         partitions: input.partitions,
         ...withDefined('configs', input.configs),
@@ -70,7 +80,10 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       return c.json(topicJson(topic), 201);
     },
   );
+}
 
+/** List topics. */
+function registerListTopicsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -80,9 +93,12 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       summary: 'List topics',
       responses: { 200: jsonContent(TopicListSchema, 'All topics, by name'), ...errorResponses },
     },
-    async (c) => c.json({ topics: (await broker.topics.list()).map(topicJson) }),
+    async (c) => c.json({ topics: (await api.broker.topics.list()).map(topicJson) }),
   );
+}
 
+/** Describe a topic, with its partitions’ offsets. */
+function registerDescribeTopicRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -93,9 +109,12 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       request: { params: TopicParams },
       responses: { 200: jsonContent(TopicDescriptionSchema, 'The topic'), ...errorResponses },
     },
-    async (c) => c.json(descriptionJson(await broker.topics.describe(pathParam(c, 'topic')))),
+    async (c) => c.json(descriptionJson(await api.broker.topics.describe(pathParam(c, 'topic')))),
   );
+}
 
+/** Delete a topic. */
+function registerDeleteTopicRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -106,9 +125,12 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       request: { params: TopicParams },
       responses: { 200: jsonContent(TopicSchema, 'The deleted topic'), ...errorResponses },
     },
-    async (c) => c.json(topicJson(await broker.topics.delete(pathParam(c, 'topic')))),
+    async (c) => c.json(topicJson(await api.broker.topics.delete(pathParam(c, 'topic')))),
   );
+}
 
+/** Increase a topic’s partition count. */
+function registerIncreasePartitionsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -132,11 +154,17 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const input = validateJson(AlterTopicRequestSchema, node, 'topic');
-      const topic = await broker.topics.increasePartitions(pathParam(c, 'topic'), input.partitions);
-      return c.json(descriptionJson(await broker.topics.describe(topic.name)));
+      const topic = await api.broker.topics.increasePartitions(
+        pathParam(c, 'topic'),
+        input.partitions,
+      );
+      return c.json(descriptionJson(await api.broker.topics.describe(topic.name)));
     },
   );
+}
 
+/** A topic’s configs. */
+function registerGetTopicConfigsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -148,11 +176,14 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
       responses: { 200: jsonContent(TopicConfigsSchema, 'The configs'), ...errorResponses },
     },
     async (c) => {
-      const topic = await broker.topics.get(pathParam(c, 'topic'));
+      const topic = await api.broker.topics.get(pathParam(c, 'topic'));
       return c.json({ topic: topic.name, configs: configsJson(topic) });
     },
   );
+}
 
+/** Change a live topic’s configs. */
+function registerAlterTopicConfigsRoute(app: ApiApp, api: ApiContext): void {
   defineRoute(
     app,
     {
@@ -176,8 +207,8 @@ export function registerTopicRoutes(app: ApiApp, api: ApiContext): void {
     async (c) => {
       const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
       const input = validateJson(AlterTopicConfigsRequestSchema, node, 'configs');
-      const topic = await broker.topics.updateConfig(pathParam(c, 'topic'), input.configs);
-      return c.json(descriptionJson(await broker.topics.describe(topic.name)));
+      const topic = await api.broker.topics.updateConfig(pathParam(c, 'topic'), input.configs);
+      return c.json(descriptionJson(await api.broker.topics.describe(topic.name)));
     },
   );
 }
