@@ -1,13 +1,14 @@
 /**
  * The package as a user installs it: `npm pack` (its prepare script builds dist/), the tarball
  * installed into a fresh CDK app outside the repository next to aws-cdk-lib and constructs
- * alone, a stack synthesized there with the constructs, and the tarball's CLI and SDK run
- * against `npm start`'s entry.
+ * alone, a stack synthesized there with the constructs, the README's SDK example and that app
+ * type-checked against the shipped declarations, and the tarball's CLI and SDK run against
+ * `npm start`'s entry.
  *
  * Time bound: 5 minutes for packing and installing (PACK_TIMEOUT_MS): the build (tsc and three
  * esbuild bundles) takes one to two minutes on a loaded 2-core machine, the install from npm's
  * cache about one (2.5 minutes for both at a load average of 10); the synth takes about 15 s,
- * each CLI and SDK run a few seconds. The whole file: under 6 minutes.
+ * the type check about 30 s, each CLI and SDK run a few seconds. The whole file: under 6 minutes.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +29,41 @@ const run = promisify(execFile);
 const repoPackage = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
+
+/** The user's CDK app: plain JavaScript here, and type-checked as TypeScript below. */
+const CDK_APP = `
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Code, Function, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { EventLog, EventLogConsumer, EventLogTopic, TopicOnFailure } from 'eventlog/cdk';
+
+const app = new App({ outdir: process.argv[2] });
+const stack = new Stack(app, 'UserStack');
+const eventLog = new EventLog(stack, 'EventLog', { removalPolicy: RemovalPolicy.DESTROY });
+
+const orders = new EventLogTopic(stack, 'Orders', {
+  eventLog,
+  name: 'orders',
+  partitions: 3,
+  configs: { 'retention.ms': 86400000 },
+});
+const payments = new EventLogTopic(stack, 'Payments', { eventLog, name: 'payments' });
+
+const billing = new Function(stack, 'Billing', {
+  runtime: Runtime.NODEJS_22_X,
+  handler: 'index.handler',
+  code: Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
+});
+new EventLogConsumer(stack, 'BillingConsumer', {
+  eventLog,
+  topic: orders,
+  function: billing,
+  startingPosition: StartingPosition.TRIM_HORIZON,
+  onFailure: new TopicOnFailure(payments),
+});
+eventLog.grantProduce(billing, 'payments');
+eventLog.grantConsume(billing, 'orders', 'billing');
+app.synth();
+`;
 
 let work: string;
 let appDir: string;
@@ -116,40 +152,7 @@ describe('the packed tarball', () => {
 
 describe('a CDK app outside the repository', () => {
   it('synthesizes EventLog, two EventLogTopics and an EventLogConsumer with grants, from the prebuilt bundles', async () => {
-    const app = `
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Code, Function, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { EventLog, EventLogConsumer, EventLogTopic, TopicOnFailure } from 'eventlog/cdk';
-
-const app = new App({ outdir: process.argv[2] });
-const stack = new Stack(app, 'UserStack');
-const eventLog = new EventLog(stack, 'EventLog', { removalPolicy: RemovalPolicy.DESTROY });
-
-const orders = new EventLogTopic(stack, 'Orders', {
-  eventLog,
-  name: 'orders',
-  partitions: 3,
-  configs: { 'retention.ms': 86400000 },
-});
-const payments = new EventLogTopic(stack, 'Payments', { eventLog, name: 'payments' });
-
-const billing = new Function(stack, 'Billing', {
-  runtime: Runtime.NODEJS_22_X,
-  handler: 'index.handler',
-  code: Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
-});
-new EventLogConsumer(stack, 'BillingConsumer', {
-  eventLog,
-  topic: orders,
-  function: billing,
-  startingPosition: StartingPosition.TRIM_HORIZON,
-  onFailure: new TopicOnFailure(payments),
-});
-eventLog.grantProduce(billing, 'payments');
-eventLog.grantConsume(billing, 'orders', 'billing');
-app.synth();
-`;
-    await writeFile(join(appDir, 'app.mjs'), app);
+    await writeFile(join(appDir, 'app.mjs'), CDK_APP);
     const outdir = join(appDir, 'cdk.out');
     await run(process.execPath, ['app.mjs', outdir], { cwd: appDir, env: userEnv() });
 
@@ -206,6 +209,35 @@ app.synth();
       expect(readFileSync(join(outdir, file), 'utf8'), file).not.toContain(REPO);
     }
   });
+});
+
+describe('the shipped declarations', () => {
+  it("type-check the README's SDK example and the CDK app as a strict TypeScript user's code", async () => {
+    await writeFile(join(appDir, 'sdk.ts'), readmeSdkExample(REPO));
+    await writeFile(join(appDir, 'cdk-app.ts'), CDK_APP);
+    // skipLibCheck off: the package's .d.ts files are checked too, not only their use. Node's
+    // types come from the repository's @types (a user's app would install its own).
+    const tsconfig = {
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        typeRoots: [join(REPO, 'node_modules/@types')],
+        types: ['node'],
+      },
+      files: ['sdk.ts', 'cdk-app.ts'],
+    };
+    await writeFile(join(appDir, 'tsconfig.json'), JSON.stringify(tsconfig));
+    const checked = await run(
+      process.execPath,
+      [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', appDir],
+      { cwd: appDir, env: userEnv() },
+    ).catch((error: { stdout: string; stderr: string }) => error);
+    expect(checked.stdout + checked.stderr).toBe('');
+  }, 120_000);
 });
 
 describe("the tarball's CLI and SDK against npm start", () => {
