@@ -1,12 +1,12 @@
 import { z } from '@hono/zod-openapi';
 import { ErrorSchema, errorResponses } from '../schemas.js';
+import { V2_CONTENT_TYPE as V2 } from './confluent-v2-json.js';
 
 /**
  * The request and answer shapes of the Confluent REST Proxy v2 consumer API
  * (lib/api/routes/confluent-consumers.ts), as kafka-rest's v2 entities define them.
  */
 
-export const V2 = 'application/vnd.kafka.v2+json';
 export const REQUEST_TYPES = [
   V2,
   'application/vnd.kafka.binary.v2+json',

@@ -25,9 +25,9 @@ import {
   RecordSchema,
   RecordsQuery,
   SubscriptionSchema,
-  V2,
   v2Error,
 } from './confluent-consumer-schemas.js';
+import { V2_CONTENT_TYPE as V2, v2Json } from './confluent-v2-json.js';
 
 /**
  * Confluent REST Proxy API v2 for consumers (kafka-rest's ConsumersResource and docs/api.rst),
@@ -50,9 +50,6 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
   registerConsumerPositionRoutes(app, api);
   registerConsumerAssignmentsRoute(app, api);
 }
-
-const v2Json = (c: Context, body: unknown, status: 200 = 200) =>
-  c.body(JSON.stringify(body), status, { 'content-type': V2 });
 
 /** The group and the instance name the path holds. */
 const ids = (c: Context) => ({

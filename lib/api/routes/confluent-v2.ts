@@ -21,14 +21,13 @@ import {
   IdempotencyKeyHeaders,
   jsonContent,
 } from '../schemas.js';
+import { V2_CONTENT_TYPE, v2Json } from './confluent-v2-json.js';
 
 /**
  * Confluent REST Proxy API v2 for producers: POST /topics/{topic} and
  * /topics/{topic}/partitions/{partition} with the binary or JSON embedded format, and the
  * topic listing. Schema-registry formats (avro, jsonschema, protobuf) are refused with 415.
  */
-
-const V2_CONTENT_TYPE = 'application/vnd.kafka.v2+json';
 
 /** Media types and the embedded format each means; the bare v2 type means binary, as in Confluent. */
 const PRODUCE_TYPES: Record<string, DataFormat> = {
@@ -47,9 +46,6 @@ export function registerConfluentV2Routes(app: ApiApp, api: ApiContext): void {
   registerV2ProduceRoutes(app, api);
   registerV2TopicRoutes(app, api);
 }
-
-const v2Json = (c: Context, body: unknown) =>
-  c.body(JSON.stringify(body), 200, { 'content-type': V2_CONTENT_TYPE });
 
 /** Produce to a topic, or to one partition of it when `partition` is given (the path's). */
 async function produce(c: Context, api: ApiContext, topic: string, partition: number | undefined) {
