@@ -15,6 +15,7 @@ import { httpErrorOf } from '../error-mapping.js';
 import { produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { integer, withDefined } from '../params.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
+// Deliberately like confluent-v3.ts's imports: both declare produce routes from the same helpers.
 import {
   bodyErrorResponses,
   errorResponses,

@@ -11,6 +11,7 @@ import {
 } from '../confluent-schemas.js';
 import { IDEMPOTENCY_KEY_HEADER, produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
+// Deliberately like confluent-v2.ts's imports: both declare produce routes from the same helpers.
 import {
   bodyErrorResponses,
   errorResponses,
