@@ -1,22 +1,33 @@
 import { type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type {
-  InstanceConfig,
-  InstanceFormat,
-  InstanceRecord,
-  OffsetReset,
-} from '../../broker/consumer-instances.js';
 import { FETCH_LIMITS } from '../../broker/fetch.js';
-import { decodeData, stringifyWithRaw } from '../../log/encoding.js';
-import { EventLogError, isEventLogError } from '../../log/errors.js';
+import { stringifyWithRaw } from '../../log/encoding.js';
+import { EventLogError } from '../../log/errors.js';
 import { parseJsonText, toPlainValue } from '../../log/json-text.js';
-import { MAX_JAVA_INT, strictIntegerInRange } from '../../log/strict-number.js';
 import { caller, requireAccess } from '../auth.js';
 import { readBodyText, requireMediaType, validate } from '../body.js';
 import { optionalInteger } from '../params.js';
 import { withResponseCheck } from '../response-check.js';
 import { type ApiApp, type ApiContext, defineRoute, pathParam, withAccess } from '../route.js';
-import { bodyErrorResponses, ErrorSchema, errorResponses } from '../schemas.js';
+import { bodyErrorResponses } from '../schemas.js';
+import { instanceConfig } from './confluent-consumer-config.js';
+import { acceptedFormat, recordJson } from './confluent-consumer-records.js';
+import {
+  CreatedInstanceSchema,
+  CreateInstanceSchema,
+  GroupParams,
+  InstanceParams,
+  instanceErrors,
+  noContent,
+  OffsetsSchema,
+  PartitionsSchema,
+  REQUEST_TYPES,
+  RecordSchema,
+  RecordsQuery,
+  SubscriptionSchema,
+  v2Error,
+} from './confluent-consumer-schemas.js';
+import { V2_CONTENT_TYPE as V2, v2Json } from './confluent-v2-json.js';
 
 /**
  * Confluent REST Proxy API v2 for consumers (kafka-rest's ConsumersResource and docs/api.rst),
@@ -30,128 +41,42 @@ import { bodyErrorResponses, ErrorSchema, errorResponses } from '../schemas.js';
  * and then answers for every assigned partition.
  */
 
-const V2 = 'application/vnd.kafka.v2+json';
-const REQUEST_TYPES = [
-  V2,
-  'application/vnd.kafka.binary.v2+json',
-  'application/vnd.kafka.json.v2+json',
-  'application/vnd.kafka.avro.v2+json',
-  'application/vnd.kafka.jsonschema.v2+json',
-  'application/vnd.kafka.protobuf.v2+json',
-  'application/vnd.kafka+json',
-  'application/json',
-];
-const EMBEDDED = /^application\/vnd\.kafka\.(binary|json|avro|jsonschema|protobuf)\.v2\+json$/;
-
-const GroupParams = z.object({
-  group_name: z
-    .string()
-    .openapi({ param: { name: 'group_name', in: 'path' }, example: 'testgroup' }),
-});
-const InstanceParams = GroupParams.extend({
-  instance: z.string().openapi({ param: { name: 'instance', in: 'path' }, example: 'my_consumer' }),
-});
-
-/** Confluent sends settings as strings ("false", "1000"); numbers and booleans are taken too. */
-const Setting = z.union([z.string(), z.number(), z.boolean()]).nullable().optional();
-
-const CreateInstanceSchema = z
-  .object({
-    name: z.string().nullable().optional(),
-    format: z.string().nullable().optional().openapi({ description: 'binary (default) or json' }),
-    'auto.offset.reset': Setting.openapi({ description: 'earliest, latest (default) or none' }),
-    'auto.commit.enable': Setting.openapi({ description: 'default true' }),
-    'fetch.min.bytes': Setting.openapi({ description: 'Accepted, ignored' }),
-    'consumer.request.timeout.ms': Setting.openapi({
-      description: 'Default wait of a records call; 1000',
-    }),
-    'auto.commit.interval.ms': Setting.openapi({ description: 'Ours, as Kafka names it; 5000' }),
-    'session.timeout.ms': Setting.openapi({
-      description: 'Ours: partitions move to others after this long without a records call; 30000',
-    }),
-  })
-  .openapi('V2CreateConsumerRequest', {
-    example: {
-      name: 'my_consumer',
-      format: 'binary',
-      'auto.offset.reset': 'earliest',
-      'auto.commit.enable': 'false',
-    },
-  });
-
-const CreatedInstanceSchema = z
-  .object({ instance_id: z.string(), base_uri: z.string() })
-  .openapi('V2CreatedConsumer');
-
-const PartitionSchema = z.object({ topic: z.string(), partition: z.number().int() });
-const PartitionOffsetSchema = PartitionSchema.extend({
-  offset: z.number().int(),
-  metadata: z.string().nullable().optional(),
-});
-
-const SubscriptionSchema = z
-  .object({
-    topics: z.array(z.string()).optional(),
-    topic_pattern: z.string().optional(),
-  })
-  .openapi('V2Subscription');
-const OffsetsSchema = z.object({ offsets: z.array(PartitionOffsetSchema) }).openapi('V2Offsets');
-const PartitionsSchema = z.object({ partitions: z.array(PartitionSchema) }).openapi('V2Partitions');
-
-const RecordSchema = z
-  .object({
-    topic: z.string(),
-    key: z.unknown(),
-    value: z.unknown(),
-    partition: z.number().int(),
-    offset: z.number().int(),
-  })
-  .openapi('V2ConsumerRecord');
-
-const RecordsQuery = z.object({
-  timeout: z
-    .string()
-    .regex(/^-?[0-9]+$/)
-    .optional()
-    .openapi({ description: 'ms to wait for records; default the instance’s request timeout' }),
-  max_bytes: z
-    .string()
-    .regex(/^-?[0-9]+$/)
-    .optional()
-    .openapi({ description: 'Soft cap on key + value bytes; default (and at most) 4 MiB' }),
-});
-
-const v2Error = (description: string) => ({
-  description,
-  content: { [V2]: { schema: ErrorSchema } },
-});
-const instanceErrors = {
-  ...errorResponses,
-  404: v2Error('Consumer instance not found (40403)'),
-} as const;
-const noContent = { 204: { description: 'Done' } } as const;
-
+/** Every v2 consumer route, in the order Hono matches them and the OpenAPI document lists them. */
 export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): void {
-  const { broker } = api;
-  const consumers = broker.consumers;
-  const v2Json = (c: Context, body: unknown, status: 200 = 200) =>
-    c.body(JSON.stringify(body), status, { 'content-type': V2 });
-  const ids = (c: Context) => ({
-    group: pathParam(c, 'group_name'),
-    name: pathParam(c, 'instance'),
-  });
-  const body = <S extends z.ZodType>(c: Context, schema: S, what: string) =>
-    readOptionalJson(c.req.raw, api.maxBodyBytes).then((value) =>
-      value === undefined ? undefined : validate(schema, value, what),
-    );
-  const required = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new EventLogError('INVALID_REQUEST', `The ${what} needs a body`);
-    return value;
-  };
+  registerConsumerInstanceRoutes(app, api);
+  registerConsumerSubscriptionRoutes(app, api);
+  registerConsumerRecordsRoute(app, api);
+  registerConsumerOffsetRoutes(app, api);
+  registerConsumerPositionRoutes(app, api);
+  registerConsumerAssignmentsRoute(app, api);
+}
+
+/** The group and the instance name the path holds. */
+const ids = (c: Context) => ({
+  group: pathParam(c, 'group_name'),
+  name: pathParam(c, 'instance'),
+});
+
+/** The optional body, validated against `schema`; undefined when there is none. */
+const body = <S extends z.ZodType>(c: Context, api: ApiContext, schema: S, what: string) =>
+  readOptionalJson(c.req.raw, api.maxBodyBytes).then((value) =>
+    value === undefined ? undefined : validate(schema, value, what),
+  );
+
+const required = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new EventLogError('INVALID_REQUEST', `The ${what} needs a body`);
+  return value;
+};
+
+/** POST /consumers/{group_name} (and its trailing-slash alias), DELETE .../instances/{instance}. */
+function registerConsumerInstanceRoutes(app: ApiApp, api: ApiContext): void {
+  const consumers = api.broker.consumers;
 
   const createInstance = async (c: Context) => {
     const group = pathParam(c, 'group_name');
-    const config = instanceConfig((await body(c, CreateInstanceSchema, 'consumer config')) ?? {});
+    const config = instanceConfig(
+      (await body(c, api, CreateInstanceSchema, 'consumer config')) ?? {},
+    );
     const { instanceId } = await consumers.create(group, config);
     const self = new URL(c.req.url);
     const base = self.pathname.replace(/\/+$/, '');
@@ -204,6 +129,11 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
       return c.body(null, 204);
     },
   );
+}
+
+/** POST, GET and DELETE .../instances/{instance}/subscription. */
+function registerConsumerSubscriptionRoutes(app: ApiApp, api: ApiContext): void {
+  const consumers = api.broker.consumers;
 
   defineRoute(
     app,
@@ -220,7 +150,10 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     },
     async (c) => {
       const { group, name } = ids(c);
-      const request = required(await body(c, SubscriptionSchema, 'subscription'), 'subscription');
+      const request = required(
+        await body(c, api, SubscriptionSchema, 'subscription'),
+        'subscription',
+      );
       if (request.topics !== undefined) await requireAccess(c, 'topic', request.topics, 'consume');
       const who = caller(c);
       await consumers.subscribe(
@@ -276,6 +209,11 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
       return c.body(null, 204);
     },
   );
+}
+
+/** GET .../instances/{instance}/records: the poll. */
+function registerConsumerRecordsRoute(app: ApiApp, api: ApiContext): void {
+  const consumers = api.broker.consumers;
 
   defineRoute(
     app,
@@ -328,6 +266,11 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
       });
     },
   );
+}
+
+/** POST (commit) and GET (committed) .../instances/{instance}/offsets. */
+function registerConsumerOffsetRoutes(app: ApiApp, api: ApiContext): void {
+  const consumers = api.broker.consumers;
 
   defineRoute(
     app,
@@ -351,7 +294,7 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     },
     async (c) => {
       const { group, name } = ids(c);
-      const request = await body(c, OffsetsSchema, 'offsets');
+      const request = await body(c, api, OffsetsSchema, 'offsets');
       if (request === undefined) {
         const { topics } = await consumers.subscription(group, name);
         await requireAccess(c, 'topic', topics, 'consume');
@@ -383,7 +326,7 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     },
     async (c) => {
       const { group, name } = ids(c);
-      const request = await body(c, PartitionsSchema, 'partitions');
+      const request = await body(c, api, PartitionsSchema, 'partitions');
       const asked =
         request === undefined
           ? (await consumers.subscription(group, name)).topics
@@ -393,6 +336,11 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
       return v2Json(c, { offsets: offsets.map((o) => ({ ...o, metadata: '' })) });
     },
   );
+}
+
+/** POST .../instances/{instance}/positions, .../positions/beginning and .../positions/end. */
+function registerConsumerPositionRoutes(app: ApiApp, api: ApiContext): void {
+  const consumers = api.broker.consumers;
 
   const seekRoute = (path: string, summary: string, schema: z.ZodType) => ({
     method: 'post' as const,
@@ -416,7 +364,7 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
     ),
     async (c) => {
       const { group, name } = ids(c);
-      const request = required(await body(c, OffsetsSchema, 'positions'), 'seek');
+      const request = required(await body(c, api, OffsetsSchema, 'positions'), 'seek');
       await requireAccess(
         c,
         'topic',
@@ -438,7 +386,7 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
       ),
       async (c) => {
         const { group, name } = ids(c);
-        const request = required(await body(c, PartitionsSchema, 'partitions'), 'seek');
+        const request = required(await body(c, api, PartitionsSchema, 'partitions'), 'seek');
         await requireAccess(
           c,
           'topic',
@@ -450,6 +398,11 @@ export function registerConfluentConsumerRoutes(app: ApiApp, api: ApiContext): v
       },
     );
   }
+}
+
+/** GET .../instances/{instance}/assignments. */
+function registerConsumerAssignmentsRoute(app: ApiApp, api: ApiContext): void {
+  const consumers = api.broker.consumers;
 
   defineRoute(
     app,
@@ -478,88 +431,4 @@ async function readOptionalJson(request: Request, limit: number): Promise<unknow
   if (text.trim() === '') return undefined;
   requireMediaType(request, REQUEST_TYPES);
   return toPlainValue(parseJsonText(text));
-}
-
-function instanceConfig(body: z.output<typeof CreateInstanceSchema>): InstanceConfig {
-  const text = (value: unknown) =>
-    value === null || value === undefined ? undefined : String(value);
-  const invalid = (message: string) => new EventLogError('INVALID_CONSUMER_CONFIG', message);
-  // Confluent reads these with Kafka's ConfigDef: decimal digits only, and a value that does
-  // not fit (Java's int, 2^31 - 1) is a bad config, not a storage failure.
-  const integer = (name: string, value: unknown): number | undefined => {
-    if (value === null || value === undefined) return undefined;
-    const parsed = strictIntegerInRange(name, value, 0, MAX_JAVA_INT);
-    if (!parsed.ok) throw invalid(parsed.message);
-    return parsed.value;
-  };
-  const format = text(body.format)?.toLowerCase();
-  const reset = text(body['auto.offset.reset'])?.toLowerCase();
-  // Kafka's old names for the two ends.
-  const resetNames: Record<string, OffsetReset> = {
-    earliest: 'earliest',
-    smallest: 'earliest',
-    latest: 'latest',
-    largest: 'latest',
-    none: 'none',
-  };
-  if (reset !== undefined && resetNames[reset] === undefined) {
-    throw invalid(`auto.offset.reset must be earliest, latest or none, got "${reset}"`);
-  }
-  const autoCommit = text(body['auto.commit.enable'])?.toLowerCase();
-  if (autoCommit !== undefined && autoCommit !== 'true' && autoCommit !== 'false') {
-    throw invalid(`auto.commit.enable must be true or false, got "${autoCommit}"`);
-  }
-  const config: InstanceConfig = {};
-  const name = text(body.name);
-  if (name !== undefined) config.name = name;
-  if (format !== undefined) config.format = format as InstanceFormat;
-  if (reset !== undefined) config.autoOffsetReset = resetNames[reset] as OffsetReset;
-  if (autoCommit !== undefined) config.autoCommit = autoCommit === 'true';
-  const interval = integer('auto.commit.interval.ms', body['auto.commit.interval.ms']);
-  if (interval !== undefined) config.autoCommitIntervalMs = interval;
-  const session = integer('session.timeout.ms', body['session.timeout.ms']);
-  if (session !== undefined) config.sessionTimeoutMs = session;
-  const requestTimeout = integer(
-    'consumer.request.timeout.ms',
-    body['consumer.request.timeout.ms'],
-  );
-  if (requestTimeout !== undefined) config.requestTimeoutMs = requestTimeout;
-  integer('fetch.min.bytes', body['fetch.min.bytes']);
-  return config;
-}
-
-/** The embedded format the Accept header asks for, if it names one. */
-function acceptedFormat(accept: string | undefined): string | undefined {
-  if (accept === undefined) return undefined;
-  for (const part of accept.split(',')) {
-    const type = part.split(';', 1)[0]?.trim().toLowerCase() ?? '';
-    const match = EMBEDDED.exec(type);
-    if (match !== null) return match[1];
-  }
-  return undefined;
-}
-
-function recordJson(record: InstanceRecord, format: InstanceFormat) {
-  const show = (bytes: Buffer | null, field: 'key' | 'value') => {
-    try {
-      return decodeData(bytes, format === 'binary' ? 'base64' : 'json', {
-        offset: record.offset,
-        field,
-      });
-    } catch (error) {
-      if (!isEventLogError(error)) throw error;
-      throw new EventLogError(
-        'INVALID_REQUEST',
-        `The ${field} of ${record.topic}/${record.partition} at offset ${record.offset} is not JSON; read it with a binary consumer instance`,
-        { details: { topic: record.topic, partition: record.partition, offset: record.offset } },
-      );
-    }
-  };
-  return {
-    topic: record.topic,
-    key: show(record.key, 'key'),
-    value: show(record.value, 'value'),
-    partition: record.partition,
-    offset: record.offset,
-  };
 }

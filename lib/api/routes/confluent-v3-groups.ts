@@ -27,49 +27,58 @@ import { checkV3Cluster, segment, v3Base } from './confluent-v3-links.js';
  * offset, for the partitions the group has committed.
  */
 export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): void {
-  const { broker, clusterId } = api;
-  const tags = ['Confluent v3'];
-  const crn = (group: string) => `crn:///kafka=${clusterId}/consumer-group=${group}`;
-  const groupUrl = (c: Context, group: string) =>
-    `${v3Base(c, clusterId)}/consumer-groups/${segment(group)}`;
+  registerV3ConsumerGroupRoutes(app, api);
+  registerV3GroupConsumerRoutes(app, api);
+  registerV3GroupLagRoutes(app, api);
+  registerV3GroupLagSummaryRoute(app, api);
+}
 
-  const groupData = (c: Context, group: string, state: 'Stable' | 'Empty') => {
-    const self = groupUrl(c, group);
-    return {
-      kind: 'KafkaConsumerGroup' as const,
-      metadata: { self, resource_name: crn(group) },
-      cluster_id: clusterId,
-      consumer_group_id: group,
-      // Members take partitions as leases (lib/broker/lease-balancer.ts), not through a
-      // Kafka protocol and assignor; no coordinator relationship, since there is no broker.
-      is_simple: false,
-      partition_assignor: 'lease',
-      state: state === 'Stable' ? ('STABLE' as const) : ('EMPTY' as const),
-      type: 'CLASSIC',
-      is_mixed_consumer_group: false,
-      consumers: { related: `${self}/consumers` },
-      lag_summary: { related: `${self}/lag-summary` },
-    };
+const tags = ['Confluent v3'];
+const crn = (clusterId: string, group: string) =>
+  `crn:///kafka=${clusterId}/consumer-group=${group}`;
+const groupUrl = (c: Context, clusterId: string, group: string) =>
+  `${v3Base(c, clusterId)}/consumer-groups/${segment(group)}`;
+
+function groupData(c: Context, clusterId: string, group: string, state: 'Stable' | 'Empty') {
+  const self = groupUrl(c, clusterId, group);
+  return {
+    kind: 'KafkaConsumerGroup' as const,
+    metadata: { self, resource_name: crn(clusterId, group) },
+    cluster_id: clusterId,
+    consumer_group_id: group,
+    // Members take partitions as leases (lib/broker/lease-balancer.ts), not through a
+    // Kafka protocol and assignor; no coordinator relationship, since there is no broker.
+    is_simple: false,
+    partition_assignor: 'lease',
+    state: state === 'Stable' ? ('STABLE' as const) : ('EMPTY' as const),
+    type: 'CLASSIC',
+    is_mixed_consumer_group: false,
+    consumers: { related: `${self}/consumers` },
+    lag_summary: { related: `${self}/lag-summary` },
   };
+}
 
-  const consumerData = (c: Context, group: string, memberId: string) => ({
+function consumerData(c: Context, clusterId: string, group: string, memberId: string) {
+  return {
     kind: 'KafkaConsumer' as const,
     metadata: {
-      self: `${groupUrl(c, group)}/consumers/${segment(memberId)}`,
-      resource_name: `${crn(group)}/consumer=${memberId}`,
+      self: `${groupUrl(c, clusterId, group)}/consumers/${segment(memberId)}`,
+      resource_name: `${crn(clusterId, group)}/consumer=${memberId}`,
     },
     cluster_id: clusterId,
     consumer_group_id: group,
     consumer_id: memberId,
     instance_id: null,
     client_id: memberId,
-  });
+  };
+}
 
-  const lagData = (c: Context, group: string, p: CommittedPartition) => ({
+function lagData(c: Context, clusterId: string, group: string, p: CommittedPartition) {
+  return {
     kind: 'KafkaConsumerLag' as const,
     metadata: {
-      self: `${groupUrl(c, group)}/lags/${segment(p.topic)}/partitions/${p.partition}`,
-      resource_name: `${crn(group)}/lag=${p.topic}/partition=${p.partition}`,
+      self: `${groupUrl(c, clusterId, group)}/lags/${segment(p.topic)}/partitions/${p.partition}`,
+      resource_name: `${crn(clusterId, group)}/lag=${p.topic}/partition=${p.partition}`,
     },
     cluster_id: clusterId,
     consumer_group_id: group,
@@ -81,12 +90,21 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
     consumer_id: p.owner ?? '',
     instance_id: null,
     client_id: p.owner ?? '',
-  });
-
-  const describe = async (c: Context): Promise<GroupDescription> => {
-    checkV3Cluster(c, clusterId);
-    return broker.groups.describe(c.req.param('consumer_group_id') ?? '');
   };
+}
+
+/** The group the path names, in the cluster the path names. */
+async function describeGroup(
+  c: Context,
+  { broker, clusterId }: ApiContext,
+): Promise<GroupDescription> {
+  checkV3Cluster(c, clusterId);
+  return broker.groups.describe(c.req.param('consumer_group_id') ?? '');
+}
+
+/** The groups themselves: GET .../consumer-groups and .../consumer-groups/{consumer_group_id}. */
+function registerV3ConsumerGroupRoutes(app: ApiApp, api: ApiContext): void {
+  const { broker, clusterId } = api;
 
   defineRoute(
     app,
@@ -104,7 +122,7 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
       return c.json({
         kind: 'KafkaConsumerGroupList' as const,
         metadata: { self: `${v3Base(c, clusterId)}/consumer-groups`, next: null },
-        data: groups.map((g) => groupData(c, g.group, g.state)),
+        data: groups.map((g) => groupData(c, clusterId, g.group, g.state)),
       });
     },
   );
@@ -120,10 +138,15 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
       responses: { 200: jsonContent(V3ConsumerGroupSchema, 'The group'), ...errorResponses },
     },
     async (c) => {
-      const group = await describe(c);
-      return c.json(groupData(c, group.group, group.state));
+      const group = await describeGroup(c, api);
+      return c.json(groupData(c, clusterId, group.group, group.state));
     },
   );
+}
+
+/** GET .../consumer-groups/{consumer_group_id}/consumers and .../consumers/{consumer_id}. */
+function registerV3GroupConsumerRoutes(app: ApiApp, api: ApiContext): void {
+  const { clusterId } = api;
 
   defineRoute(
     app,
@@ -136,11 +159,11 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
       responses: { 200: jsonContent(V3ConsumerListSchema, 'The consumers'), ...errorResponses },
     },
     async (c) => {
-      const group = await describe(c);
+      const group = await describeGroup(c, api);
       return c.json({
         kind: 'KafkaConsumerList' as const,
-        metadata: { self: `${groupUrl(c, group.group)}/consumers`, next: null },
-        data: group.members.map((m) => consumerData(c, group.group, m.memberId)),
+        metadata: { self: `${groupUrl(c, clusterId, group.group)}/consumers`, next: null },
+        data: group.members.map((m) => consumerData(c, clusterId, group.group, m.memberId)),
       });
     },
   );
@@ -156,7 +179,7 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
       responses: { 200: jsonContent(V3ConsumerSchema, 'The consumer'), ...errorResponses },
     },
     async (c) => {
-      const group = await describe(c);
+      const group = await describeGroup(c, api);
       const id = c.req.param('consumer_id') ?? '';
       if (!group.members.some((m) => m.memberId === id)) {
         throw new EventLogError(
@@ -165,9 +188,14 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
           { details: { consumer_group_id: group.group, consumer_id: id } },
         );
       }
-      return c.json(consumerData(c, group.group, id));
+      return c.json(consumerData(c, clusterId, group.group, id));
     },
   );
+}
+
+/** GET .../consumer-groups/{consumer_group_id}/lags and .../lags/{topic_name}/partitions/{partition_id}. */
+function registerV3GroupLagRoutes(app: ApiApp, api: ApiContext): void {
+  const { clusterId } = api;
 
   defineRoute(
     app,
@@ -180,11 +208,11 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
       responses: { 200: jsonContent(V3ConsumerLagListSchema, 'The lags'), ...errorResponses },
     },
     async (c) => {
-      const group = await describe(c);
+      const group = await describeGroup(c, api);
       return c.json({
         kind: 'KafkaConsumerLagList' as const,
-        metadata: { self: `${groupUrl(c, group.group)}/lags`, next: null },
-        data: committedPartitions(group).map((p) => lagData(c, group.group, p)),
+        metadata: { self: `${groupUrl(c, clusterId, group.group)}/lags`, next: null },
+        data: committedPartitions(group).map((p) => lagData(c, clusterId, group.group, p)),
       });
     },
   );
@@ -200,7 +228,7 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
       responses: { 200: jsonContent(V3ConsumerLagSchema, 'The lag'), ...errorResponses },
     },
     async (c) => {
-      const group = await describe(c);
+      const group = await describeGroup(c, api);
       const topic = c.req.param('topic_name') ?? '';
       const partition = integer('partition_id', c.req.param('partition_id') ?? '');
       const found = committedPartitions(group).find(
@@ -215,9 +243,14 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
           },
         );
       }
-      return c.json(lagData(c, group.group, found));
+      return c.json(lagData(c, clusterId, group.group, found));
     },
   );
+}
+
+/** GET .../consumer-groups/{consumer_group_id}/lag-summary. */
+function registerV3GroupLagSummaryRoute(app: ApiApp, api: ApiContext): void {
+  const { clusterId } = api;
 
   defineRoute(
     app,
@@ -230,7 +263,7 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
       responses: { 200: jsonContent(V3LagSummarySchema, 'The lag summary'), ...errorResponses },
     },
     async (c) => {
-      const group = await describe(c);
+      const group = await describeGroup(c, api);
       const partitions = committedPartitions(group);
       // The first partition with the largest lag (topic, then partition order).
       const max = partitions.reduce<CommittedPartition | undefined>(
@@ -242,8 +275,8 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
       return c.json({
         kind: 'KafkaConsumerGroupLagSummary' as const,
         metadata: {
-          self: `${groupUrl(c, group.group)}/lag-summary`,
-          resource_name: `${crn(group.group)}/lag-summary`,
+          self: `${groupUrl(c, clusterId, group.group)}/lag-summary`,
+          resource_name: `${crn(clusterId, group.group)}/lag-summary`,
         },
         cluster_id: clusterId,
         consumer_group_id: group.group,
@@ -259,7 +292,7 @@ export function registerConfluentV3GroupRoutes(app: ApiApp, api: ApiContext): vo
           ? {}
           : {
               max_lag_consumer: {
-                related: `${groupUrl(c, group.group)}/consumers/${segment(owner)}`,
+                related: `${groupUrl(c, clusterId, group.group)}/consumers/${segment(owner)}`,
               },
             }),
         ...(max === undefined

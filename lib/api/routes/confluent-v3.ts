@@ -1,33 +1,17 @@
 import type { Context } from 'hono';
-import { TopicService } from '../../broker/topics.js';
 import { EventLogError } from '../../log/errors.js';
-import {
-  type ConfigName,
-  configEntries,
-  DEFAULT_TOPIC_CONFIG,
-  isConfigName,
-} from '../../log/topic-config.js';
-import type { TopicRecord } from '../../store/topic-store.js';
-import { requireAccess } from '../auth.js';
-import { readApplicationJson, readJsonSequence, validateJson } from '../body.js';
+import { readJsonSequence } from '../body.js';
 import {
   V3ClusterListSchema,
   V3ClusterParams,
   V3ClusterSchema,
-  V3CreateTopicRequestSchema,
   V3ProduceRecordSchema,
   V3ProduceResponseSchema,
-  V3TopicConfigListSchema,
-  V3TopicConfigParams,
-  V3TopicConfigSchema,
-  V3TopicListSchema,
   V3TopicParams,
-  V3TopicSchema,
-  V3UpdateConfigRequestSchema,
-  V3UpdatePartitionCountRequestSchema,
 } from '../confluent-schemas.js';
 import { IDEMPOTENCY_KEY_HEADER, produceWithKey, withIdempotencyKey } from '../idempotency-key.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
+// Deliberately like confluent-v2.ts's imports: both declare produce routes from the same helpers.
 import {
   bodyErrorResponses,
   errorResponses,
@@ -46,99 +30,48 @@ import {
   registerV3BatchRoute,
   streamV3Records,
 } from './confluent-v3-produce.js';
+import { registerConfluentV3TopicConfigRoutes } from './confluent-v3-topic-configs.js';
+import { registerConfluentV3TopicRoutes } from './confluent-v3-topics.js';
 
 /**
  * Confluent REST Proxy API v3 (the subset producers and admin tools use): one cluster, its
  * topics, and produce. Shapes follow kafka-rest's api/v3/openapi.yaml.
  */
 
-/** S3 and DynamoDB keep every write in three availability zones. */
-const REPLICATION_FACTOR = 3;
-
-const DEFAULT_VALUES = new Map(configEntries(DEFAULT_TOPIC_CONFIG).map((e) => [e.name, e.value]));
-
-/**
- * Topic configs are not told apart from defaults when stored, so a value equal to the default
- * is reported as the default: what a client sees after DELETE either way.
- */
-function configSource(name: ConfigName, value: string) {
-  const fallback = DEFAULT_VALUES.get(name) ?? null;
-  const isDefault = value === fallback;
-  const defaultSynonym = { name, value: fallback, source: 'DEFAULT_CONFIG' };
-  return {
-    is_default: isDefault,
-    source: isDefault ? 'DEFAULT_CONFIG' : 'DYNAMIC_TOPIC_CONFIG',
-    synonyms: isDefault
-      ? [defaultSynonym]
-      : [{ name, value, source: 'DYNAMIC_TOPIC_CONFIG' }, defaultSynonym],
-  };
-}
-
-/** Confluent answers a config the topic does not have with 404 and error_code 404. */
-function configName(c: Context, topic: string): ConfigName {
-  const name = c.req.param('name') ?? '';
-  if (!isConfigName(name)) {
-    throw new EventLogError('NOT_FOUND', `Config ${name} cannot be found for topic ${topic}.`, {
-      details: { topic_name: topic, name },
-    });
-  }
-  return name;
-}
-
+/** Registers every v3 route, in the order Hono matches them and the OpenAPI document lists them. */
 export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
-  const { broker, clusterId } = api;
+  registerV3ClusterRoutes(app, api);
+  registerConfluentV3TopicRoutes(app, api);
+  registerConfluentV3TopicConfigRoutes(app, api);
+  registerV3RecordsRoute(app, api);
+  registerConfluentV3PartitionRoutes(app, api);
+  registerConfluentV3GroupRoutes(app, api);
+  registerConfluentV3AclRoutes(app, api);
 
-  const base = (c: Context) => v3Base(c, clusterId);
+  registerV3BatchRoute(
+    app,
+    api,
+    (c) => checkV3Cluster(c, api.clusterId),
+    (c, records) => produceWithKey(c, api, { topic: c.req.param('topic_name') ?? '', records }),
+  );
+}
 
-  const cluster = (c: Context) => {
-    const self = base(c);
-    return {
-      kind: 'KafkaCluster' as const,
-      metadata: { self, resource_name: `crn:///kafka=${clusterId}` },
-      cluster_id: clusterId,
-      // No brokers, broker_configs or partition_reassignments: no route answers them
-      // (docs/api.md), and a client following a link must not meet a 404.
-      acls: { related: `${self}/acls` },
-      consumer_groups: { related: `${self}/consumer-groups` },
-      topics: { related: `${self}/topics` },
-    };
+function clusterData(c: Context, clusterId: string) {
+  const self = v3Base(c, clusterId);
+  return {
+    kind: 'KafkaCluster' as const,
+    metadata: { self, resource_name: `crn:///kafka=${clusterId}` },
+    cluster_id: clusterId,
+    // No brokers, broker_configs or partition_reassignments: no route answers them
+    // (docs/api.md), and a client following a link must not meet a 404.
+    acls: { related: `${self}/acls` },
+    consumer_groups: { related: `${self}/consumer-groups` },
+    topics: { related: `${self}/topics` },
   };
+}
 
-  const topicData = (c: Context, name: string, partitions: number) => {
-    const self = `${base(c)}/topics/${encodeURIComponent(name)}`;
-    return {
-      kind: 'KafkaTopic' as const,
-      metadata: { self, resource_name: `crn:///kafka=${clusterId}/topic=${name}` },
-      cluster_id: clusterId,
-      topic_name: name,
-      is_internal: false,
-      replication_factor: REPLICATION_FACTOR,
-      partitions_count: partitions,
-      partitions: { related: `${self}/partitions` },
-      configs: { related: `${self}/configs` },
-    };
-  };
-
-  const topicConfig = (c: Context, topic: TopicRecord, name: ConfigName, value: string) => {
-    const self = `${base(c)}/topics/${encodeURIComponent(topic.name)}/configs/${name}`;
-    return {
-      kind: 'KafkaTopicConfig' as const,
-      metadata: {
-        self,
-        resource_name: `crn:///kafka=${clusterId}/topic=${topic.name}/config=${name}`,
-      },
-      cluster_id: clusterId,
-      topic_name: topic.name,
-      name,
-      value,
-      is_read_only: false,
-      is_sensitive: false,
-      ...configSource(name, value),
-    };
-  };
-
-  const checkCluster = (c: Context): void => checkV3Cluster(c, clusterId);
-
+/** GET /v3/clusters and /v3/clusters/{cluster_id}. */
+function registerV3ClusterRoutes(app: ApiApp, { clusterId }: ApiContext): void {
   defineRoute(
     app,
     {
@@ -152,7 +85,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       c.json({
         kind: 'KafkaClusterList' as const,
         metadata: { self: `${new URL(c.req.url).origin}/v3/clusters`, next: null },
-        data: [cluster(c)],
+        data: [clusterData(c, clusterId)],
       }),
   );
 
@@ -167,238 +100,15 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       responses: { 200: jsonContent(V3ClusterSchema, 'The cluster'), ...errorResponses },
     },
     (c) => {
-      checkCluster(c);
-      return c.json(cluster(c));
+      checkV3Cluster(c, clusterId);
+      return c.json(clusterData(c, clusterId));
     },
   );
+}
 
-  defineRoute(
-    app,
-    {
-      method: 'get',
-      path: '/v3/clusters/{cluster_id}/topics',
-      tags: ['Confluent v3'],
-      summary: 'List topics',
-      request: { params: V3ClusterParams },
-      responses: { 200: jsonContent(V3TopicListSchema, 'The topics'), ...errorResponses },
-    },
-    async (c) => {
-      checkCluster(c);
-      const topics = await broker.topics.list();
-      return c.json({
-        kind: 'KafkaTopicList' as const,
-        metadata: { self: `${base(c)}/topics`, next: null },
-        data: topics.map((t) => topicData(c, t.name, t.partitions)),
-      });
-    },
-  );
-
-  defineRoute(
-    app,
-    {
-      method: 'post',
-      path: '/v3/clusters/{cluster_id}/topics',
-      tags: ['Confluent v3'],
-      summary: 'Create a topic',
-      request: {
-        params: V3ClusterParams,
-        body: {
-          required: true,
-          content: { 'application/json': { schema: V3CreateTopicRequestSchema } },
-        },
-      },
-      responses: { 201: jsonContent(V3TopicSchema, 'The created topic'), ...bodyErrorResponses },
-    },
-    async (c) => {
-      checkCluster(c);
-      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
-      const request = validateJson(V3CreateTopicRequestSchema, node, 'topic');
-      await requireAccess(c, 'topic', [request.topic_name], 'admin');
-      const input = {
-        name: request.topic_name,
-        partitions: request.partitions_count ?? 1,
-        configs: Object.fromEntries((request.configs ?? []).map((e) => [e.name, e.value])),
-      };
-      if (request.validate_only === true) {
-        TopicService.validateCreate(input);
-        if (await exists(input.name)) {
-          throw new EventLogError('TOPIC_ALREADY_EXISTS', `Topic '${input.name}' already exists.`);
-        }
-        return c.json(topicData(c, input.name, input.partitions), 201);
-      }
-      const topic = await broker.topics.create(input);
-      return c.json(topicData(c, topic.name, topic.partitions), 201);
-    },
-  );
-
-  const exists = async (name: string): Promise<boolean> => {
-    try {
-      await broker.topics.get(name);
-      return true;
-    } catch (error) {
-      if (error instanceof EventLogError && error.code === 'UNKNOWN_TOPIC') return false;
-      throw error;
-    }
-  };
-
-  defineRoute(
-    app,
-    {
-      method: 'get',
-      path: '/v3/clusters/{cluster_id}/topics/{topic_name}',
-      tags: ['Confluent v3'],
-      summary: 'Get a topic',
-      request: { params: V3TopicParams },
-      responses: { 200: jsonContent(V3TopicSchema, 'The topic'), ...errorResponses },
-    },
-    async (c) => {
-      checkCluster(c);
-      const topic: TopicRecord = await broker.topics.get(c.req.param('topic_name') ?? '');
-      return c.json(topicData(c, topic.name, topic.partitions));
-    },
-  );
-
-  defineRoute(
-    app,
-    {
-      method: 'patch',
-      path: '/v3/clusters/{cluster_id}/topics/{topic_name}',
-      tags: ['Confluent v3'],
-      summary: 'Update the partition count of a topic (only up; new keyed records remap)',
-      request: {
-        params: V3TopicParams,
-        body: {
-          required: true,
-          content: { 'application/json': { schema: V3UpdatePartitionCountRequestSchema } },
-        },
-      },
-      responses: { 200: jsonContent(V3TopicSchema, 'The topic'), ...bodyErrorResponses },
-    },
-    async (c) => {
-      checkCluster(c);
-      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
-      const request = validateJson(V3UpdatePartitionCountRequestSchema, node, 'topic');
-      const topic = await broker.topics.increasePartitions(
-        c.req.param('topic_name') ?? '',
-        request.partitions_count,
-      );
-      return c.json(topicData(c, topic.name, topic.partitions));
-    },
-  );
-
-  defineRoute(
-    app,
-    {
-      method: 'delete',
-      path: '/v3/clusters/{cluster_id}/topics/{topic_name}',
-      tags: ['Confluent v3'],
-      summary: 'Delete a topic',
-      request: { params: V3TopicParams },
-      responses: { 204: { description: 'Deleted' }, ...errorResponses },
-    },
-    async (c) => {
-      checkCluster(c);
-      await broker.topics.delete(c.req.param('topic_name') ?? '');
-      return c.body(null, 204);
-    },
-  );
-
-  defineRoute(
-    app,
-    {
-      method: 'get',
-      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/configs',
-      tags: ['Confluent v3'],
-      summary: 'List the configs of a topic',
-      request: { params: V3TopicParams },
-      responses: { 200: jsonContent(V3TopicConfigListSchema, 'The configs'), ...errorResponses },
-    },
-    async (c) => {
-      checkCluster(c);
-      const topic = await broker.topics.get(c.req.param('topic_name') ?? '');
-      return c.json({
-        kind: 'KafkaTopicConfigList' as const,
-        metadata: {
-          self: `${base(c)}/topics/${encodeURIComponent(topic.name)}/configs`,
-          next: null,
-        },
-        data: configEntries(topic.config).map((e) => topicConfig(c, topic, e.name, e.value)),
-      });
-    },
-  );
-
-  defineRoute(
-    app,
-    {
-      method: 'get',
-      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
-      tags: ['Confluent v3'],
-      summary: 'Get a config of a topic',
-      request: { params: V3TopicConfigParams },
-      responses: {
-        200: jsonContent(V3TopicConfigSchema, 'The config'),
-        ...errorResponses,
-        404: {
-          description: 'Unknown topic (40401) or config (404)',
-          content: errorResponses[404].content,
-        },
-      },
-    },
-    async (c) => {
-      checkCluster(c);
-      const topic = await broker.topics.get(c.req.param('topic_name') ?? '');
-      const name = configName(c, topic.name);
-      const value = configEntries(topic.config).find((e) => e.name === name)?.value ?? '';
-      return c.json(topicConfig(c, topic, name, value));
-    },
-  );
-
-  defineRoute(
-    app,
-    {
-      method: 'put',
-      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
-      tags: ['Confluent v3'],
-      summary: 'Set a config of a topic (a null value resets it, as DELETE does)',
-      request: {
-        params: V3TopicConfigParams,
-        body: {
-          required: true,
-          content: { 'application/json': { schema: V3UpdateConfigRequestSchema } },
-        },
-      },
-      responses: { 204: { description: 'Updated' }, ...bodyErrorResponses },
-    },
-    async (c) => {
-      checkCluster(c);
-      const topicName = c.req.param('topic_name') ?? '';
-      const node = await readApplicationJson(c.req.raw, api.maxBodyBytes);
-      const request = validateJson(V3UpdateConfigRequestSchema, node, 'config');
-      const name = configName(c, topicName);
-      const value = request.value ?? DEFAULT_VALUES.get(name);
-      await broker.topics.updateConfig(topicName, { [name]: value });
-      return c.body(null, 204);
-    },
-  );
-
-  defineRoute(
-    app,
-    {
-      method: 'delete',
-      path: '/v3/clusters/{cluster_id}/topics/{topic_name}/configs/{name}',
-      tags: ['Confluent v3'],
-      summary: 'Reset a config of a topic to its default',
-      request: { params: V3TopicConfigParams },
-      responses: { 204: { description: 'Reset' }, ...errorResponses },
-    },
-    async (c) => {
-      checkCluster(c);
-      const topicName = c.req.param('topic_name') ?? '';
-      const name = configName(c, topicName);
-      await broker.topics.updateConfig(topicName, { [name]: DEFAULT_VALUES.get(name) });
-      return c.body(null, 204);
-    },
-  );
+/** POST .../topics/{topic_name}/records: Confluent's streaming produce. */
+function registerV3RecordsRoute(app: ApiApp, api: ApiContext): void {
+  const { broker, clusterId } = api;
 
   defineRoute(
     app,
@@ -423,7 +133,7 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       },
     },
     withIdempotencyKey(api, async (c) => {
-      checkCluster(c);
+      checkV3Cluster(c, clusterId);
       const topic = c.req.param('topic_name') ?? '';
       // A key makes the request one unit (its body read whole): then it is not streamed.
       if (isStreamingRequest(c.req.raw) && c.req.header(IDEMPOTENCY_KEY_HEADER) === undefined) {
@@ -453,12 +163,5 @@ export function registerConfluentV3Routes(app: ApiApp, api: ApiContext): void {
       const body = reports.map((report) => `${JSON.stringify(report)}\r\n`).join('');
       return c.body(body, 200, { 'content-type': 'application/json' });
     }),
-  );
-  registerConfluentV3PartitionRoutes(app, api);
-  registerConfluentV3GroupRoutes(app, api);
-  registerConfluentV3AclRoutes(app, api);
-
-  registerV3BatchRoute(app, api, checkCluster, (c, records) =>
-    produceWithKey(c, api, { topic: c.req.param('topic_name') ?? '', records }),
   );
 }
