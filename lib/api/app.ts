@@ -42,7 +42,7 @@ export interface AppOptions {
    * Check every 2xx JSON answer against the route's declared response schema and fail with an
    * INTERNAL error naming the route and the mismatch. For the tests and client development
    * (EVENTLOG_CHECK_RESPONSES=on); default off, as parsing every answer again costs time in
-   * production, and the check reads a streamed answer whole before passing it on.
+   * production.
    */
   validateResponses?: boolean;
 }

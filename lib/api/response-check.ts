@@ -31,6 +31,19 @@ export function checkResponsesOf(app: OpenAPIHono): void {
 
 type Handler = (c: Context) => Promise<Response> | Response;
 
+/** Answers written while their request is still arriving (Confluent v3's streaming produce). */
+const streamedAnswers = new WeakSet<Response>();
+
+/**
+ * Marks `response` as streamed: the check then looks at each CRLF-separated value as it
+ * passes, instead of reading the answer whole first, which would hold back the reports a
+ * streaming client waits for before it sends more.
+ */
+export function streamedAnswer(response: Response): Response {
+  streamedAnswers.add(response);
+  return response;
+}
+
 /**
  * The handler, checking (when the app asks for it) that each 2xx JSON answer matches the zod
  * schema the route declares for that status and media type. A mismatch is an INTERNAL error
@@ -56,11 +69,50 @@ export function withResponseCheck(
         `${route} answered ${response.status} ${mediaType}, which it does not declare`,
       );
     }
+    if (streamedAnswers.has(response)) return checkedStream(route, response, schema);
     for (const value of jsonValues(route, await response.clone().text())) {
       check(route, response.status, schema, value);
     }
     return response;
   };
+}
+
+/**
+ * The streamed answer, each complete CRLF-terminated value checked before it is passed on. A
+ * value against the schema errors the stream: the status is sent already, so the client sees
+ * the answer break off rather than a 500.
+ */
+function checkedStream(route: string, response: Response, schema: z.ZodType): Response {
+  if (response.body === null) return response;
+  const decoder = new TextDecoder();
+  let pending = '';
+  const checkLines = (lines: string[]) => {
+    for (const line of lines) {
+      if (line.trim() !== '') check(route, response.status, schema, jsonValue(route, line));
+    }
+  };
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        const lines = (pending + decoder.decode(chunk, { stream: true })).split('\r\n');
+        pending = lines.pop() ?? '';
+        checkLines(lines);
+        controller.enqueue(chunk);
+      },
+      flush() {
+        checkLines([pending + decoder.decode()]);
+      },
+    }),
+  );
+  return new Response(body, { status: response.status, headers: response.headers });
+}
+
+function jsonValue(route: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new EventLogError('INTERNAL', `${route} answered a body that is not JSON: ${error}`);
+  }
 }
 
 function check(route: string, status: number, schema: z.ZodType, body: unknown): void {
@@ -83,14 +135,10 @@ function jsonValues(route: string, text: string): unknown[] {
   try {
     return [JSON.parse(text)];
   } catch {
-    try {
-      return text
-        .split('\r\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line));
-    } catch (error) {
-      throw new EventLogError('INTERNAL', `${route} answered a body that is not JSON: ${error}`);
-    }
+    return text
+      .split('\r\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => jsonValue(route, line));
   }
 }
 

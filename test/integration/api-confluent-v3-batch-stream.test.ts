@@ -81,10 +81,12 @@ describe('POST records:batch', () => {
 describe('streaming produce on POST records', () => {
   let server: ApiServer;
   beforeAll(async () => {
-    // Unchecked answers: the response check reads an answer whole before passing it on, which
-    // would hold back the reports this test watches arrive while the body is open. The same
-    // reports are checked against the schema in api-confluent-v3.test.ts.
-    server = await startApiServer({ broker: api.broker, clusterId: CLUSTER_ID });
+    // Each report is checked against the schema as it passes (lib/api/response-check.ts).
+    server = await startApiServer({
+      broker: api.broker,
+      clusterId: CLUSTER_ID,
+      validateResponses: true,
+    });
   });
   afterAll(async () => {
     await server.close();

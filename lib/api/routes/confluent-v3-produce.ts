@@ -15,6 +15,7 @@ import {
 } from '../confluent-schemas.js';
 import { errorBody } from '../error-mapping.js';
 import { withDefined } from '../params.js';
+import { streamedAnswer } from '../response-check.js';
 import { type ApiApp, type ApiContext, defineRoute } from '../route.js';
 import { bodyErrorResponses, jsonContent } from '../schemas.js';
 
@@ -206,7 +207,9 @@ export function streamV3Records(
       if (!cancelled) controller.close();
     },
   });
-  return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+  return streamedAnswer(
+    new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }),
+  );
 }
 
 function toPending(item: string | EventLogError, i: number, topic: TopicRecord): Pending {

@@ -6,6 +6,7 @@ import {
   CHECK_RESPONSES_ENV,
   checkResponsesFromEnv,
   checkResponsesOf,
+  streamedAnswer,
   withResponseCheck,
 } from '../../../lib/api/response-check.js';
 import { toEventLogError } from '../../../lib/log/errors.js';
@@ -69,6 +70,47 @@ describe('response check', () => {
     const response = await bad.request('/v1/topics/orders');
     expect(response.status).toBe(500);
     expect(((await response.json()) as { message: string }).message).toContain('partitions');
+  });
+
+  it('checks a streamed answer value by value as it passes, without holding it back', async () => {
+    const encoder = new TextEncoder();
+    const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\r\n`);
+    // The stream's second value waits for the test: the first must reach the client before it.
+    let release: (() => void) | undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const streamed = (second: unknown) => () =>
+      streamedAnswer(
+        new Response(
+          new ReadableStream<Uint8Array>({
+            async start(controller) {
+              controller.enqueue(line({ name: 'a', partitions: 1 }));
+              await released;
+              // One value split over two chunks is checked once it is whole.
+              const bytes = line(second);
+              controller.enqueue(bytes.subarray(0, 5));
+              controller.enqueue(bytes.subarray(5));
+              controller.close();
+            },
+          }),
+          { headers: { 'content-type': 'application/json' } },
+        ),
+      );
+    const good = await appAnswering(streamed({ name: 'b', partitions: 2 })).request('/v1/topics/x');
+    expect(good.status).toBe(200);
+    const reader = good.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toBe('{"name":"a","partitions":1}\r\n');
+    release?.();
+    let rest = '';
+    for (let read = await reader.read(); !read.done; read = await reader.read()) rest += read.value;
+    expect(rest).toBe('{"name":"b","partitions":2}\r\n');
+
+    const bad = await appAnswering(streamed({ name: 'b' })).request('/v1/topics/x');
+    expect(bad.status).toBe(200);
+    await expect(bad.text()).rejects.toThrow(
+      /GET \/v1\/topics\/\{topic\} answered 200 against its schema: partitions/,
+    );
   });
 
   it('leaves errors, bodies that are not JSON and unchecked apps alone', async () => {
