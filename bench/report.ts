@@ -14,7 +14,7 @@ import {
 } from './cost-model.js';
 import type { FetchBenchResult } from './fetch-bench.js';
 import { priceRows } from './prices.js';
-import type { ProduceBenchResult } from './produce-bench.js';
+import type { ProduceBenchResult, ProduceCell } from './produce-bench.js';
 import { barChart, lineChart } from './svg-chart.js';
 
 /** A section run from another engineer's module (bench/codec.ts, bench/bundles.ts). */
@@ -386,180 +386,203 @@ function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void 
 
 /** Section 1. The produce path: the matrix of record sizes, batch sizes, producers and partitions. */
 function produceSection(results: BenchResults, out: ReportOutput): void {
-  const { md, charts, headline } = out;
   const produce = results.produce;
   if (produce === undefined) {
-    md.push('## 1. Produce path', '', '**Not run** (see failures above).', '');
-  } else {
-    const run = produce.cells.filter((c) => c.skipped === undefined);
-    const skipped = produce.cells.filter((c) => c.skipped !== undefined);
-    md.push(
-      '## 1. Produce path',
+    out.md.push('## 1. Produce path', '', '**Not run** (see failures above).', '');
+    return;
+  }
+  const run = produce.cells.filter((c) => c.skipped === undefined);
+  produceMatrixTable(produce, run, out.md);
+  produceCharts(run, out);
+  sixteenAgainstOne(produce, out);
+  produceBest(run, out);
+  if (produce.http !== undefined) {
+    const h = produce.http;
+    out.md.push(
+      `**Through HTTP** (the local server, real HTTP on loopback, JSON with base64 values): ${sizeLabel(h.recordBytes)} x ${h.recordsPerRequest}, ${h.concurrency} producers, ${h.partitions} partition: ${n(h.http.requestsPerSecond)} requests/s, p50 ${n(h.http.p50Ms, 1)} ms, against ${n(h.inProcess.requestsPerSecond)} requests/s, p50 ${n(h.inProcess.p50Ms, 1)} ms in-process: through HTTP the same broker carries ${n(100 / h.ratio)}% of the in-process rate on this machine (HTTP parsing, base64, schema validation and the JSON answer run on the same 2 cores as the emulators).`,
       '',
-      `Through \`broker.produce\` in-process (what the Lambda runs), closed loop: each producer sends its next request when the last was acknowledged (acks = the commit is published). Each cell runs ${produce.cellMs / 1000} s or ${n(produce.maxRequestsPerCell)} requests, whichever comes first, after a warm-up. Records carry random (incompressible) values and no key, so a request of n records touches min(n, partitions) partitions. MB = 10^6 bytes of record values. ${run.length} cells run${skipped.length > 0 ? `; ${skipped.length} skipped: ${[...new Set(skipped.map((c) => `${sizeLabel(c.recordBytes)} x ${c.recordsPerRequest}`))].join(', ')} (${skipped[0]?.skipped})` : ''}.`,
-      '',
-      table(
-        [
-          'record',
-          'records/request',
-          'partitions',
-          'producers',
-          'records/s',
-          'MB/s',
-          'p50 ms',
-          'p99 ms',
-          'PUT/request',
-          'DynamoDB writes/request',
-          'errors',
-        ],
-        produce.cells.map((c) =>
-          c.skipped !== undefined
-            ? [
-                sizeLabel(c.recordBytes),
-                String(c.recordsPerRequest),
-                String(c.partitions),
-                String(c.concurrency),
-                'skipped: over 6 MB',
-                '',
-                '',
-                '',
-                '',
-                '',
-                '',
-              ]
-            : [
-                sizeLabel(c.recordBytes),
-                String(c.recordsPerRequest),
-                String(c.partitions),
-                String(c.concurrency),
-                n(c.recordsPerSecond),
-                n(c.mbPerSecond, 1),
-                n(c.p50Ms, 1),
-                n(c.p99Ms, 1),
-                n(c.s3PutsPerRequest, 2),
-                n(c.dynamoWritesPerRequest, 1),
-                String(c.errors ?? 0),
-              ],
-        ),
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    );
+  }
+}
+
+/** The produce matrix: how it was run, and one row per cell. */
+function produceMatrixTable(produce: ProduceBenchResult, run: ProduceCell[], md: string[]): void {
+  const skipped = produce.cells.filter((c) => c.skipped !== undefined);
+  md.push(
+    '## 1. Produce path',
+    '',
+    `Through \`broker.produce\` in-process (what the Lambda runs), closed loop: each producer sends its next request when the last was acknowledged (acks = the commit is published). Each cell runs ${produce.cellMs / 1000} s or ${n(produce.maxRequestsPerCell)} requests, whichever comes first, after a warm-up. Records carry random (incompressible) values and no key, so a request of n records touches min(n, partitions) partitions. MB = 10^6 bytes of record values. ${run.length} cells run${skipped.length > 0 ? `; ${skipped.length} skipped: ${[...new Set(skipped.map((c) => `${sizeLabel(c.recordBytes)} x ${c.recordsPerRequest}`))].join(', ')} (${skipped[0]?.skipped})` : ''}.`,
+    '',
+    table(
+      [
+        'record',
+        'records/request',
+        'partitions',
+        'producers',
+        'records/s',
+        'MB/s',
+        'p50 ms',
+        'p99 ms',
+        'PUT/request',
+        'DynamoDB writes/request',
+        'errors',
+      ],
+      produce.cells.map((c) =>
+        c.skipped !== undefined
+          ? [
+              sizeLabel(c.recordBytes),
+              String(c.recordsPerRequest),
+              String(c.partitions),
+              String(c.concurrency),
+              'skipped: over 6 MB',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+            ]
+          : [
+              sizeLabel(c.recordBytes),
+              String(c.recordsPerRequest),
+              String(c.partitions),
+              String(c.concurrency),
+              n(c.recordsPerSecond),
+              n(c.mbPerSecond, 1),
+              n(c.p50Ms, 1),
+              n(c.p99Ms, 1),
+              n(c.s3PutsPerRequest, 2),
+              n(c.dynamoWritesPerRequest, 1),
+              String(c.errors ?? 0),
+            ],
       ),
-      '',
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+  );
+}
+
+/**
+ * Charts: per request shape, the best MB/s over the producer counts (1 vs 16 partitions),
+ * and the latency at one producer count (queueing on 2 cores dominates beyond it).
+ */
+function produceCharts(run: ProduceCell[], out: ReportOutput): void {
+  const { md, charts } = out;
+  const shapes = [...new Set(run.map((c) => `${c.recordBytes}x${c.recordsPerRequest}`))];
+  const cellsOf = (shape: string, partitions: number) =>
+    run.filter(
+      (c) => `${c.recordBytes}x${c.recordsPerRequest}` === shape && c.partitions === partitions,
     );
-    // Charts: per request shape, the best MB/s over the producer counts (1 vs 16 partitions),
-    // and the latency at one producer count (queueing on 2 cores dominates beyond it).
-    const shapes = [...new Set(run.map((c) => `${c.recordBytes}x${c.recordsPerRequest}`))];
-    const cellsOf = (shape: string, partitions: number) =>
-      run.filter(
-        (c) => `${c.recordBytes}x${c.recordsPerRequest}` === shape && c.partitions === partitions,
-      );
-    const concurrencies = [...new Set(run.map((c) => c.concurrency))].sort((a, b) => a - b);
-    const latencyAt = concurrencies[Math.floor(concurrencies.length / 2)] as number;
-    const labels = shapes.map((s) => {
-      const [bytes, records] = s.split('x').map(Number) as [number, number];
-      return `${sizeLabel(bytes)} x${records}`;
-    });
-    const partitionCounts = [...new Set(run.map((c) => c.partitions))].sort((a, b) => a - b);
-    const latencyPartitions = partitionCounts[0] as number;
-    const latencyOf = (shape: string, field: 'p50Ms' | 'p99Ms') =>
-      cellsOf(shape, latencyPartitions).find((c) => c.concurrency === latencyAt)?.[field] ??
-      Number.NaN;
-    charts.set(
-      'produce-throughput.svg',
-      barChart({
-        title: `Produce throughput (best of ${concurrencies.join('/')} producers)`,
-        xLabel: 'record size x records per request',
-        yLabel: 'MB/s of record values',
-        categories: labels,
-        series: partitionCounts.map((p) => ({
-          name: `${p} partition${p === 1 ? '' : 's'}`,
-          values: shapes.map((s) => {
-            const rates = cellsOf(s, p)
-              .map((c) => c.mbPerSecond)
-              .filter((v): v is number => v !== undefined);
-            return rates.length === 0 ? Number.NaN : Math.max(...rates);
-          }),
-        })),
-        width: 760,
-      }),
-    );
-    charts.set(
-      'produce-latency.svg',
-      barChart({
-        title: `Produce ack latency, ${latencyAt} producers, ${latencyPartitions} partition${latencyPartitions === 1 ? '' : 's'}`,
-        xLabel: 'record size x records per request',
-        yLabel: 'ms',
-        categories: labels,
-        series: [
-          { name: 'p50', values: shapes.map((s) => latencyOf(s, 'p50Ms')) },
-          { name: 'p99', values: shapes.map((s) => latencyOf(s, 'p99Ms')) },
-        ],
-        width: 760,
-      }),
-    );
+  const concurrencies = [...new Set(run.map((c) => c.concurrency))].sort((a, b) => a - b);
+  const latencyAt = concurrencies[Math.floor(concurrencies.length / 2)] as number;
+  const labels = shapes.map((s) => {
+    const [bytes, records] = s.split('x').map(Number) as [number, number];
+    return `${sizeLabel(bytes)} x${records}`;
+  });
+  const partitionCounts = [...new Set(run.map((c) => c.partitions))].sort((a, b) => a - b);
+  const latencyPartitions = partitionCounts[0] as number;
+  const latencyOf = (shape: string, field: 'p50Ms' | 'p99Ms') =>
+    cellsOf(shape, latencyPartitions).find((c) => c.concurrency === latencyAt)?.[field] ??
+    Number.NaN;
+  charts.set(
+    'produce-throughput.svg',
+    barChart({
+      title: `Produce throughput (best of ${concurrencies.join('/')} producers)`,
+      xLabel: 'record size x records per request',
+      yLabel: 'MB/s of record values',
+      categories: labels,
+      series: partitionCounts.map((p) => ({
+        name: `${p} partition${p === 1 ? '' : 's'}`,
+        values: shapes.map((s) => {
+          const rates = cellsOf(s, p)
+            .map((c) => c.mbPerSecond)
+            .filter((v): v is number => v !== undefined);
+          return rates.length === 0 ? Number.NaN : Math.max(...rates);
+        }),
+      })),
+      width: 760,
+    }),
+  );
+  charts.set(
+    'produce-latency.svg',
+    barChart({
+      title: `Produce ack latency, ${latencyAt} producers, ${latencyPartitions} partition${latencyPartitions === 1 ? '' : 's'}`,
+      xLabel: 'record size x records per request',
+      yLabel: 'ms',
+      categories: labels,
+      series: [
+        { name: 'p50', values: shapes.map((s) => latencyOf(s, 'p50Ms')) },
+        { name: 'p99', values: shapes.map((s) => latencyOf(s, 'p99Ms')) },
+      ],
+      width: 760,
+    }),
+  );
+  md.push(
+    '![Produce throughput](produce-throughput.svg)',
+    '',
+    '![Produce latency](produce-latency.svg)',
+    '',
+  );
+}
+
+/** Issue 13's goal: the 16-partition cells within 2x the p50 of the 1-partition cells. */
+function sixteenAgainstOne(produce: ProduceBenchResult, out: ReportOutput): void {
+  const { md, headline } = out;
+  const matrix = matrixRatios(produce.cells);
+  if (matrix.length > 0) {
+    const met = matrix.filter((r) => r.ratio <= 2).length;
     md.push(
-      '![Produce throughput](produce-throughput.svg)',
+      '**16 partitions against 1** (issue 13: the 16-partition cells at 8 and 32 producers within 2x the p50 of the 1-partition cells of the same run; on 0.1 they were 0.6-1.2 s against ~0.1 s). A request of n records touches min(n, 16) partitions of the 16-partition topic: on v2 that is still one object, one reservation and one commit.',
       '',
-      '![Produce latency](produce-latency.svg)',
+      ratioTable(matrix, '16 / 1'),
       '',
     );
-    const matrix = matrixRatios(produce.cells);
-    if (matrix.length > 0) {
-      const met = matrix.filter((r) => r.ratio <= 2).length;
+    const paired = produce.paired ?? [];
+    const pairedMet = paired.filter((r) => r.ratio <= 2).length;
+    if (paired.length > 0) {
       md.push(
-        '**16 partitions against 1** (issue 13: the 16-partition cells at 8 and 32 producers within 2x the p50 of the 1-partition cells of the same run; on 0.1 they were 0.6-1.2 s against ~0.1 s). A request of n records touches min(n, 16) partitions of the 16-partition topic: on v2 that is still one object, one reservation and one commit.',
+        `The same pairs measured again right after the matrix, **interleaved**: ${paired[0]?.rounds} rounds, each round running the 1-partition and the 16-partition topic back to back, so that a burst of load from other work on this shared machine hits both sides alike (a single pass of 1.6 s per cell cannot tell a burst from a cost). Ratio = median over the rounds of the p50 ratio.`,
         '',
-        ratioTable(matrix, '16 / 1'),
-        '',
-      );
-      const paired = produce.paired ?? [];
-      const pairedMet = paired.filter((r) => r.ratio <= 2).length;
-      if (paired.length > 0) {
-        md.push(
-          `The same pairs measured again right after the matrix, **interleaved**: ${paired[0]?.rounds} rounds, each round running the 1-partition and the 16-partition topic back to back, so that a burst of load from other work on this shared machine hits both sides alike (a single pass of 1.6 s per cell cannot tell a burst from a cost). Ratio = median over the rounds of the p50 ratio.`,
-          '',
-          ratioTable(paired, '16 / 1 (median of rounds)'),
-          '',
-        );
-      }
-      headline.set(
-        'matrix',
-        `- Produce matrix: the 16-partition cells at 8 and 32 producers have ${range(
-          matrix.map((r) => r.ratio),
-          2,
-        )}x the p50 of the 1-partition cells of the same run (goal ≤ 2, met in ${met}/${matrix.length})${
-          paired.length === 0
-            ? ''
-            : `; measured again interleaved, ${range(
-                paired.map((r) => r.ratio),
-                2,
-              )}x (met in ${pairedMet}/${paired.length})`
-        }; on 0.1 they were 0.6-1.2 s against ~0.1 s.`,
-      );
-    }
-    const best = [...run].sort((a, b) => (b.mbPerSecond ?? 0) - (a.mbPerSecond ?? 0))[0];
-    const bestRecords = [...run].sort(
-      (a, b) => (b.recordsPerSecond ?? 0) - (a.recordsPerSecond ?? 0),
-    )[0];
-    const oneRecord = run
-      .filter((c) => c.recordsPerRequest === 1)
-      .sort((a, b) => (b.requestsPerSecond ?? 0) - (a.requestsPerSecond ?? 0))[0];
-    if (best !== undefined && bestRecords !== undefined) {
-      md.push(
-        `Best: ${n(best.mbPerSecond, 1)} MB/s (${sizeLabel(best.recordBytes)} x ${best.recordsPerRequest}, ${best.concurrency} producers, ${best.partitions} partition${best.partitions === 1 ? '' : 's'}); ${n(bestRecords.recordsPerSecond)} records/s (${sizeLabel(bestRecords.recordBytes)} x ${bestRecords.recordsPerRequest}).${oneRecord === undefined ? '' : ` Single-record requests peak at ${n(oneRecord.requestsPerSecond)} requests/s: every request is a full S3 PUT and two DynamoDB writes on emulators sharing 2 cores.`}`,
-        '',
-      );
-      headline.set(
-        'produce',
-        `- Produce on local emulators (2 cores, indicative): up to ${n(best.mbPerSecond, 0)} MB/s and ${n(bestRecords.recordsPerSecond)} records/s in batched requests; ${oneRecord === undefined ? '' : `${n(oneRecord.requestsPerSecond)} single-record requests/s; `}p50 ack ${n(run.find((c) => c.recordBytes === 1024 && c.recordsPerRequest === 100 && c.concurrency === 8)?.p50Ms, 0)} ms for 100 x 1 KiB at 8 producers.`,
-      );
-    }
-    if (produce.http !== undefined) {
-      const h = produce.http;
-      md.push(
-        `**Through HTTP** (the local server, real HTTP on loopback, JSON with base64 values): ${sizeLabel(h.recordBytes)} x ${h.recordsPerRequest}, ${h.concurrency} producers, ${h.partitions} partition: ${n(h.http.requestsPerSecond)} requests/s, p50 ${n(h.http.p50Ms, 1)} ms, against ${n(h.inProcess.requestsPerSecond)} requests/s, p50 ${n(h.inProcess.p50Ms, 1)} ms in-process: through HTTP the same broker carries ${n(100 / h.ratio)}% of the in-process rate on this machine (HTTP parsing, base64, schema validation and the JSON answer run on the same 2 cores as the emulators).`,
+        ratioTable(paired, '16 / 1 (median of rounds)'),
         '',
       );
     }
+    headline.set(
+      'matrix',
+      `- Produce matrix: the 16-partition cells at 8 and 32 producers have ${range(
+        matrix.map((r) => r.ratio),
+        2,
+      )}x the p50 of the 1-partition cells of the same run (goal ≤ 2, met in ${met}/${matrix.length})${
+        paired.length === 0
+          ? ''
+          : `; measured again interleaved, ${range(
+              paired.map((r) => r.ratio),
+              2,
+            )}x (met in ${pairedMet}/${paired.length})`
+      }; on 0.1 they were 0.6-1.2 s against ~0.1 s.`,
+    );
+  }
+}
+
+/** The best cells, in the report and in the headline. */
+function produceBest(run: ProduceCell[], out: ReportOutput): void {
+  const { md, headline } = out;
+  const best = [...run].sort((a, b) => (b.mbPerSecond ?? 0) - (a.mbPerSecond ?? 0))[0];
+  const bestRecords = [...run].sort(
+    (a, b) => (b.recordsPerSecond ?? 0) - (a.recordsPerSecond ?? 0),
+  )[0];
+  const oneRecord = run
+    .filter((c) => c.recordsPerRequest === 1)
+    .sort((a, b) => (b.requestsPerSecond ?? 0) - (a.requestsPerSecond ?? 0))[0];
+  if (best !== undefined && bestRecords !== undefined) {
+    md.push(
+      `Best: ${n(best.mbPerSecond, 1)} MB/s (${sizeLabel(best.recordBytes)} x ${best.recordsPerRequest}, ${best.concurrency} producers, ${best.partitions} partition${best.partitions === 1 ? '' : 's'}); ${n(bestRecords.recordsPerSecond)} records/s (${sizeLabel(bestRecords.recordBytes)} x ${bestRecords.recordsPerRequest}).${oneRecord === undefined ? '' : ` Single-record requests peak at ${n(oneRecord.requestsPerSecond)} requests/s: every request is a full S3 PUT and two DynamoDB writes on emulators sharing 2 cores.`}`,
+      '',
+    );
+    headline.set(
+      'produce',
+      `- Produce on local emulators (2 cores, indicative): up to ${n(best.mbPerSecond, 0)} MB/s and ${n(bestRecords.recordsPerSecond)} records/s in batched requests; ${oneRecord === undefined ? '' : `${n(oneRecord.requestsPerSecond)} single-record requests/s; `}p50 ack ${n(run.find((c) => c.recordBytes === 1024 && c.recordsPerRequest === 100 && c.concurrency === 8)?.p50Ms, 0)} ms for 100 x 1 KiB at 8 producers.`,
+    );
   }
 }
 
