@@ -848,8 +848,16 @@ function fetchSection(results: BenchResults, out: ReportOutput): void {
 
 /** Section 5. Cost. */
 function costSection(results: BenchResults, out: ReportOutput): void {
-  const { md, charts, headline } = out;
   const cost = results.cost;
+  costInputsAndBeforeAfter(cost, out.md);
+  costByWorkload(cost, out.md);
+  costChart(cost, out.charts);
+  costLeversAndPrices(cost, out.md);
+  costHeadline(cost, out.headline);
+}
+
+/** The measured inputs, the assumptions, and 0.1 against v2. */
+function costInputsAndBeforeAfter(cost: CostBenchResult, md: string[]): void {
   md.push(
     '## 5. The cost model',
     '',
@@ -900,6 +908,10 @@ function costSection(results: BenchResults, out: ReportOutput): void {
     }),
     '',
   );
+}
+
+/** Per workload: every system's monthly bill, and eventlog's line by line. */
+function costByWorkload(cost: CostBenchResult, md: string[]): void {
   for (const [i, comparison] of cost.comparisons.entries()) {
     const w = comparison.workload;
     const ours = comparison.estimates[0] as CostEstimate;
@@ -931,6 +943,10 @@ function costSection(results: BenchResults, out: ReportOutput): void {
       '',
     );
   }
+}
+
+/** cost.svg: every system's monthly bill per workload, on a log scale. */
+function costChart(cost: CostBenchResult, charts: Map<string, string>): void {
   const systems =
     cost.comparisons[0]?.estimates.map((e) =>
       e.system.replace(/ \(.*\)$/, (m) => (m.includes('S3') ? '' : m)),
@@ -954,6 +970,10 @@ function costSection(results: BenchResults, out: ReportOutput): void {
       height: 420,
     }),
   );
+}
+
+/** The chart, the conclusions, the design changes that would move the bill, and the prices. */
+function costLeversAndPrices(cost: CostBenchResult, md: string[]): void {
   md.push(
     '![Monthly cost by workload](cost.svg)',
     '',
@@ -997,6 +1017,10 @@ function costSection(results: BenchResults, out: ReportOutput): void {
     ),
     '',
   );
+}
+
+/** The cost line of the headline: eventlog against Kinesis and MSK, per workload. */
+function costHeadline(cost: CostBenchResult, headline: Map<string, string>): void {
   const costOf = (c: (typeof cost.comparisons)[number], prefix: string) =>
     c.estimates.find((e) => e.system.startsWith(prefix))?.totalUsd ?? Number.NaN;
   headline.set(
