@@ -670,130 +670,144 @@ function overheadSection(produce: ProduceBenchResult, out: ReportOutput): void {
 
 /** Section 3. AWS calls per operation. */
 function callsSection(results: BenchResults, out: ReportOutput): void {
-  const { md, headline } = out;
   const calls = results.calls;
-  md.push('## 3. AWS calls per operation', '');
+  out.md.push('## 3. AWS calls per operation', '');
   if (calls === undefined) {
-    md.push('**Not run** (see failures above).', '');
-  } else {
+    out.md.push('**Not run** (see failures above).', '');
+    return;
+  }
+  callsProduceTable(calls, out.md);
+  callsContentionAndTailTables(calls, out.md);
+  callsHeadline(calls, out.headline);
+}
+
+/** The calls of one produce request, per shape, and where DynamoDB Local's units differ from AWS's. */
+function callsProduceTable(calls: CallsBenchResult, md: string[]): void {
+  md.push(
+    `Counted by SDK middleware on the real clients (\`lib/store/call-counter.ts\`: per command, calls, attempts, failed conditions, bytes, and DynamoDB's ConsumedCapacity, which the counter requests with \`ReturnConsumedCapacity: TOTAL\`). ${calls.capacityReported ? 'DynamoDB Local reported consumed capacity: the WCU and RCU columns are its figures.' : 'DynamoDB Local reported no consumed capacity: units are computed as one per call.'} Each topic had every partition written once before its rows (steady state: the sequence head and every commit's offset vector hold all partitions); records of 1 KiB, one per partition touched, 4 producers in parallel. Item sizes are read back after each row and measured as DynamoDB bills them (attribute names + values, \`bench/item-size.ts\`). "AWS WRU" prices the same items by AWS's rules: the head update and the commit put 1 per started KB; a transaction 2 per started KB per item.`,
+    '',
+    table(
+      [
+        'topic partitions',
+        'touched',
+        'path',
+        'record',
+        'S3 PUT / request',
+        'DynamoDB writes / request',
+        'WCU / request (DynamoDB Local)',
+        'AWS WRU / request',
+        'reads / request',
+        'RCU / request',
+        'head B',
+        'commit B',
+        'state B',
+      ],
+      calls.produce.map((r) => [
+        String(r.partitions),
+        String(r.partitionsTouched),
+        r.idempotent ? 'idempotent' : 'plain',
+        sizeLabel(r.recordBytes),
+        n(r.perRequest.s3Puts, 2),
+        n(r.perRequest.dynamoWrites, 2),
+        n(r.perRequest.writeUnits, 2),
+        String(awsWriteUnits(r)),
+        n(r.perRequest.dynamoReads, 2),
+        n(r.perRequest.readUnits, 2),
+        String(r.itemBytes.head),
+        String(r.itemBytes.commit),
+        r.itemBytes.state === undefined ? '' : String(r.itemBytes.state),
+      ]),
+      ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    "Plain: one PutObject, one UpdateItem of the sequence head (the reservation) and one conditional PutItem of the commit, whatever the partitions. Idempotent: the same PutObject and reservation, a TransactWriteItems of the commit and the producer's state item, and two small reads (the producer's registration and its state; the registration also fences older epochs). The plain path's reads are the topic lookup (cached 1 s per process).",
+    '',
+  );
+  const gap = calls.produce.filter(
+    (r) => r.idempotent && r.perRequest.writeUnits !== awsWriteUnits(r),
+  );
+  if (gap.length > 0) {
     md.push(
-      `Counted by SDK middleware on the real clients (\`lib/store/call-counter.ts\`: per command, calls, attempts, failed conditions, bytes, and DynamoDB's ConsumedCapacity, which the counter requests with \`ReturnConsumedCapacity: TOTAL\`). ${calls.capacityReported ? 'DynamoDB Local reported consumed capacity: the WCU and RCU columns are its figures.' : 'DynamoDB Local reported no consumed capacity: units are computed as one per call.'} Each topic had every partition written once before its rows (steady state: the sequence head and every commit's offset vector hold all partitions); records of 1 KiB, one per partition touched, 4 producers in parallel. Item sizes are read back after each row and measured as DynamoDB bills them (attribute names + values, \`bench/item-size.ts\`). "AWS WRU" prices the same items by AWS's rules: the head update and the commit put 1 per started KB; a transaction 2 per started KB per item.`,
+      `DynamoDB Local reports ${gap.map((r) => `${n(r.perRequest.writeUnits, 0)} WCU for the idempotent request touching ${r.partitionsTouched} of ${r.partitions}`).join(', ')}, where AWS's rules give ${gap.map((r) => awsWriteUnits(r)).join(', ')}: it counts a transaction's writes differently from AWS (it reported 4 units for a transaction of one 500 B item, where AWS documents 2). The AWS column is what would be billed.`,
       '',
-      table(
-        [
-          'topic partitions',
-          'touched',
-          'path',
-          'record',
-          'S3 PUT / request',
-          'DynamoDB writes / request',
-          'WCU / request (DynamoDB Local)',
-          'AWS WRU / request',
-          'reads / request',
-          'RCU / request',
-          'head B',
-          'commit B',
-          'state B',
-        ],
-        calls.produce.map((r) => [
-          String(r.partitions),
-          String(r.partitionsTouched),
-          r.idempotent ? 'idempotent' : 'plain',
-          sizeLabel(r.recordBytes),
-          n(r.perRequest.s3Puts, 2),
-          n(r.perRequest.dynamoWrites, 2),
-          n(r.perRequest.writeUnits, 2),
-          String(awsWriteUnits(r)),
-          n(r.perRequest.dynamoReads, 2),
-          n(r.perRequest.readUnits, 2),
-          String(r.itemBytes.head),
-          String(r.itemBytes.commit),
-          r.itemBytes.state === undefined ? '' : String(r.itemBytes.state),
-        ]),
-        ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      "Plain: one PutObject, one UpdateItem of the sequence head (the reservation) and one conditional PutItem of the commit, whatever the partitions. Idempotent: the same PutObject and reservation, a TransactWriteItems of the commit and the producer's state item, and two small reads (the producer's registration and its state; the registration also fences older epochs). The plain path's reads are the topic lookup (cached 1 s per process).",
-      '',
-    );
-    const gap = calls.produce.filter(
-      (r) => r.idempotent && r.perRequest.writeUnits !== awsWriteUnits(r),
-    );
-    if (gap.length > 0) {
-      md.push(
-        `DynamoDB Local reports ${gap.map((r) => `${n(r.perRequest.writeUnits, 0)} WCU for the idempotent request touching ${r.partitionsTouched} of ${r.partitions}`).join(', ')}, where AWS's rules give ${gap.map((r) => awsWriteUnits(r)).join(', ')}: it counts a transaction's writes differently from AWS (it reported 4 units for a transaction of one 500 B item, where AWS documents 2). The AWS column is what would be billed.`,
-        '',
-      );
-    }
-    md.push(
-      table(
-        [
-          'contention',
-          'commits',
-          'DynamoDB writes',
-          'WCU',
-          'failed conditional writes',
-          'wasted per commit (goal < 0.05)',
-          'errors',
-          'p50 ms',
-          'p99 ms',
-        ],
-        calls.contention.map((c) => [
-          `${c.producers} ${c.idempotent ? 'idempotent' : 'plain'} producers, one topic of ${c.partitions} partitions, 1-record requests`,
-          n(c.commits),
-          n(c.dynamoWrites),
-          n(c.writeUnits),
-          String(c.failedConditions),
-          n(c.wastedWritesPerCommit, 4),
-          String(c.errors),
-          n(c.p50Ms, 1),
-          n(c.p99Ms, 1),
-        ]),
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      "The reservation is an ADD without a condition, so nothing fails under contention; the commit put's condition (attribute_not_exists) can only fail against an aborted marker, which only a reader healing a dead writer's hole writes, and an idempotent producer's state condition only against its own concurrent duplicate.",
-      '',
-      table(
-        [
-          'tail fetch',
-          'fetches',
-          'records / fetch',
-          'S3 GET / fetch',
-          'DynamoDB reads / fetch',
-          'RCU / fetch',
-          'hint raises / fetch',
-          'p50 ms',
-        ],
-        calls.tailFetches.map((t) => [
-          `consumer owning ${t.partitions} of ${t.topicPartitions} partitions (${t.partitions === 1 ? '`fetch`' : '`fetchMany`'}), one new commit`,
-          String(t.fetches),
-          n(t.recordsPerFetch),
-          n(t.perFetch.s3Gets, 2),
-          n(t.perFetch.dynamoReads, 2),
-          n(t.perFetch.readUnits, 2),
-          n(t.perFetch.hintRaises, 3),
-          n(t.p50Ms, 1),
-        ]),
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      "A tail fetch reads the sequence's meta (GetItem: log starts, the settled-prefix hint) and the commits new to this process (one Query), then one ranged GET per object covering every wanted batch in it, whether the consumer owns 1 partition or 16. A fraction above 2 reads is the topic lookup (the topic item is cached 1 s per process).",
-      '',
-    );
-    const plain = calls.produce.filter((r) => !r.idempotent && r.recordBytes === 1024);
-    const idem = calls.produce.filter((r) => r.idempotent);
-    const wcu = (rows: ProduceCallsRow[]) => rows.map((r) => r.perRequest.writeUnits);
-    const worstWaste = Math.max(...calls.contention.map((c) => c.wastedWritesPerCommit));
-    const tails = calls.tailFetches;
-    headline.set(
-      'calls',
-      `- AWS calls, counted by SDK middleware: a produce request is 1 S3 PUT and ${range(wcu(plain), 0)} DynamoDB write units whether it touches 1, 4, 16 or 64 partitions (${range(
-        idem.map((r) => awsWriteUnits(r)),
-        0,
-      )} WRU idempotent, AWS pricing); ${n(worstWaste, 2)} wasted conditional writes per commit with 32 producers on one topic; a tail fetch is ${tails.map((t) => `${n(t.perFetch.s3Gets, 0)} GET and ${n(t.perFetch.readUnits, 0)} read units for ${t.partitions} partition${t.partitions === 1 ? '' : 's'}`).join(', ')}.`,
     );
   }
+}
+
+/** Conditional writes wasted under contention, and the calls of a fetch at the tail. */
+function callsContentionAndTailTables(calls: CallsBenchResult, md: string[]): void {
+  md.push(
+    table(
+      [
+        'contention',
+        'commits',
+        'DynamoDB writes',
+        'WCU',
+        'failed conditional writes',
+        'wasted per commit (goal < 0.05)',
+        'errors',
+        'p50 ms',
+        'p99 ms',
+      ],
+      calls.contention.map((c) => [
+        `${c.producers} ${c.idempotent ? 'idempotent' : 'plain'} producers, one topic of ${c.partitions} partitions, 1-record requests`,
+        n(c.commits),
+        n(c.dynamoWrites),
+        n(c.writeUnits),
+        String(c.failedConditions),
+        n(c.wastedWritesPerCommit, 4),
+        String(c.errors),
+        n(c.p50Ms, 1),
+        n(c.p99Ms, 1),
+      ]),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    "The reservation is an ADD without a condition, so nothing fails under contention; the commit put's condition (attribute_not_exists) can only fail against an aborted marker, which only a reader healing a dead writer's hole writes, and an idempotent producer's state condition only against its own concurrent duplicate.",
+    '',
+    table(
+      [
+        'tail fetch',
+        'fetches',
+        'records / fetch',
+        'S3 GET / fetch',
+        'DynamoDB reads / fetch',
+        'RCU / fetch',
+        'hint raises / fetch',
+        'p50 ms',
+      ],
+      calls.tailFetches.map((t) => [
+        `consumer owning ${t.partitions} of ${t.topicPartitions} partitions (${t.partitions === 1 ? '`fetch`' : '`fetchMany`'}), one new commit`,
+        String(t.fetches),
+        n(t.recordsPerFetch),
+        n(t.perFetch.s3Gets, 2),
+        n(t.perFetch.dynamoReads, 2),
+        n(t.perFetch.readUnits, 2),
+        n(t.perFetch.hintRaises, 3),
+        n(t.p50Ms, 1),
+      ]),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    "A tail fetch reads the sequence's meta (GetItem: log starts, the settled-prefix hint) and the commits new to this process (one Query), then one ranged GET per object covering every wanted batch in it, whether the consumer owns 1 partition or 16. A fraction above 2 reads is the topic lookup (the topic item is cached 1 s per process).",
+    '',
+  );
+}
+
+/** The calls line of the headline. */
+function callsHeadline(calls: CallsBenchResult, headline: Map<string, string>): void {
+  const plain = calls.produce.filter((r) => !r.idempotent && r.recordBytes === 1024);
+  const idem = calls.produce.filter((r) => r.idempotent);
+  const wcu = (rows: ProduceCallsRow[]) => rows.map((r) => r.perRequest.writeUnits);
+  const worstWaste = Math.max(...calls.contention.map((c) => c.wastedWritesPerCommit));
+  const tails = calls.tailFetches;
+  headline.set(
+    'calls',
+    `- AWS calls, counted by SDK middleware: a produce request is 1 S3 PUT and ${range(wcu(plain), 0)} DynamoDB write units whether it touches 1, 4, 16 or 64 partitions (${range(
+      idem.map((r) => awsWriteUnits(r)),
+      0,
+    )} WRU idempotent, AWS pricing); ${n(worstWaste, 2)} wasted conditional writes per commit with 32 producers on one topic; a tail fetch is ${tails.map((t) => `${n(t.perFetch.s3Gets, 0)} GET and ${n(t.perFetch.readUnits, 0)} read units for ${t.partitions} partition${t.partitions === 1 ? '' : 's'}`).join(', ')}.`,
+  );
 }
 
 /** Section 4. The fetch path. */
