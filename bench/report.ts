@@ -271,8 +271,15 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
 
 /** Section 0. Codec and Lambda bundles, then the CLI start time. */
 function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void {
+  out.md.push('## 0. Codec and Lambda bundles', '');
+  codecTables(results, out);
+  bundlesTable(results, out.md);
+  out.md.push(...cliStartSection(results.cli), '');
+}
+
+/** The codec against kafkajs and the floors, then the compression codecs alone. */
+function codecTables(results: BenchResults, out: ReportOutput): void {
   const { md, headline } = out;
-  md.push('## 0. Codec and Lambda bundles', '');
   const codec = codecRows(results.codec);
   if (codec === undefined) {
     md.push(
@@ -313,38 +320,7 @@ function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void 
       ),
       '',
     );
-    const compression = compressionRows(results.codec);
-    if (compression.length > 0) {
-      const labels = [...new Map(compression.map((r) => [r.payload, r.payloadLabel])).entries()];
-      md.push(
-        `The compression codecs alone, on ${labels.map(([p, l]) => `${p} (${l})`).join(', ')}: ratio = compressed / raw, speeds in MB/s of raw bytes. "js" rows are the fallbacks that run where a native module cannot load (a Lambda bundle); kafkajs's own gzip is measured in the same run.`,
-        '',
-        table(
-          [
-            'payload',
-            'codec',
-            'implementation',
-            'ratio',
-            'compress MB/s',
-            'decompress MB/s',
-            'vs kafkajs (compress / decompress)',
-          ],
-          compression.map((r) => [
-            r.payload,
-            r.codec,
-            r.implementation,
-            n(r.ratio, 3),
-            r.compressMBps === undefined ? '–' : n(r.compressMBps),
-            n(r.decompressMBps),
-            r.compressVsKafkajs === undefined
-              ? ''
-              : `${n(r.compressVsKafkajs, 1)}x / ${n(r.decompressVsKafkajs, 1)}x`,
-          ]),
-          ['l', 'l', 'l', 'r', 'r', 'r', 'r'],
-        ),
-        '',
-      );
-    }
+    compressionTable(results, md);
     const encode = codec.find(
       (r) => r.operation === 'encode' && r.recordSize === 1024 && r.compression === 'none',
     );
@@ -358,6 +334,46 @@ function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void 
       );
     }
   }
+}
+
+/** The compression codecs alone: ratio and speeds, ours and the fallbacks against kafkajs. */
+function compressionTable(results: BenchResults, md: string[]): void {
+  const compression = compressionRows(results.codec);
+  if (compression.length > 0) {
+    const labels = [...new Map(compression.map((r) => [r.payload, r.payloadLabel])).entries()];
+    md.push(
+      `The compression codecs alone, on ${labels.map(([p, l]) => `${p} (${l})`).join(', ')}: ratio = compressed / raw, speeds in MB/s of raw bytes. "js" rows are the fallbacks that run where a native module cannot load (a Lambda bundle); kafkajs's own gzip is measured in the same run.`,
+      '',
+      table(
+        [
+          'payload',
+          'codec',
+          'implementation',
+          'ratio',
+          'compress MB/s',
+          'decompress MB/s',
+          'vs kafkajs (compress / decompress)',
+        ],
+        compression.map((r) => [
+          r.payload,
+          r.codec,
+          r.implementation,
+          n(r.ratio, 3),
+          r.compressMBps === undefined ? '–' : n(r.compressMBps),
+          n(r.decompressMBps),
+          r.compressVsKafkajs === undefined
+            ? ''
+            : `${n(r.compressVsKafkajs, 1)}x / ${n(r.decompressVsKafkajs, 1)}x`,
+        ]),
+        ['l', 'l', 'l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+    );
+  }
+}
+
+/** The Lambda bundles: size as deployed and load time. */
+function bundlesTable(results: BenchResults, md: string[]): void {
   const bundles = bundleRows(results.bundles);
   if (bundles === undefined || bundles.length === 0) {
     md.push(
@@ -380,8 +396,6 @@ function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void 
       '',
     );
   }
-
-  md.push(...cliStartSection(results.cli), '');
 }
 
 /** Section 1. The produce path: the matrix of record sizes, batch sizes, producers and partitions. */
