@@ -1233,37 +1233,8 @@ export function matrixRatios(cells: ProduceBenchResult['cells']): MatrixRatio[] 
 export function ceilingLines(results: BenchResults): { lines: string[]; headline?: string } {
   const calls = results.calls;
   if (calls === undefined) return { lines: ['**Not computed** (the calls section did not run).'] };
-  const row = (partitions: number, touched: number, idempotent: boolean, recordBytes = 1024) =>
-    calls.produce.find(
-      (r) =>
-        r.partitions === partitions &&
-        r.partitionsTouched === touched &&
-        r.idempotent === idempotent &&
-        r.recordBytes === recordBytes,
-    );
   const large = results.cost.counts.largeOffsetBytesPerPartition;
-  const cases: { label: string; r: ProduceCallsRow | undefined; partitions: number }[] = [
-    { label: '16 partitions, all touched, plain', r: row(16, 16, false), partitions: 16 },
-    { label: '16 partitions, all touched, idempotent', r: row(16, 16, true), partitions: 16 },
-    {
-      label: '64 partitions, all touched (16 KiB records), plain',
-      r: row(64, 64, false, 16 * 1024),
-      partitions: 64,
-    },
-    { label: '64 partitions, all touched, idempotent', r: row(64, 64, true), partitions: 64 },
-  ];
-  const ceilings = cases
-    .filter((c) => c.r !== undefined)
-    .map((c) => {
-      const r = c.r as ProduceCallsRow;
-      // Offsets of a topic in use are larger than the bench's: allow for them.
-      return sequenceCeiling(
-        c.label,
-        r.itemBytes.head + large * c.partitions,
-        r.itemBytes.commit + large * c.partitions,
-        r.idempotent,
-      );
-    });
+  const ceilings = sequenceCeilings(calls, large);
   const lines: string[] = [
     `DynamoDB gives one partition key about ${n(AWS_LIMITS.dynamoWriteUnitsPerKey)} write units a second (and ${n(AWS_LIMITS.dynamoReadUnitsPerKey)} read units). A commit sequence has two hot keys: its head (\`{topicId}/{seq}/head\`), written once per request by the reservation, billed by the head item's size (one number per partition of the sequence); and its commits (\`{topicId}/{seq}\`), one put per request, billed by the commit's size, twice over for the idempotent path (a transaction). Item sizes are this run's, plus ${large} bytes per partition for offsets of a topic in use (the bench's offsets are small numbers). Requests a second per sequence = ${n(AWS_LIMITS.dynamoWriteUnitsPerKey)} / the larger of the two keys' units per request:`,
     '',
@@ -1333,6 +1304,46 @@ export function ceilingLines(results: BenchResults): { lines: string[]; headline
     lines,
     headline: `- Ceilings on AWS (arithmetic from measured item sizes): one commit sequence takes ${plain === undefined ? '–' : n(plain.requestsPerSecond)} plain / ${idem === undefined ? '–' : n(idem.requestsPerSecond)} idempotent requests/s (DynamoDB's ~1,000 write units per key); \`commit.sequences\` = ${need} takes one topic to ${n(need * (idem?.requestsPerSecond ?? 0))} idempotent requests/s (${withHeadroom} with 20% headroom) when each request touches one sequence; S3 at 5,000 requests/s: ${n(rows[0]?.load.putsPerPrefix)} PUT/s on the busiest prefix of one sequence (limit 3,500).`,
   };
+}
+
+/**
+ * The ceiling of one commit sequence for the 16- and 64-partition rows of the calls section,
+ * their item sizes grown by `large` bytes per partition.
+ */
+function sequenceCeilings(
+  calls: CallsBenchResult,
+  large: number,
+): ReturnType<typeof sequenceCeiling>[] {
+  const row = (partitions: number, touched: number, idempotent: boolean, recordBytes = 1024) =>
+    calls.produce.find(
+      (r) =>
+        r.partitions === partitions &&
+        r.partitionsTouched === touched &&
+        r.idempotent === idempotent &&
+        r.recordBytes === recordBytes,
+    );
+  const cases: { label: string; r: ProduceCallsRow | undefined; partitions: number }[] = [
+    { label: '16 partitions, all touched, plain', r: row(16, 16, false), partitions: 16 },
+    { label: '16 partitions, all touched, idempotent', r: row(16, 16, true), partitions: 16 },
+    {
+      label: '64 partitions, all touched (16 KiB records), plain',
+      r: row(64, 64, false, 16 * 1024),
+      partitions: 64,
+    },
+    { label: '64 partitions, all touched, idempotent', r: row(64, 64, true), partitions: 64 },
+  ];
+  return cases
+    .filter((c) => c.r !== undefined)
+    .map((c) => {
+      const r = c.r as ProduceCallsRow;
+      // Offsets of a topic in use are larger than the bench's: allow for them.
+      return sequenceCeiling(
+        c.label,
+        r.itemBytes.head + large * c.partitions,
+        r.itemBytes.commit + large * c.partitions,
+        r.idempotent,
+      );
+    });
 }
 
 /** The share of a sequence's objects its busiest prefix gets, over every last ULID character. */
