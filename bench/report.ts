@@ -209,6 +209,23 @@ function zstdRatio(rows: CompressionRow[]): string {
 
 const sizeLabel = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
 
+/** The columns that name a cell's shape, first in the produce matrix and in the overhead table. */
+const SHAPE_COLUMNS = ['record', 'records/request', 'partitions', 'producers'];
+
+function shapeOf(cell: {
+  recordBytes: number;
+  recordsPerRequest: number;
+  partitions: number;
+  concurrency: number;
+}): string[] {
+  return [
+    sizeLabel(cell.recordBytes),
+    String(cell.recordsPerRequest),
+    String(cell.partitions),
+    String(cell.concurrency),
+  ];
+}
+
 /** What the sections of the report write into: the markdown, the charts and the headline lines. */
 interface ReportOutput {
   md: string[];
@@ -429,10 +446,7 @@ function produceMatrixTable(produce: ProduceBenchResult, run: ProduceCell[], md:
     '',
     table(
       [
-        'record',
-        'records/request',
-        'partitions',
-        'producers',
+        ...SHAPE_COLUMNS,
         'records/s',
         'MB/s',
         'p50 ms',
@@ -443,24 +457,9 @@ function produceMatrixTable(produce: ProduceBenchResult, run: ProduceCell[], md:
       ],
       produce.cells.map((c) =>
         c.skipped !== undefined
-          ? [
-              sizeLabel(c.recordBytes),
-              String(c.recordsPerRequest),
-              String(c.partitions),
-              String(c.concurrency),
-              'skipped: over 6 MB',
-              '',
-              '',
-              '',
-              '',
-              '',
-              '',
-            ]
+          ? [...shapeOf(c), 'skipped: over 6 MB', '', '', '', '', '', '']
           : [
-              sizeLabel(c.recordBytes),
-              String(c.recordsPerRequest),
-              String(c.partitions),
-              String(c.concurrency),
+              ...shapeOf(c),
               n(c.recordsPerSecond),
               n(c.mbPerSecond, 1),
               n(c.p50Ms, 1),
@@ -610,10 +609,7 @@ function overheadSection(produce: ProduceBenchResult, out: ReportOutput): void {
     '',
     table(
       [
-        'record',
-        'records/request',
-        'partitions',
-        'producers',
+        ...SHAPE_COLUMNS,
         'ours req/s',
         'raw req/s',
         'ours p50 ms',
@@ -625,10 +621,7 @@ function overheadSection(produce: ProduceBenchResult, out: ReportOutput): void {
         'goal ≤ 1.25',
       ],
       produce.overhead.map((o) => [
-        sizeLabel(o.recordBytes),
-        String(o.recordsPerRequest),
-        String(o.partitions),
-        String(o.concurrency),
+        ...shapeOf(o),
         n(o.ours.requestsPerSecond, 1),
         n(o.raw.requestsPerSecond, 1),
         n(o.ours.p50Ms, 1),
