@@ -338,8 +338,8 @@ function createTime(
 }
 
 /**
- * A record's key or value at `pos`: its length (-1 for null), then a zero-copy view of its
- * bytes; the position after it is left in `next`.
+ * A record's key or value (or a header's value) at `pos`: its length (-1 for null), then a
+ * zero-copy view of its bytes; the position after it is left in `next`.
  */
 function bytesAt(
   data: Uint8Array,
@@ -348,7 +348,7 @@ function bytesAt(
   pos: number,
   recordEnd: number,
   i: number,
-  field: 'key' | 'value',
+  field: 'key' | 'value' | 'header value',
 ): Buffer | null {
   const length = varIntAt(data, pos, recordEnd);
   const start = next;
@@ -415,9 +415,8 @@ function decodeRecords(
       headers = NO_HEADERS;
     } else {
       text ??= Buffer.from(arrayBuffer, byteOffset, data.length);
-      const cursor: Cursor = { pos, end: recordEnd };
-      headers = decodeHeaders(data, cursor, text, i);
-      pos = cursor.pos;
+      headers = decodeHeaders(data, pos, recordEnd, text, i);
+      pos = next;
     }
 
     if (pos !== recordEnd) {
@@ -436,23 +435,32 @@ function decodeRecords(
   return records;
 }
 
-/** A record's headers, from its header count on; `cursor.end` is the record's end. */
-function decodeHeaders(data: Uint8Array, cursor: Cursor, text: Buffer, i: number): DecodedHeader[] {
+/**
+ * A record's headers, from its header count at `pos` on, read like the record's own fields;
+ * the position after them is left in `next`.
+ */
+function decodeHeaders(
+  data: Uint8Array,
+  pos: number,
+  recordEnd: number,
+  text: Buffer,
+  i: number,
+): DecodedHeader[] {
   const arrayBuffer = data.buffer;
   const byteOffset = data.byteOffset;
-  const recordEnd = cursor.end;
-  const headerCount = readVarInt(data, cursor);
+  const headerCount = varIntAt(data, pos, recordEnd);
+  pos = next;
   // Each header takes 2 bytes at least.
-  if (headerCount < 0 || headerCount > (recordEnd - cursor.pos) / 2) {
+  if (headerCount < 0 || headerCount > (recordEnd - pos) / 2) {
     throw corrupt(`Record ${i} has an invalid header count ${headerCount}`, {
-      position: cursor.pos,
+      position: pos,
       record: i,
     });
   }
   const headers = new Array<DecodedHeader>(headerCount);
   for (let h = 0; h < headerCount; h++) {
-    const headerKeyLength = readVarInt(data, cursor);
-    let pos = cursor.pos;
+    const headerKeyLength = varIntAt(data, pos, recordEnd);
+    pos = next;
     if (headerKeyLength < 0 || headerKeyLength > recordEnd - pos) {
       throw corrupt(`Record ${i} has an invalid header key length ${headerKeyLength}`, {
         position: pos,
@@ -460,22 +468,19 @@ function decodeHeaders(data: Uint8Array, cursor: Cursor, text: Buffer, i: number
       });
     }
     const headerKey = text.toString('utf8', pos, pos + headerKeyLength);
-    cursor.pos = pos + headerKeyLength;
-    const headerValueLength = readVarInt(data, cursor);
-    let headerValue: Buffer | null = null;
-    if (headerValueLength !== -1) {
-      pos = cursor.pos;
-      if (headerValueLength < 0 || headerValueLength > recordEnd - pos) {
-        throw corrupt(`Record ${i} has an invalid header value length ${headerValueLength}`, {
-          position: pos,
-          record: i,
-        });
-      }
-      headerValue = view(arrayBuffer, byteOffset + pos, headerValueLength);
-      cursor.pos = pos + headerValueLength;
-    }
+    const headerValue = bytesAt(
+      data,
+      arrayBuffer,
+      byteOffset,
+      pos + headerKeyLength,
+      recordEnd,
+      i,
+      'header value',
+    );
+    pos = next;
     headers[h] = { key: headerKey, value: headerValue };
   }
+  next = pos;
   return headers;
 }
 
