@@ -392,8 +392,21 @@ function decodeRecords(
   let pos = start;
 
   for (let i = 0; i < count; i++) {
-    const length = varIntAt(data, pos, end);
-    pos = next;
+    // The record's length is read here rather than through varIntAt: measured, the loop is a
+    // few per cent faster with its first read inline.
+    let length: number;
+    const b0 = pos < end ? data[pos]! : 0x80;
+    if (b0 < 0x80) {
+      length = (b0 >>> 1) ^ -(b0 & 1);
+      pos += 1;
+    } else if (pos + 1 < end && data[pos + 1]! < 0x80) {
+      const z = (b0 & 0x7f) | (data[pos + 1]! << 7);
+      length = (z >>> 1) ^ -(z & 1);
+      pos += 2;
+    } else {
+      length = slowVarInt(data, pos, end);
+      pos = next;
+    }
     const recordEnd = pos + length;
     if (length < MIN_RECORD_SIZE - 1 || recordEnd > end) {
       throw corrupt(`Record ${i} has an invalid length ${length}`, { position: pos, record: i });
