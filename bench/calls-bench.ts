@@ -134,6 +134,19 @@ function assertWritten(result: { records: { error?: unknown }[] }): void {
 }
 
 export async function runCallsBench(context: BenchContext): Promise<CallsBenchResult> {
+  const rows = await measureProduceCalls(context);
+  const contention = await measureContention(context);
+  const tailFetches = await measureTailFetches(context);
+  const all = [...rows.map((r) => r.commands), ...tailFetches.map((t) => t.commands)];
+  const capacityReported = all.some((c) => total(c, 'writeUnits') > 0 || total(c, 'readUnits') > 0);
+  return { capacityReported, produce: rows, contention, tailFetches };
+}
+
+/**
+ * The calls of one produce request, per shape: 16 and 64 partitions, plain and idempotent,
+ * touching 1 to 64 of them.
+ */
+async function measureProduceCalls(context: BenchContext): Promise<ProduceCallsRow[]> {
   const { broker, counter, quick, log, env } = context;
   const requestsPerRow = quick ? 8 : 24;
   const recordBytes = 1024;
@@ -211,10 +224,16 @@ export async function runCallsBench(context: BenchContext): Promise<CallsBenchRe
       }
     }
   }
+  return rows;
+}
 
-  // Contention: 32 producers on one topic, single-record requests spread over its 16
-  // partitions. The reservation is an ADD without a condition; the commit put's condition can
-  // only fail against an aborted marker, which nothing writes here.
+/**
+ * Contention: 32 producers on one topic, single-record requests spread over its 16
+ * partitions. The reservation is an ADD without a condition; the commit put's condition can
+ * only fail against an aborted marker, which nothing writes here.
+ */
+async function measureContention(context: BenchContext): Promise<ContentionResult[]> {
+  const { broker, counter, quick, log } = context;
   const contention: ContentionResult[] = [];
   const producers = 32;
   for (const idempotent of [false, true]) {
@@ -263,9 +282,16 @@ export async function runCallsBench(context: BenchContext): Promise<CallsBenchRe
       `calls: ${producers} ${idempotent ? 'idempotent ' : ''}producers on one topic of 16 partitions: ${commits} commits, ${row.dynamoWrites} DynamoDB writes, ${failed} failed conditions (${row.wastedWritesPerCommit} wasted per commit), ${result.errors} errors`,
     );
   }
+  return contention;
+}
 
-  // Tail fetch: a consumer at the tail of a topic of 16 partitions, each round one new commit
-  // touching every partition it owns; only the fetches are counted.
+/**
+ * Tail fetch: a consumer at the tail of a topic of 16 partitions, each round one new commit
+ * touching every partition it owns; only the fetches are counted.
+ */
+async function measureTailFetches(context: BenchContext): Promise<TailFetchResult[]> {
+  const { broker, counter, quick, log } = context;
+  const recordBytes = 1024;
   const tailFetches: TailFetchResult[] = [];
   const tailTopic = context.topicName('tail');
   await broker.topics.create({ name: tailTopic, partitions: 16 });
@@ -330,8 +356,5 @@ export async function runCallsBench(context: BenchContext): Promise<CallsBenchRe
       `calls: tail fetch of ${owned} partition${owned === 1 ? '' : 's'} (${owned === 1 ? 'fetch' : 'fetchMany'}): ${tail.perFetch.s3Gets} GET, ${tail.perFetch.dynamoReads} DynamoDB reads = ${tail.perFetch.readUnits} read units per fetch`,
     );
   }
-
-  const all = [...rows.map((r) => r.commands), ...tailFetches.map((t) => t.commands)];
-  const capacityReported = all.some((c) => total(c, 'writeUnits') > 0 || total(c, 'readUnits') > 0);
-  return { capacityReported, produce: rows, contention, tailFetches };
+  return tailFetches;
 }

@@ -157,11 +157,14 @@ export function fitItemBytes(calls: CallsBenchResult):
   };
 }
 
-export function runCostModel(
+/**
+ * The protocol counts the model prices: v2's design figures, replaced by this run's
+ * measurements where there are some, each with where it came from.
+ */
+function measuredCounts(
   calls: CallsBenchResult | undefined,
   produce: ProduceBenchResult | undefined,
-  fetch?: FetchBenchResult,
-): CostBenchResult {
+): { counts: ProtocolCounts; sources: Partial<Record<keyof ProtocolCounts, string>> } {
   const counts: ProtocolCounts = { ...V2_COUNTS };
   const sources: Partial<Record<keyof ProtocolCounts, string>> = Object.fromEntries(
     Object.keys(V2_COUNTS).map((k) => [k, 'design figure (not measured in this run)']),
@@ -215,9 +218,16 @@ export function runCostModel(
   sources.writeUnitsPerPartition = 'v2: none per partition';
   sources.indexItemBytes = 'v2: no index items (commit items instead)';
   sources.compressionRatio = 'none (topics default to compression none)';
+  return { counts, sources };
+}
 
-  const compressionRatio = round(measureCompressionRatio());
-  const workloads = standardWorkloads();
+/** Per workload, the Lambda durations priced: the closest produce cell and fetches measured. */
+function deploymentsOf(
+  workloads: Workload[],
+  calls: CallsBenchResult | undefined,
+  produce: ProduceBenchResult | undefined,
+  fetch: FetchBenchResult | undefined,
+): CostBenchResult['deployments'] {
   const cells = produce?.cells ?? [];
   const tailMs = calls?.tailFetches.find((t) => t.partitions > 1)?.p50Ms;
   const deployments = workloads.map((w) => {
@@ -239,6 +249,19 @@ export function runCostModel(
         : `produce: measured p50 of ${cell.recordBytes} B x ${cell.recordsPerRequest}, ${cell.concurrency} producers, ${cell.partitions} partitions on the emulators: ${cell.p50Ms} ms; fetch: ${deployment.fetchDurationMs} ms (tail poll), ${deployment.fullFetchDurationMs} ms (4 MiB answer)`;
     return { workload: w.name, deployment, latencyFrom };
   });
+  return deployments;
+}
+
+export function runCostModel(
+  calls: CallsBenchResult | undefined,
+  produce: ProduceBenchResult | undefined,
+  fetch?: FetchBenchResult,
+): CostBenchResult {
+  const { counts, sources } = measuredCounts(calls, produce);
+
+  const compressionRatio = round(measureCompressionRatio());
+  const workloads = standardWorkloads();
+  const deployments = deploymentsOf(workloads, calls, produce, fetch);
 
   const deploymentOf = (i: number) => (deployments[i] as { deployment: Deployment }).deployment;
   const comparisons = workloads.map((w, i) => compare(w, counts, deploymentOf(i)));

@@ -93,29 +93,7 @@ export async function runDispatchLatencyBench(
     log(
       `dispatch latency: ${total} records, ${rate}/s over ${producers} producers, ${partitions} partitions`,
     );
-    const committed = new Map<string, number>();
-    const interval = (1000 * producers) / rate;
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: producers }, async (_, p) => {
-        const start = performance.now() + (p * interval) / producers;
-        for (let n = 0; ; n++) {
-          const i = next++;
-          if (i >= total) return;
-          const due = start + n * interval;
-          const wait = due - performance.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          const result = await broker.produce.produce({
-            topic,
-            records: [{ value: Buffer.from(`record-${i}`), partition: i % partitions }],
-          });
-          const at = performance.now();
-          const r = result.records[0];
-          if (r?.offset === undefined) throw new Error(`produce failed: ${r?.error?.message}`);
-          committed.set(`${r.partition}:${r.offset}`, at);
-        }
-      }),
-    );
+    const committed = await producePaced(broker, topic, { total, rate, producers, partitions });
     const deadline = Date.now() + 60_000;
     while (received.size < total && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
@@ -148,6 +126,42 @@ export async function runDispatchLatencyBench(
     await server?.close();
     if (ownEnv) await env.stop();
   }
+}
+
+/**
+ * One record per produce request, `rate` requests a second spread evenly over `producers`;
+ * returns when each record was committed (the produce answered), by partition:offset.
+ */
+async function producePaced(
+  broker: Broker,
+  topic: string,
+  pace: { total: number; rate: number; producers: number; partitions: number },
+): Promise<Map<string, number>> {
+  const { total, rate, producers, partitions } = pace;
+  const committed = new Map<string, number>();
+  const interval = (1000 * producers) / rate;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: producers }, async (_, p) => {
+      const start = performance.now() + (p * interval) / producers;
+      for (let n = 0; ; n++) {
+        const i = next++;
+        if (i >= total) return;
+        const due = start + n * interval;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const result = await broker.produce.produce({
+          topic,
+          records: [{ value: Buffer.from(`record-${i}`), partition: i % partitions }],
+        });
+        const at = performance.now();
+        const r = result.records[0];
+        if (r?.offset === undefined) throw new Error(`produce failed: ${r?.error?.message}`);
+        committed.set(`${r.partition}:${r.offset}`, at);
+      }
+    }),
+  );
+  return committed;
 }
 
 function argument(name: string): number | undefined {

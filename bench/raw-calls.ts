@@ -36,20 +36,8 @@ export function rawProduce(
   const { s3, doc } = context.env.clients;
   const { bucket, logTable } = context.env.names;
   const touched = fixedPartition === undefined ? Math.min(recordsPerRequest, partitions) : 1;
-  const value = Buffer.alloc(valueBytes, 7);
   const now = Date.now();
-  const batches: { count: number; bytes: Buffer }[] = [];
-  for (let p = 0; p < touched; p++) {
-    const count =
-      Math.floor(recordsPerRequest / touched) + (p < recordsPerRequest % touched ? 1 : 0);
-    const inputs: RecordInput[] = Array.from({ length: count }, () => ({
-      key: null,
-      value,
-      headers: [],
-      timestamp: now,
-    }));
-    batches.push({ count, bytes: encodeRecordBatch(inputs, { compression: 'none' }) });
-  }
+  const batches = encodeBatches(recordsPerRequest, touched, valueBytes, now);
   const body = Buffer.concat(batches.map((b) => b.bytes));
   const id = randomUUID();
   let sequence = 0;
@@ -126,4 +114,27 @@ export function rawProduce(
       );
     },
   };
+}
+
+/** The request's records split evenly over the partitions it touches: one batch each. */
+function encodeBatches(
+  recordsPerRequest: number,
+  touched: number,
+  valueBytes: number,
+  now: number,
+): { count: number; bytes: Buffer }[] {
+  const value = Buffer.alloc(valueBytes, 7);
+  const batches: { count: number; bytes: Buffer }[] = [];
+  for (let p = 0; p < touched; p++) {
+    const count =
+      Math.floor(recordsPerRequest / touched) + (p < recordsPerRequest % touched ? 1 : 0);
+    const inputs: RecordInput[] = Array.from({ length: count }, () => ({
+      key: null,
+      value,
+      headers: [],
+      timestamp: now,
+    }));
+    batches.push({ count, bytes: encodeRecordBatch(inputs, { compression: 'none' }) });
+  }
+  return batches;
 }

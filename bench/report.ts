@@ -14,7 +14,7 @@ import {
 } from './cost-model.js';
 import type { FetchBenchResult } from './fetch-bench.js';
 import { priceRows } from './prices.js';
-import type { ProduceBenchResult } from './produce-bench.js';
+import type { ProduceBenchResult, ProduceCell } from './produce-bench.js';
 import { barChart, lineChart } from './svg-chart.js';
 
 /** A section run from another engineer's module (bench/codec.ts, bench/bundles.ts). */
@@ -209,6 +209,23 @@ function zstdRatio(rows: CompressionRow[]): string {
 
 const sizeLabel = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
 
+/** The columns that name a cell's shape, first in the produce matrix and in the overhead table. */
+const SHAPE_COLUMNS = ['record', 'records/request', 'partitions', 'producers'];
+
+function shapeOf(cell: {
+  recordBytes: number;
+  recordsPerRequest: number;
+  partitions: number;
+  concurrency: number;
+}): string[] {
+  return [
+    sizeLabel(cell.recordBytes),
+    String(cell.recordsPerRequest),
+    String(cell.partitions),
+    String(cell.concurrency),
+  ];
+}
+
 /** What the sections of the report write into: the markdown, the charts and the headline lines. */
 interface ReportOutput {
   md: string[];
@@ -271,8 +288,15 @@ export async function writeReport(results: BenchResults, dir: string): Promise<s
 
 /** Section 0. Codec and Lambda bundles, then the CLI start time. */
 function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void {
+  out.md.push('## 0. Codec and Lambda bundles', '');
+  codecTables(results, out);
+  bundlesTable(results, out.md);
+  out.md.push(...cliStartSection(results.cli), '');
+}
+
+/** The codec against kafkajs and the floors, then the compression codecs alone. */
+function codecTables(results: BenchResults, out: ReportOutput): void {
   const { md, headline } = out;
-  md.push('## 0. Codec and Lambda bundles', '');
   const codec = codecRows(results.codec);
   if (codec === undefined) {
     md.push(
@@ -313,38 +337,7 @@ function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void 
       ),
       '',
     );
-    const compression = compressionRows(results.codec);
-    if (compression.length > 0) {
-      const labels = [...new Map(compression.map((r) => [r.payload, r.payloadLabel])).entries()];
-      md.push(
-        `The compression codecs alone, on ${labels.map(([p, l]) => `${p} (${l})`).join(', ')}: ratio = compressed / raw, speeds in MB/s of raw bytes. "js" rows are the fallbacks that run where a native module cannot load (a Lambda bundle); kafkajs's own gzip is measured in the same run.`,
-        '',
-        table(
-          [
-            'payload',
-            'codec',
-            'implementation',
-            'ratio',
-            'compress MB/s',
-            'decompress MB/s',
-            'vs kafkajs (compress / decompress)',
-          ],
-          compression.map((r) => [
-            r.payload,
-            r.codec,
-            r.implementation,
-            n(r.ratio, 3),
-            r.compressMBps === undefined ? '–' : n(r.compressMBps),
-            n(r.decompressMBps),
-            r.compressVsKafkajs === undefined
-              ? ''
-              : `${n(r.compressVsKafkajs, 1)}x / ${n(r.decompressVsKafkajs, 1)}x`,
-          ]),
-          ['l', 'l', 'l', 'r', 'r', 'r', 'r'],
-        ),
-        '',
-      );
-    }
+    compressionTable(results, md);
     const encode = codec.find(
       (r) => r.operation === 'encode' && r.recordSize === 1024 && r.compression === 'none',
     );
@@ -358,6 +351,46 @@ function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void 
       );
     }
   }
+}
+
+/** The compression codecs alone: ratio and speeds, ours and the fallbacks against kafkajs. */
+function compressionTable(results: BenchResults, md: string[]): void {
+  const compression = compressionRows(results.codec);
+  if (compression.length > 0) {
+    const labels = [...new Map(compression.map((r) => [r.payload, r.payloadLabel])).entries()];
+    md.push(
+      `The compression codecs alone, on ${labels.map(([p, l]) => `${p} (${l})`).join(', ')}: ratio = compressed / raw, speeds in MB/s of raw bytes. "js" rows are the fallbacks that run where a native module cannot load (a Lambda bundle); kafkajs's own gzip is measured in the same run.`,
+      '',
+      table(
+        [
+          'payload',
+          'codec',
+          'implementation',
+          'ratio',
+          'compress MB/s',
+          'decompress MB/s',
+          'vs kafkajs (compress / decompress)',
+        ],
+        compression.map((r) => [
+          r.payload,
+          r.codec,
+          r.implementation,
+          n(r.ratio, 3),
+          r.compressMBps === undefined ? '–' : n(r.compressMBps),
+          n(r.decompressMBps),
+          r.compressVsKafkajs === undefined
+            ? ''
+            : `${n(r.compressVsKafkajs, 1)}x / ${n(r.decompressVsKafkajs, 1)}x`,
+        ]),
+        ['l', 'l', 'l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+    );
+  }
+}
+
+/** The Lambda bundles: size as deployed and load time. */
+function bundlesTable(results: BenchResults, md: string[]): void {
   const bundles = bundleRows(results.bundles);
   if (bundles === undefined || bundles.length === 0) {
     md.push(
@@ -380,186 +413,189 @@ function codecAndBundlesSection(results: BenchResults, out: ReportOutput): void 
       '',
     );
   }
-
-  md.push(...cliStartSection(results.cli), '');
 }
 
 /** Section 1. The produce path: the matrix of record sizes, batch sizes, producers and partitions. */
 function produceSection(results: BenchResults, out: ReportOutput): void {
-  const { md, charts, headline } = out;
   const produce = results.produce;
   if (produce === undefined) {
-    md.push('## 1. Produce path', '', '**Not run** (see failures above).', '');
-  } else {
-    const run = produce.cells.filter((c) => c.skipped === undefined);
-    const skipped = produce.cells.filter((c) => c.skipped !== undefined);
-    md.push(
-      '## 1. Produce path',
+    out.md.push('## 1. Produce path', '', '**Not run** (see failures above).', '');
+    return;
+  }
+  const run = produce.cells.filter((c) => c.skipped === undefined);
+  produceMatrixTable(produce, run, out.md);
+  produceCharts(run, out);
+  sixteenAgainstOne(produce, out);
+  produceBest(run, out);
+  if (produce.http !== undefined) {
+    const h = produce.http;
+    out.md.push(
+      `**Through HTTP** (the local server, real HTTP on loopback, JSON with base64 values): ${sizeLabel(h.recordBytes)} x ${h.recordsPerRequest}, ${h.concurrency} producers, ${h.partitions} partition: ${n(h.http.requestsPerSecond)} requests/s, p50 ${n(h.http.p50Ms, 1)} ms, against ${n(h.inProcess.requestsPerSecond)} requests/s, p50 ${n(h.inProcess.p50Ms, 1)} ms in-process: through HTTP the same broker carries ${n(100 / h.ratio)}% of the in-process rate on this machine (HTTP parsing, base64, schema validation and the JSON answer run on the same 2 cores as the emulators).`,
       '',
-      `Through \`broker.produce\` in-process (what the Lambda runs), closed loop: each producer sends its next request when the last was acknowledged (acks = the commit is published). Each cell runs ${produce.cellMs / 1000} s or ${n(produce.maxRequestsPerCell)} requests, whichever comes first, after a warm-up. Records carry random (incompressible) values and no key, so a request of n records touches min(n, partitions) partitions. MB = 10^6 bytes of record values. ${run.length} cells run${skipped.length > 0 ? `; ${skipped.length} skipped: ${[...new Set(skipped.map((c) => `${sizeLabel(c.recordBytes)} x ${c.recordsPerRequest}`))].join(', ')} (${skipped[0]?.skipped})` : ''}.`,
-      '',
-      table(
-        [
-          'record',
-          'records/request',
-          'partitions',
-          'producers',
-          'records/s',
-          'MB/s',
-          'p50 ms',
-          'p99 ms',
-          'PUT/request',
-          'DynamoDB writes/request',
-          'errors',
-        ],
-        produce.cells.map((c) =>
-          c.skipped !== undefined
-            ? [
-                sizeLabel(c.recordBytes),
-                String(c.recordsPerRequest),
-                String(c.partitions),
-                String(c.concurrency),
-                'skipped: over 6 MB',
-                '',
-                '',
-                '',
-                '',
-                '',
-                '',
-              ]
-            : [
-                sizeLabel(c.recordBytes),
-                String(c.recordsPerRequest),
-                String(c.partitions),
-                String(c.concurrency),
-                n(c.recordsPerSecond),
-                n(c.mbPerSecond, 1),
-                n(c.p50Ms, 1),
-                n(c.p99Ms, 1),
-                n(c.s3PutsPerRequest, 2),
-                n(c.dynamoWritesPerRequest, 1),
-                String(c.errors ?? 0),
-              ],
-        ),
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    );
+  }
+}
+
+/** The produce matrix: how it was run, and one row per cell. */
+function produceMatrixTable(produce: ProduceBenchResult, run: ProduceCell[], md: string[]): void {
+  const skipped = produce.cells.filter((c) => c.skipped !== undefined);
+  md.push(
+    '## 1. Produce path',
+    '',
+    `Through \`broker.produce\` in-process (what the Lambda runs), closed loop: each producer sends its next request when the last was acknowledged (acks = the commit is published). Each cell runs ${produce.cellMs / 1000} s or ${n(produce.maxRequestsPerCell)} requests, whichever comes first, after a warm-up. Records carry random (incompressible) values and no key, so a request of n records touches min(n, partitions) partitions. MB = 10^6 bytes of record values. ${run.length} cells run${skipped.length > 0 ? `; ${skipped.length} skipped: ${[...new Set(skipped.map((c) => `${sizeLabel(c.recordBytes)} x ${c.recordsPerRequest}`))].join(', ')} (${skipped[0]?.skipped})` : ''}.`,
+    '',
+    table(
+      [
+        ...SHAPE_COLUMNS,
+        'records/s',
+        'MB/s',
+        'p50 ms',
+        'p99 ms',
+        'PUT/request',
+        'DynamoDB writes/request',
+        'errors',
+      ],
+      produce.cells.map((c) =>
+        c.skipped !== undefined
+          ? [...shapeOf(c), 'skipped: over 6 MB', '', '', '', '', '', '']
+          : [
+              ...shapeOf(c),
+              n(c.recordsPerSecond),
+              n(c.mbPerSecond, 1),
+              n(c.p50Ms, 1),
+              n(c.p99Ms, 1),
+              n(c.s3PutsPerRequest, 2),
+              n(c.dynamoWritesPerRequest, 1),
+              String(c.errors ?? 0),
+            ],
       ),
-      '',
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+  );
+}
+
+/**
+ * Charts: per request shape, the best MB/s over the producer counts (1 vs 16 partitions),
+ * and the latency at one producer count (queueing on 2 cores dominates beyond it).
+ */
+function produceCharts(run: ProduceCell[], out: ReportOutput): void {
+  const { md, charts } = out;
+  const shapes = [...new Set(run.map((c) => `${c.recordBytes}x${c.recordsPerRequest}`))];
+  const cellsOf = (shape: string, partitions: number) =>
+    run.filter(
+      (c) => `${c.recordBytes}x${c.recordsPerRequest}` === shape && c.partitions === partitions,
     );
-    // Charts: per request shape, the best MB/s over the producer counts (1 vs 16 partitions),
-    // and the latency at one producer count (queueing on 2 cores dominates beyond it).
-    const shapes = [...new Set(run.map((c) => `${c.recordBytes}x${c.recordsPerRequest}`))];
-    const cellsOf = (shape: string, partitions: number) =>
-      run.filter(
-        (c) => `${c.recordBytes}x${c.recordsPerRequest}` === shape && c.partitions === partitions,
-      );
-    const concurrencies = [...new Set(run.map((c) => c.concurrency))].sort((a, b) => a - b);
-    const latencyAt = concurrencies[Math.floor(concurrencies.length / 2)] as number;
-    const labels = shapes.map((s) => {
-      const [bytes, records] = s.split('x').map(Number) as [number, number];
-      return `${sizeLabel(bytes)} x${records}`;
-    });
-    const partitionCounts = [...new Set(run.map((c) => c.partitions))].sort((a, b) => a - b);
-    const latencyPartitions = partitionCounts[0] as number;
-    const latencyOf = (shape: string, field: 'p50Ms' | 'p99Ms') =>
-      cellsOf(shape, latencyPartitions).find((c) => c.concurrency === latencyAt)?.[field] ??
-      Number.NaN;
-    charts.set(
-      'produce-throughput.svg',
-      barChart({
-        title: `Produce throughput (best of ${concurrencies.join('/')} producers)`,
-        xLabel: 'record size x records per request',
-        yLabel: 'MB/s of record values',
-        categories: labels,
-        series: partitionCounts.map((p) => ({
-          name: `${p} partition${p === 1 ? '' : 's'}`,
-          values: shapes.map((s) => {
-            const rates = cellsOf(s, p)
-              .map((c) => c.mbPerSecond)
-              .filter((v): v is number => v !== undefined);
-            return rates.length === 0 ? Number.NaN : Math.max(...rates);
-          }),
-        })),
-        width: 760,
-      }),
-    );
-    charts.set(
-      'produce-latency.svg',
-      barChart({
-        title: `Produce ack latency, ${latencyAt} producers, ${latencyPartitions} partition${latencyPartitions === 1 ? '' : 's'}`,
-        xLabel: 'record size x records per request',
-        yLabel: 'ms',
-        categories: labels,
-        series: [
-          { name: 'p50', values: shapes.map((s) => latencyOf(s, 'p50Ms')) },
-          { name: 'p99', values: shapes.map((s) => latencyOf(s, 'p99Ms')) },
-        ],
-        width: 760,
-      }),
-    );
+  const concurrencies = [...new Set(run.map((c) => c.concurrency))].sort((a, b) => a - b);
+  const latencyAt = concurrencies[Math.floor(concurrencies.length / 2)] as number;
+  const labels = shapes.map((s) => {
+    const [bytes, records] = s.split('x').map(Number) as [number, number];
+    return `${sizeLabel(bytes)} x${records}`;
+  });
+  const partitionCounts = [...new Set(run.map((c) => c.partitions))].sort((a, b) => a - b);
+  const latencyPartitions = partitionCounts[0] as number;
+  const latencyOf = (shape: string, field: 'p50Ms' | 'p99Ms') =>
+    cellsOf(shape, latencyPartitions).find((c) => c.concurrency === latencyAt)?.[field] ??
+    Number.NaN;
+  charts.set(
+    'produce-throughput.svg',
+    barChart({
+      title: `Produce throughput (best of ${concurrencies.join('/')} producers)`,
+      xLabel: 'record size x records per request',
+      yLabel: 'MB/s of record values',
+      categories: labels,
+      series: partitionCounts.map((p) => ({
+        name: `${p} partition${p === 1 ? '' : 's'}`,
+        values: shapes.map((s) => {
+          const rates = cellsOf(s, p)
+            .map((c) => c.mbPerSecond)
+            .filter((v): v is number => v !== undefined);
+          return rates.length === 0 ? Number.NaN : Math.max(...rates);
+        }),
+      })),
+      width: 760,
+    }),
+  );
+  charts.set(
+    'produce-latency.svg',
+    barChart({
+      title: `Produce ack latency, ${latencyAt} producers, ${latencyPartitions} partition${latencyPartitions === 1 ? '' : 's'}`,
+      xLabel: 'record size x records per request',
+      yLabel: 'ms',
+      categories: labels,
+      series: [
+        { name: 'p50', values: shapes.map((s) => latencyOf(s, 'p50Ms')) },
+        { name: 'p99', values: shapes.map((s) => latencyOf(s, 'p99Ms')) },
+      ],
+      width: 760,
+    }),
+  );
+  md.push(
+    '![Produce throughput](produce-throughput.svg)',
+    '',
+    '![Produce latency](produce-latency.svg)',
+    '',
+  );
+}
+
+/** Issue 13's goal: the 16-partition cells within 2x the p50 of the 1-partition cells. */
+function sixteenAgainstOne(produce: ProduceBenchResult, out: ReportOutput): void {
+  const { md, headline } = out;
+  const matrix = matrixRatios(produce.cells);
+  if (matrix.length > 0) {
+    const met = matrix.filter((r) => r.ratio <= 2).length;
     md.push(
-      '![Produce throughput](produce-throughput.svg)',
+      '**16 partitions against 1** (issue 13: the 16-partition cells at 8 and 32 producers within 2x the p50 of the 1-partition cells of the same run; on 0.1 they were 0.6-1.2 s against ~0.1 s). A request of n records touches min(n, 16) partitions of the 16-partition topic: on v2 that is still one object, one reservation and one commit.',
       '',
-      '![Produce latency](produce-latency.svg)',
+      ratioTable(matrix, '16 / 1'),
       '',
     );
-    const matrix = matrixRatios(produce.cells);
-    if (matrix.length > 0) {
-      const met = matrix.filter((r) => r.ratio <= 2).length;
+    const paired = produce.paired ?? [];
+    const pairedMet = paired.filter((r) => r.ratio <= 2).length;
+    if (paired.length > 0) {
       md.push(
-        '**16 partitions against 1** (issue 13: the 16-partition cells at 8 and 32 producers within 2x the p50 of the 1-partition cells of the same run; on 0.1 they were 0.6-1.2 s against ~0.1 s). A request of n records touches min(n, 16) partitions of the 16-partition topic: on v2 that is still one object, one reservation and one commit.',
+        `The same pairs measured again right after the matrix, **interleaved**: ${paired[0]?.rounds} rounds, each round running the 1-partition and the 16-partition topic back to back, so that a burst of load from other work on this shared machine hits both sides alike (a single pass of 1.6 s per cell cannot tell a burst from a cost). Ratio = median over the rounds of the p50 ratio.`,
         '',
-        ratioTable(matrix, '16 / 1'),
-        '',
-      );
-      const paired = produce.paired ?? [];
-      const pairedMet = paired.filter((r) => r.ratio <= 2).length;
-      if (paired.length > 0) {
-        md.push(
-          `The same pairs measured again right after the matrix, **interleaved**: ${paired[0]?.rounds} rounds, each round running the 1-partition and the 16-partition topic back to back, so that a burst of load from other work on this shared machine hits both sides alike (a single pass of 1.6 s per cell cannot tell a burst from a cost). Ratio = median over the rounds of the p50 ratio.`,
-          '',
-          ratioTable(paired, '16 / 1 (median of rounds)'),
-          '',
-        );
-      }
-      headline.set(
-        'matrix',
-        `- Produce matrix: the 16-partition cells at 8 and 32 producers have ${range(
-          matrix.map((r) => r.ratio),
-          2,
-        )}x the p50 of the 1-partition cells of the same run (goal ≤ 2, met in ${met}/${matrix.length})${
-          paired.length === 0
-            ? ''
-            : `; measured again interleaved, ${range(
-                paired.map((r) => r.ratio),
-                2,
-              )}x (met in ${pairedMet}/${paired.length})`
-        }; on 0.1 they were 0.6-1.2 s against ~0.1 s.`,
-      );
-    }
-    const best = [...run].sort((a, b) => (b.mbPerSecond ?? 0) - (a.mbPerSecond ?? 0))[0];
-    const bestRecords = [...run].sort(
-      (a, b) => (b.recordsPerSecond ?? 0) - (a.recordsPerSecond ?? 0),
-    )[0];
-    const oneRecord = run
-      .filter((c) => c.recordsPerRequest === 1)
-      .sort((a, b) => (b.requestsPerSecond ?? 0) - (a.requestsPerSecond ?? 0))[0];
-    if (best !== undefined && bestRecords !== undefined) {
-      md.push(
-        `Best: ${n(best.mbPerSecond, 1)} MB/s (${sizeLabel(best.recordBytes)} x ${best.recordsPerRequest}, ${best.concurrency} producers, ${best.partitions} partition${best.partitions === 1 ? '' : 's'}); ${n(bestRecords.recordsPerSecond)} records/s (${sizeLabel(bestRecords.recordBytes)} x ${bestRecords.recordsPerRequest}).${oneRecord === undefined ? '' : ` Single-record requests peak at ${n(oneRecord.requestsPerSecond)} requests/s: every request is a full S3 PUT and two DynamoDB writes on emulators sharing 2 cores.`}`,
-        '',
-      );
-      headline.set(
-        'produce',
-        `- Produce on local emulators (2 cores, indicative): up to ${n(best.mbPerSecond, 0)} MB/s and ${n(bestRecords.recordsPerSecond)} records/s in batched requests; ${oneRecord === undefined ? '' : `${n(oneRecord.requestsPerSecond)} single-record requests/s; `}p50 ack ${n(run.find((c) => c.recordBytes === 1024 && c.recordsPerRequest === 100 && c.concurrency === 8)?.p50Ms, 0)} ms for 100 x 1 KiB at 8 producers.`,
-      );
-    }
-    if (produce.http !== undefined) {
-      const h = produce.http;
-      md.push(
-        `**Through HTTP** (the local server, real HTTP on loopback, JSON with base64 values): ${sizeLabel(h.recordBytes)} x ${h.recordsPerRequest}, ${h.concurrency} producers, ${h.partitions} partition: ${n(h.http.requestsPerSecond)} requests/s, p50 ${n(h.http.p50Ms, 1)} ms, against ${n(h.inProcess.requestsPerSecond)} requests/s, p50 ${n(h.inProcess.p50Ms, 1)} ms in-process: through HTTP the same broker carries ${n(100 / h.ratio)}% of the in-process rate on this machine (HTTP parsing, base64, schema validation and the JSON answer run on the same 2 cores as the emulators).`,
+        ratioTable(paired, '16 / 1 (median of rounds)'),
         '',
       );
     }
+    headline.set(
+      'matrix',
+      `- Produce matrix: the 16-partition cells at 8 and 32 producers have ${range(
+        matrix.map((r) => r.ratio),
+        2,
+      )}x the p50 of the 1-partition cells of the same run (goal ≤ 2, met in ${met}/${matrix.length})${
+        paired.length === 0
+          ? ''
+          : `; measured again interleaved, ${range(
+              paired.map((r) => r.ratio),
+              2,
+            )}x (met in ${pairedMet}/${paired.length})`
+      }; on 0.1 they were 0.6-1.2 s against ~0.1 s.`,
+    );
+  }
+}
+
+/** The best cells, in the report and in the headline. */
+function produceBest(run: ProduceCell[], out: ReportOutput): void {
+  const { md, headline } = out;
+  const best = [...run].sort((a, b) => (b.mbPerSecond ?? 0) - (a.mbPerSecond ?? 0))[0];
+  const bestRecords = [...run].sort(
+    (a, b) => (b.recordsPerSecond ?? 0) - (a.recordsPerSecond ?? 0),
+  )[0];
+  const oneRecord = run
+    .filter((c) => c.recordsPerRequest === 1)
+    .sort((a, b) => (b.requestsPerSecond ?? 0) - (a.requestsPerSecond ?? 0))[0];
+  if (best !== undefined && bestRecords !== undefined) {
+    md.push(
+      `Best: ${n(best.mbPerSecond, 1)} MB/s (${sizeLabel(best.recordBytes)} x ${best.recordsPerRequest}, ${best.concurrency} producers, ${best.partitions} partition${best.partitions === 1 ? '' : 's'}); ${n(bestRecords.recordsPerSecond)} records/s (${sizeLabel(bestRecords.recordBytes)} x ${bestRecords.recordsPerRequest}).${oneRecord === undefined ? '' : ` Single-record requests peak at ${n(oneRecord.requestsPerSecond)} requests/s: every request is a full S3 PUT and two DynamoDB writes on emulators sharing 2 cores.`}`,
+      '',
+    );
+    headline.set(
+      'produce',
+      `- Produce on local emulators (2 cores, indicative): up to ${n(best.mbPerSecond, 0)} MB/s and ${n(bestRecords.recordsPerSecond)} records/s in batched requests; ${oneRecord === undefined ? '' : `${n(oneRecord.requestsPerSecond)} single-record requests/s; `}p50 ack ${n(run.find((c) => c.recordBytes === 1024 && c.recordsPerRequest === 100 && c.concurrency === 8)?.p50Ms, 0)} ms for 100 x 1 KiB at 8 producers.`,
+    );
   }
 }
 
@@ -573,10 +609,7 @@ function overheadSection(produce: ProduceBenchResult, out: ReportOutput): void {
     '',
     table(
       [
-        'record',
-        'records/request',
-        'partitions',
-        'producers',
+        ...SHAPE_COLUMNS,
         'ours req/s',
         'raw req/s',
         'ours p50 ms',
@@ -588,10 +621,7 @@ function overheadSection(produce: ProduceBenchResult, out: ReportOutput): void {
         'goal ≤ 1.25',
       ],
       produce.overhead.map((o) => [
-        sizeLabel(o.recordBytes),
-        String(o.recordsPerRequest),
-        String(o.partitions),
-        String(o.concurrency),
+        ...shapeOf(o),
         n(o.ours.requestsPerSecond, 1),
         n(o.raw.requestsPerSecond, 1),
         n(o.ours.p50Ms, 1),
@@ -647,130 +677,144 @@ function overheadSection(produce: ProduceBenchResult, out: ReportOutput): void {
 
 /** Section 3. AWS calls per operation. */
 function callsSection(results: BenchResults, out: ReportOutput): void {
-  const { md, headline } = out;
   const calls = results.calls;
-  md.push('## 3. AWS calls per operation', '');
+  out.md.push('## 3. AWS calls per operation', '');
   if (calls === undefined) {
-    md.push('**Not run** (see failures above).', '');
-  } else {
+    out.md.push('**Not run** (see failures above).', '');
+    return;
+  }
+  callsProduceTable(calls, out.md);
+  callsContentionAndTailTables(calls, out.md);
+  callsHeadline(calls, out.headline);
+}
+
+/** The calls of one produce request, per shape, and where DynamoDB Local's units differ from AWS's. */
+function callsProduceTable(calls: CallsBenchResult, md: string[]): void {
+  md.push(
+    `Counted by SDK middleware on the real clients (\`lib/store/call-counter.ts\`: per command, calls, attempts, failed conditions, bytes, and DynamoDB's ConsumedCapacity, which the counter requests with \`ReturnConsumedCapacity: TOTAL\`). ${calls.capacityReported ? 'DynamoDB Local reported consumed capacity: the WCU and RCU columns are its figures.' : 'DynamoDB Local reported no consumed capacity: units are computed as one per call.'} Each topic had every partition written once before its rows (steady state: the sequence head and every commit's offset vector hold all partitions); records of 1 KiB, one per partition touched, 4 producers in parallel. Item sizes are read back after each row and measured as DynamoDB bills them (attribute names + values, \`bench/item-size.ts\`). "AWS WRU" prices the same items by AWS's rules: the head update and the commit put 1 per started KB; a transaction 2 per started KB per item.`,
+    '',
+    table(
+      [
+        'topic partitions',
+        'touched',
+        'path',
+        'record',
+        'S3 PUT / request',
+        'DynamoDB writes / request',
+        'WCU / request (DynamoDB Local)',
+        'AWS WRU / request',
+        'reads / request',
+        'RCU / request',
+        'head B',
+        'commit B',
+        'state B',
+      ],
+      calls.produce.map((r) => [
+        String(r.partitions),
+        String(r.partitionsTouched),
+        r.idempotent ? 'idempotent' : 'plain',
+        sizeLabel(r.recordBytes),
+        n(r.perRequest.s3Puts, 2),
+        n(r.perRequest.dynamoWrites, 2),
+        n(r.perRequest.writeUnits, 2),
+        String(awsWriteUnits(r)),
+        n(r.perRequest.dynamoReads, 2),
+        n(r.perRequest.readUnits, 2),
+        String(r.itemBytes.head),
+        String(r.itemBytes.commit),
+        r.itemBytes.state === undefined ? '' : String(r.itemBytes.state),
+      ]),
+      ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    "Plain: one PutObject, one UpdateItem of the sequence head (the reservation) and one conditional PutItem of the commit, whatever the partitions. Idempotent: the same PutObject and reservation, a TransactWriteItems of the commit and the producer's state item, and two small reads (the producer's registration and its state; the registration also fences older epochs). The plain path's reads are the topic lookup (cached 1 s per process).",
+    '',
+  );
+  const gap = calls.produce.filter(
+    (r) => r.idempotent && r.perRequest.writeUnits !== awsWriteUnits(r),
+  );
+  if (gap.length > 0) {
     md.push(
-      `Counted by SDK middleware on the real clients (\`lib/store/call-counter.ts\`: per command, calls, attempts, failed conditions, bytes, and DynamoDB's ConsumedCapacity, which the counter requests with \`ReturnConsumedCapacity: TOTAL\`). ${calls.capacityReported ? 'DynamoDB Local reported consumed capacity: the WCU and RCU columns are its figures.' : 'DynamoDB Local reported no consumed capacity: units are computed as one per call.'} Each topic had every partition written once before its rows (steady state: the sequence head and every commit's offset vector hold all partitions); records of 1 KiB, one per partition touched, 4 producers in parallel. Item sizes are read back after each row and measured as DynamoDB bills them (attribute names + values, \`bench/item-size.ts\`). "AWS WRU" prices the same items by AWS's rules: the head update and the commit put 1 per started KB; a transaction 2 per started KB per item.`,
+      `DynamoDB Local reports ${gap.map((r) => `${n(r.perRequest.writeUnits, 0)} WCU for the idempotent request touching ${r.partitionsTouched} of ${r.partitions}`).join(', ')}, where AWS's rules give ${gap.map((r) => awsWriteUnits(r)).join(', ')}: it counts a transaction's writes differently from AWS (it reported 4 units for a transaction of one 500 B item, where AWS documents 2). The AWS column is what would be billed.`,
       '',
-      table(
-        [
-          'topic partitions',
-          'touched',
-          'path',
-          'record',
-          'S3 PUT / request',
-          'DynamoDB writes / request',
-          'WCU / request (DynamoDB Local)',
-          'AWS WRU / request',
-          'reads / request',
-          'RCU / request',
-          'head B',
-          'commit B',
-          'state B',
-        ],
-        calls.produce.map((r) => [
-          String(r.partitions),
-          String(r.partitionsTouched),
-          r.idempotent ? 'idempotent' : 'plain',
-          sizeLabel(r.recordBytes),
-          n(r.perRequest.s3Puts, 2),
-          n(r.perRequest.dynamoWrites, 2),
-          n(r.perRequest.writeUnits, 2),
-          String(awsWriteUnits(r)),
-          n(r.perRequest.dynamoReads, 2),
-          n(r.perRequest.readUnits, 2),
-          String(r.itemBytes.head),
-          String(r.itemBytes.commit),
-          r.itemBytes.state === undefined ? '' : String(r.itemBytes.state),
-        ]),
-        ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      "Plain: one PutObject, one UpdateItem of the sequence head (the reservation) and one conditional PutItem of the commit, whatever the partitions. Idempotent: the same PutObject and reservation, a TransactWriteItems of the commit and the producer's state item, and two small reads (the producer's registration and its state; the registration also fences older epochs). The plain path's reads are the topic lookup (cached 1 s per process).",
-      '',
-    );
-    const gap = calls.produce.filter(
-      (r) => r.idempotent && r.perRequest.writeUnits !== awsWriteUnits(r),
-    );
-    if (gap.length > 0) {
-      md.push(
-        `DynamoDB Local reports ${gap.map((r) => `${n(r.perRequest.writeUnits, 0)} WCU for the idempotent request touching ${r.partitionsTouched} of ${r.partitions}`).join(', ')}, where AWS's rules give ${gap.map((r) => awsWriteUnits(r)).join(', ')}: it counts a transaction's writes differently from AWS (it reported 4 units for a transaction of one 500 B item, where AWS documents 2). The AWS column is what would be billed.`,
-        '',
-      );
-    }
-    md.push(
-      table(
-        [
-          'contention',
-          'commits',
-          'DynamoDB writes',
-          'WCU',
-          'failed conditional writes',
-          'wasted per commit (goal < 0.05)',
-          'errors',
-          'p50 ms',
-          'p99 ms',
-        ],
-        calls.contention.map((c) => [
-          `${c.producers} ${c.idempotent ? 'idempotent' : 'plain'} producers, one topic of ${c.partitions} partitions, 1-record requests`,
-          n(c.commits),
-          n(c.dynamoWrites),
-          n(c.writeUnits),
-          String(c.failedConditions),
-          n(c.wastedWritesPerCommit, 4),
-          String(c.errors),
-          n(c.p50Ms, 1),
-          n(c.p99Ms, 1),
-        ]),
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      "The reservation is an ADD without a condition, so nothing fails under contention; the commit put's condition (attribute_not_exists) can only fail against an aborted marker, which only a reader healing a dead writer's hole writes, and an idempotent producer's state condition only against its own concurrent duplicate.",
-      '',
-      table(
-        [
-          'tail fetch',
-          'fetches',
-          'records / fetch',
-          'S3 GET / fetch',
-          'DynamoDB reads / fetch',
-          'RCU / fetch',
-          'hint raises / fetch',
-          'p50 ms',
-        ],
-        calls.tailFetches.map((t) => [
-          `consumer owning ${t.partitions} of ${t.topicPartitions} partitions (${t.partitions === 1 ? '`fetch`' : '`fetchMany`'}), one new commit`,
-          String(t.fetches),
-          n(t.recordsPerFetch),
-          n(t.perFetch.s3Gets, 2),
-          n(t.perFetch.dynamoReads, 2),
-          n(t.perFetch.readUnits, 2),
-          n(t.perFetch.hintRaises, 3),
-          n(t.p50Ms, 1),
-        ]),
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      "A tail fetch reads the sequence's meta (GetItem: log starts, the settled-prefix hint) and the commits new to this process (one Query), then one ranged GET per object covering every wanted batch in it, whether the consumer owns 1 partition or 16. A fraction above 2 reads is the topic lookup (the topic item is cached 1 s per process).",
-      '',
-    );
-    const plain = calls.produce.filter((r) => !r.idempotent && r.recordBytes === 1024);
-    const idem = calls.produce.filter((r) => r.idempotent);
-    const wcu = (rows: ProduceCallsRow[]) => rows.map((r) => r.perRequest.writeUnits);
-    const worstWaste = Math.max(...calls.contention.map((c) => c.wastedWritesPerCommit));
-    const tails = calls.tailFetches;
-    headline.set(
-      'calls',
-      `- AWS calls, counted by SDK middleware: a produce request is 1 S3 PUT and ${range(wcu(plain), 0)} DynamoDB write units whether it touches 1, 4, 16 or 64 partitions (${range(
-        idem.map((r) => awsWriteUnits(r)),
-        0,
-      )} WRU idempotent, AWS pricing); ${n(worstWaste, 2)} wasted conditional writes per commit with 32 producers on one topic; a tail fetch is ${tails.map((t) => `${n(t.perFetch.s3Gets, 0)} GET and ${n(t.perFetch.readUnits, 0)} read units for ${t.partitions} partition${t.partitions === 1 ? '' : 's'}`).join(', ')}.`,
     );
   }
+}
+
+/** Conditional writes wasted under contention, and the calls of a fetch at the tail. */
+function callsContentionAndTailTables(calls: CallsBenchResult, md: string[]): void {
+  md.push(
+    table(
+      [
+        'contention',
+        'commits',
+        'DynamoDB writes',
+        'WCU',
+        'failed conditional writes',
+        'wasted per commit (goal < 0.05)',
+        'errors',
+        'p50 ms',
+        'p99 ms',
+      ],
+      calls.contention.map((c) => [
+        `${c.producers} ${c.idempotent ? 'idempotent' : 'plain'} producers, one topic of ${c.partitions} partitions, 1-record requests`,
+        n(c.commits),
+        n(c.dynamoWrites),
+        n(c.writeUnits),
+        String(c.failedConditions),
+        n(c.wastedWritesPerCommit, 4),
+        String(c.errors),
+        n(c.p50Ms, 1),
+        n(c.p99Ms, 1),
+      ]),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    "The reservation is an ADD without a condition, so nothing fails under contention; the commit put's condition (attribute_not_exists) can only fail against an aborted marker, which only a reader healing a dead writer's hole writes, and an idempotent producer's state condition only against its own concurrent duplicate.",
+    '',
+    table(
+      [
+        'tail fetch',
+        'fetches',
+        'records / fetch',
+        'S3 GET / fetch',
+        'DynamoDB reads / fetch',
+        'RCU / fetch',
+        'hint raises / fetch',
+        'p50 ms',
+      ],
+      calls.tailFetches.map((t) => [
+        `consumer owning ${t.partitions} of ${t.topicPartitions} partitions (${t.partitions === 1 ? '`fetch`' : '`fetchMany`'}), one new commit`,
+        String(t.fetches),
+        n(t.recordsPerFetch),
+        n(t.perFetch.s3Gets, 2),
+        n(t.perFetch.dynamoReads, 2),
+        n(t.perFetch.readUnits, 2),
+        n(t.perFetch.hintRaises, 3),
+        n(t.p50Ms, 1),
+      ]),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    "A tail fetch reads the sequence's meta (GetItem: log starts, the settled-prefix hint) and the commits new to this process (one Query), then one ranged GET per object covering every wanted batch in it, whether the consumer owns 1 partition or 16. A fraction above 2 reads is the topic lookup (the topic item is cached 1 s per process).",
+    '',
+  );
+}
+
+/** The calls line of the headline. */
+function callsHeadline(calls: CallsBenchResult, headline: Map<string, string>): void {
+  const plain = calls.produce.filter((r) => !r.idempotent && r.recordBytes === 1024);
+  const idem = calls.produce.filter((r) => r.idempotent);
+  const wcu = (rows: ProduceCallsRow[]) => rows.map((r) => r.perRequest.writeUnits);
+  const worstWaste = Math.max(...calls.contention.map((c) => c.wastedWritesPerCommit));
+  const tails = calls.tailFetches;
+  headline.set(
+    'calls',
+    `- AWS calls, counted by SDK middleware: a produce request is 1 S3 PUT and ${range(wcu(plain), 0)} DynamoDB write units whether it touches 1, 4, 16 or 64 partitions (${range(
+      idem.map((r) => awsWriteUnits(r)),
+      0,
+    )} WRU idempotent, AWS pricing); ${n(worstWaste, 2)} wasted conditional writes per commit with 32 producers on one topic; a tail fetch is ${tails.map((t) => `${n(t.perFetch.s3Gets, 0)} GET and ${n(t.perFetch.readUnits, 0)} read units for ${t.partitions} partition${t.partitions === 1 ? '' : 's'}`).join(', ')}.`,
+  );
 }
 
 /** Section 4. The fetch path. */
@@ -825,8 +869,16 @@ function fetchSection(results: BenchResults, out: ReportOutput): void {
 
 /** Section 5. Cost. */
 function costSection(results: BenchResults, out: ReportOutput): void {
-  const { md, charts, headline } = out;
   const cost = results.cost;
+  costInputsAndBeforeAfter(cost, out.md);
+  costByWorkload(cost, out.md);
+  costChart(cost, out.charts);
+  costLeversAndPrices(cost, out.md);
+  costHeadline(cost, out.headline);
+}
+
+/** The measured inputs, the assumptions, and 0.1 against v2. */
+function costInputsAndBeforeAfter(cost: CostBenchResult, md: string[]): void {
   md.push(
     '## 5. The cost model',
     '',
@@ -877,6 +929,10 @@ function costSection(results: BenchResults, out: ReportOutput): void {
     }),
     '',
   );
+}
+
+/** Per workload: every system's monthly bill, and eventlog's line by line. */
+function costByWorkload(cost: CostBenchResult, md: string[]): void {
   for (const [i, comparison] of cost.comparisons.entries()) {
     const w = comparison.workload;
     const ours = comparison.estimates[0] as CostEstimate;
@@ -908,6 +964,10 @@ function costSection(results: BenchResults, out: ReportOutput): void {
       '',
     );
   }
+}
+
+/** cost.svg: every system's monthly bill per workload, on a log scale. */
+function costChart(cost: CostBenchResult, charts: Map<string, string>): void {
   const systems =
     cost.comparisons[0]?.estimates.map((e) =>
       e.system.replace(/ \(.*\)$/, (m) => (m.includes('S3') ? '' : m)),
@@ -931,6 +991,10 @@ function costSection(results: BenchResults, out: ReportOutput): void {
       height: 420,
     }),
   );
+}
+
+/** The chart, the conclusions, the design changes that would move the bill, and the prices. */
+function costLeversAndPrices(cost: CostBenchResult, md: string[]): void {
   md.push(
     '![Monthly cost by workload](cost.svg)',
     '',
@@ -974,6 +1038,10 @@ function costSection(results: BenchResults, out: ReportOutput): void {
     ),
     '',
   );
+}
+
+/** The cost line of the headline: eventlog against Kinesis and MSK, per workload. */
+function costHeadline(cost: CostBenchResult, headline: Map<string, string>): void {
   const costOf = (c: (typeof cost.comparisons)[number], prefix: string) =>
     c.estimates.find((e) => e.system.startsWith(prefix))?.totalUsd ?? Number.NaN;
   headline.set(
@@ -1158,37 +1226,8 @@ export function matrixRatios(cells: ProduceBenchResult['cells']): MatrixRatio[] 
 export function ceilingLines(results: BenchResults): { lines: string[]; headline?: string } {
   const calls = results.calls;
   if (calls === undefined) return { lines: ['**Not computed** (the calls section did not run).'] };
-  const row = (partitions: number, touched: number, idempotent: boolean, recordBytes = 1024) =>
-    calls.produce.find(
-      (r) =>
-        r.partitions === partitions &&
-        r.partitionsTouched === touched &&
-        r.idempotent === idempotent &&
-        r.recordBytes === recordBytes,
-    );
   const large = results.cost.counts.largeOffsetBytesPerPartition;
-  const cases: { label: string; r: ProduceCallsRow | undefined; partitions: number }[] = [
-    { label: '16 partitions, all touched, plain', r: row(16, 16, false), partitions: 16 },
-    { label: '16 partitions, all touched, idempotent', r: row(16, 16, true), partitions: 16 },
-    {
-      label: '64 partitions, all touched (16 KiB records), plain',
-      r: row(64, 64, false, 16 * 1024),
-      partitions: 64,
-    },
-    { label: '64 partitions, all touched, idempotent', r: row(64, 64, true), partitions: 64 },
-  ];
-  const ceilings = cases
-    .filter((c) => c.r !== undefined)
-    .map((c) => {
-      const r = c.r as ProduceCallsRow;
-      // Offsets of a topic in use are larger than the bench's: allow for them.
-      return sequenceCeiling(
-        c.label,
-        r.itemBytes.head + large * c.partitions,
-        r.itemBytes.commit + large * c.partitions,
-        r.idempotent,
-      );
-    });
+  const ceilings = sequenceCeilings(calls, large);
   const lines: string[] = [
     `DynamoDB gives one partition key about ${n(AWS_LIMITS.dynamoWriteUnitsPerKey)} write units a second (and ${n(AWS_LIMITS.dynamoReadUnitsPerKey)} read units). A commit sequence has two hot keys: its head (\`{topicId}/{seq}/head\`), written once per request by the reservation, billed by the head item's size (one number per partition of the sequence); and its commits (\`{topicId}/{seq}\`), one put per request, billed by the commit's size, twice over for the idempotent path (a transaction). Item sizes are this run's, plus ${large} bytes per partition for offsets of a topic in use (the bench's offsets are small numbers). Requests a second per sequence = ${n(AWS_LIMITS.dynamoWriteUnitsPerKey)} / the larger of the two keys' units per request:`,
     '',
@@ -1258,6 +1297,46 @@ export function ceilingLines(results: BenchResults): { lines: string[]; headline
     lines,
     headline: `- Ceilings on AWS (arithmetic from measured item sizes): one commit sequence takes ${plain === undefined ? '–' : n(plain.requestsPerSecond)} plain / ${idem === undefined ? '–' : n(idem.requestsPerSecond)} idempotent requests/s (DynamoDB's ~1,000 write units per key); \`commit.sequences\` = ${need} takes one topic to ${n(need * (idem?.requestsPerSecond ?? 0))} idempotent requests/s (${withHeadroom} with 20% headroom) when each request touches one sequence; S3 at 5,000 requests/s: ${n(rows[0]?.load.putsPerPrefix)} PUT/s on the busiest prefix of one sequence (limit 3,500).`,
   };
+}
+
+/**
+ * The ceiling of one commit sequence for the 16- and 64-partition rows of the calls section,
+ * their item sizes grown by `large` bytes per partition.
+ */
+function sequenceCeilings(
+  calls: CallsBenchResult,
+  large: number,
+): ReturnType<typeof sequenceCeiling>[] {
+  const row = (partitions: number, touched: number, idempotent: boolean, recordBytes = 1024) =>
+    calls.produce.find(
+      (r) =>
+        r.partitions === partitions &&
+        r.partitionsTouched === touched &&
+        r.idempotent === idempotent &&
+        r.recordBytes === recordBytes,
+    );
+  const cases: { label: string; r: ProduceCallsRow | undefined; partitions: number }[] = [
+    { label: '16 partitions, all touched, plain', r: row(16, 16, false), partitions: 16 },
+    { label: '16 partitions, all touched, idempotent', r: row(16, 16, true), partitions: 16 },
+    {
+      label: '64 partitions, all touched (16 KiB records), plain',
+      r: row(64, 64, false, 16 * 1024),
+      partitions: 64,
+    },
+    { label: '64 partitions, all touched, idempotent', r: row(64, 64, true), partitions: 64 },
+  ];
+  return cases
+    .filter((c) => c.r !== undefined)
+    .map((c) => {
+      const r = c.r as ProduceCallsRow;
+      // Offsets of a topic in use are larger than the bench's: allow for them.
+      return sequenceCeiling(
+        c.label,
+        r.itemBytes.head + large * c.partitions,
+        r.itemBytes.commit + large * c.partitions,
+        r.idempotent,
+      );
+    });
 }
 
 /** The share of a sequence's objects its busiest prefix gets, over every last ULID character. */

@@ -103,41 +103,49 @@ function s3rverTmpDir(): string | undefined {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--report')) {
-    const results = JSON.parse(
-      await readFile(join(BENCH_DIR, 'results.json'), 'utf8'),
-    ) as BenchResults;
-    // The cost model is pure: recompute it, so that a change of prices or model shows at once.
-    results.cost = runCostModel(results.calls, results.produce, results.fetch);
-    const files = await writeReport(results, BENCH_DIR);
-    await writeFile(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    log(
-      `recomputed the cost model and rewrote bench/results.json, ${files.map((f) => `bench/${f}`).join(', ')}`,
-    );
-    return;
-  }
-  if (process.argv.includes('--codec')) {
-    const results = JSON.parse(
-      await readFile(join(BENCH_DIR, 'results.json'), 'utf8'),
-    ) as BenchResults;
-    const load = sampleLoad();
-    log('codec: runCodecBench() from bench/codec.ts (the codec section alone)');
-    results.codec = await external<unknown>('codec.ts', 'runCodecBench', [{ quick: false }]);
-    const loadAverage = load.stop();
-    log(
-      `codec: ${results.codec.status}${results.codec.note === undefined ? '' : ` (${results.codec.note})`}; load average ${loadAverage.min}-${loadAverage.max}`,
-    );
-    results.codecRun = { date: new Date().toISOString(), node: process.version, loadAverage };
-    const files = await writeReport(results, BENCH_DIR);
-    await writeFile(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    log(`rewrote bench/results.json, ${files.map((f) => `bench/${f}`).join(', ')}`);
-    if (results.codec.status !== 'ok') process.exitCode = 1;
-    return;
-  }
-  const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--report')) return await rewriteReport();
+  if (process.argv.includes('--codec')) return await rerunCodec();
+  await fullRun(process.argv.includes('--quick'));
+}
+
+async function readResults(): Promise<BenchResults> {
+  return JSON.parse(await readFile(join(BENCH_DIR, 'results.json'), 'utf8')) as BenchResults;
+}
+
+/** `--report`: REPORT.md, the charts and the cost model from bench/results.json, no run. */
+async function rewriteReport(): Promise<void> {
+  const results = await readResults();
+  // The cost model is pure: recompute it, so that a change of prices or model shows at once.
+  results.cost = runCostModel(results.calls, results.produce, results.fetch);
+  const files = await writeReport(results, BENCH_DIR);
+  await writeFile(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log(
+    `recomputed the cost model and rewrote bench/results.json, ${files.map((f) => `bench/${f}`).join(', ')}`,
+  );
+}
+
+/** `--codec`: the codec section alone, into bench/results.json beside the other sections. */
+async function rerunCodec(): Promise<void> {
+  const results = await readResults();
   const load = sampleLoad();
-  const sections: { name: string; seconds: number }[] = [];
-  const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+  log('codec: runCodecBench() from bench/codec.ts (the codec section alone)');
+  results.codec = await external<unknown>('codec.ts', 'runCodecBench', [{ quick: false }]);
+  const loadAverage = load.stop();
+  log(
+    `codec: ${results.codec.status}${results.codec.note === undefined ? '' : ` (${results.codec.note})`}; load average ${loadAverage.min}-${loadAverage.max}`,
+  );
+  results.codecRun = { date: new Date().toISOString(), node: process.version, loadAverage };
+  const files = await writeReport(results, BENCH_DIR);
+  await writeFile(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log(`rewrote bench/results.json, ${files.map((f) => `bench/${f}`).join(', ')}`);
+  if (results.codec.status !== 'ok') process.exitCode = 1;
+}
+
+/** Runs a section and records how long it took in `sections`. */
+type Timed = <T>(name: string, run: () => Promise<T>) => Promise<T>;
+
+function timedInto(sections: { name: string; seconds: number }[]): Timed {
+  return async (name, run) => {
     const t0 = performance.now();
     try {
       return await run();
@@ -145,10 +153,64 @@ async function main(): Promise<void> {
       sections.push({ name, seconds: Math.round((performance.now() - t0) / 100) / 10 });
     }
   };
+}
+
+/** The full run (or the reduced matrix with --quick): every section, then the report. */
+async function fullRun(quick: boolean): Promise<void> {
+  const load = sampleLoad();
+  const sections: { name: string; seconds: number }[] = [];
+  const timed = timedInto(sections);
   const runId = Date.now().toString(36);
   log(`starting (${quick ? 'quick' : 'full'} run)`);
+  const { codec, bundles } = await cpuSections(quick, timed);
+  const { env, shm } = await startEmulators(timed);
+  const counter = new CallCounter({ consumedCapacity: true });
+  counter.attach(env.clients.s3, env.clients.dynamo);
+  const broker = createBroker(createStores(env.clients, env.names));
+  const context: BenchContext = {
+    env,
+    broker,
+    counter,
+    quick,
+    log,
+    topicName: (label) => `bench-${runId}-${label}`,
+  };
+  const { calls, produce, fetch, dispatch, cli, failures } = await emulatorSections(context, timed);
 
-  // CPU-bound sections first, before the emulators start, so nothing competes with them.
+  log('cost model');
+  const cost = runCostModel(calls, produce, fetch);
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    machine: machineOf(shm, load.stop()),
+    sections,
+    quick,
+    wallSeconds: 0,
+    codec,
+    bundles,
+    dispatch,
+    cli,
+    ...(produce === undefined ? {} : { produce }),
+    ...(calls === undefined ? {} : { calls }),
+    ...(fetch === undefined ? {} : { fetch }),
+    cost,
+    failures,
+  };
+  results.wallSeconds = Math.round((performance.now() - startedAt) / 1000);
+  // A quick run is a smoke test: it must not overwrite the full run's results in bench/.
+  const outDir = quick ? await mkdtemp(join(tmpdir(), 'eventlog-bench-quick-')) : BENCH_DIR;
+  const files = await writeReport(results, outDir);
+  await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const shown = quick ? outDir : 'bench';
+  log(`wrote ${['results.json', ...files].map((f) => `${shown}/${f}`).join(', ')}`);
+  log(`done in ${results.wallSeconds} s`);
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+/** CPU-bound sections first, before the emulators start, so nothing competes with them. */
+async function cpuSections(
+  quick: boolean,
+  timed: Timed,
+): Promise<{ codec: ExternalSection<unknown>; bundles: ExternalSection<unknown> }> {
   log('codec: runCodecBench() from bench/codec.ts');
   const codec = await timed('codec', () =>
     external<unknown>('codec.ts', 'runCodecBench', [{ quick }]),
@@ -162,7 +224,13 @@ async function main(): Promise<void> {
     bundles = await timed('bundles', () => external<unknown>('bundles.ts', 'runBundleBench', [{}]));
     log(`bundles: ${bundles.status}${bundles.note === undefined ? '' : ` (${bundles.note})`}`);
   }
+  return { codec, bundles };
+}
 
+/** DynamoDB Local and s3rver, with s3rver's objects on tmpfs where there is room. */
+async function startEmulators(
+  timed: Timed,
+): Promise<{ env: BenchContext['env']; shm: string | undefined }> {
   log('starting DynamoDB Local and s3rver on 127.0.0.1');
   const shm = s3rverTmpDir();
   const tmpdirBefore = process.env['TMPDIR'];
@@ -173,18 +241,22 @@ async function main(): Promise<void> {
   });
   log(`s3rver keeps its objects in ${shm ?? 'the temporary directory'}`);
   if (env.external) log(`using external endpoints ${env.endpoints.s3}, ${env.endpoints.dynamodb}`);
-  const counter = new CallCounter({ consumedCapacity: true });
-  counter.attach(env.clients.s3, env.clients.dynamo);
-  const broker = createBroker(createStores(env.clients, env.names));
-  const context: BenchContext = {
-    env,
-    broker,
-    counter,
-    quick,
-    log,
-    topicName: (label) => `bench-${runId}-${label}`,
-  };
+  return { env, shm };
+}
 
+/** The sections that run on the emulators, which are stopped after them whatever happens. */
+async function emulatorSections(
+  context: BenchContext,
+  timed: Timed,
+): Promise<{
+  calls: CallsBenchResult | undefined;
+  produce: ProduceBenchResult | undefined;
+  fetch: FetchBenchResult | undefined;
+  dispatch: ExternalSection<unknown>;
+  cli: ExternalSection<unknown>;
+  failures: string[];
+}> {
+  const { env, broker, quick } = context;
   let produce: ProduceBenchResult | undefined;
   let calls: CallsBenchResult | undefined;
   let fetch: FetchBenchResult | undefined;
@@ -224,42 +296,23 @@ async function main(): Promise<void> {
     log('stopping the emulators');
     await env.stop();
   }
+  return { calls, produce, fetch, dispatch, cli, failures };
+}
 
-  log('cost model');
-  const cost = runCostModel(calls, produce, fetch);
-  const results: BenchResults = {
-    date: new Date().toISOString(),
-    machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      memoryGb: Math.round(totalmem() / 1024 ** 3),
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      emulators: `DynamoDB Local (in memory) and s3rver 3.7 (objects in ${shm === undefined ? 'a temporary directory' : 'tmpfs'}), 127.0.0.1`,
-      loadAverage: load.stop(),
-    },
-    sections,
-    quick,
-    wallSeconds: 0,
-    codec,
-    bundles,
-    dispatch,
-    cli,
-    ...(produce === undefined ? {} : { produce }),
-    ...(calls === undefined ? {} : { calls }),
-    ...(fetch === undefined ? {} : { fetch }),
-    cost,
-    failures,
+/** The machine the run was on, for the report's first line. */
+function machineOf(
+  shm: string | undefined,
+  loadAverage: BenchResults['machine']['loadAverage'],
+): BenchResults['machine'] {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    emulators: `DynamoDB Local (in memory) and s3rver 3.7 (objects in ${shm === undefined ? 'a temporary directory' : 'tmpfs'}), 127.0.0.1`,
+    loadAverage,
   };
-  results.wallSeconds = Math.round((performance.now() - startedAt) / 1000);
-  // A quick run is a smoke test: it must not overwrite the full run's results in bench/.
-  const outDir = quick ? await mkdtemp(join(tmpdir(), 'eventlog-bench-quick-')) : BENCH_DIR;
-  const files = await writeReport(results, outDir);
-  await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  const shown = quick ? outDir : 'bench';
-  log(`wrote ${['results.json', ...files].map((f) => `${shown}/${f}`).join(', ')}`);
-  log(`done in ${results.wallSeconds} s`);
-  if (failures.length > 0) process.exitCode = 1;
 }
 
 await main();

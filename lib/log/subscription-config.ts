@@ -8,9 +8,19 @@
  * with them, skipping values that are still tokens.
  */
 import { EventLogError } from './errors.js';
+import { destinationProblem, parseDestinationQuietly } from './failure-destination.js';
 import { type FilterCriteria, filterCriteriaProblems } from './filter-pattern.js';
 import { isResourceName, RESOURCE_NAME_RULE } from './resource-name.js';
 import { validateTopicName } from './topic-config.js';
+
+// The destinations live in failure-destination.ts; their importers keep this path.
+export {
+  type AwsDestination,
+  type OnFailureDestination,
+  parseDestination,
+  type S3Destination,
+  SUPPORTED_DESTINATIONS,
+} from './failure-destination.js';
 
 export const STARTING_POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
 export type StartingPosition = (typeof STARTING_POSITIONS)[number];
@@ -157,54 +167,12 @@ export interface SettingProblem {
   limit?: { min?: number; max?: number; allowed?: readonly (string | number)[] };
 }
 
-/** An SQS queue or SNS topic, with the parts of its ARN the sender needs. */
-export interface AwsDestination {
-  kind: 'sqs' | 'sns';
-  arn: string;
-  /** The client for it is made in this region. */
-  region: string;
-  account: string;
-  /** The queue's or topic's name. */
-  name: string;
-  /** A FIFO queue or topic (name ending in .fifo): messages need a group and a deduplication id. */
-  fifo: boolean;
-}
-
-/** An S3 bucket: each failure is one object, the invocation record with the batch's payload. */
-export interface S3Destination {
-  kind: 's3';
-  arn: string;
-  bucket: string;
-}
-
-export type OnFailureDestination =
-  | { kind: 'topic'; topic: string }
-  | AwsDestination
-  | S3Destination;
-
-/** The forms an on-failure destination may take. */
-export const SUPPORTED_DESTINATIONS = [
-  'kafka://{topic}',
-  'arn:aws:sqs:{region}:{account}:{queue}',
-  'arn:aws:sns:{region}:{account}:{topic}',
-  'arn:aws:s3:::{bucket}',
-] as const;
-
 /**
  * Lambda's FunctionName pattern for Invoke: a name, a partial ARN or a full ARN, each with an
  * optional version or alias qualifier.
  */
 const FUNCTION_NAME =
   /^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$/;
-const AWS_DESTINATION_ARN =
-  /^arn:aws[a-zA-Z-]*:(sqs|sns):([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([a-zA-Z0-9_-]+(?:\.fifo)?)$/;
-/**
- * S3's rules for bucket names: 3-63 characters of lowercase letters, digits, dots and hyphens,
- * starting and ending with a letter or digit, no two dots in a row, not an IP address.
- */
-const S3_BUCKET_ARN = /^arn:aws[a-zA-Z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/;
-/** SQS queue names are at most 80 characters, SNS topic names 256, `.fifo` included. */
-const NAME_LIMITS = { sqs: 80, sns: 256 } as const;
 
 export interface NormalizeOptions {
   /** Values that are not known yet (CDK tokens) are not checked. */
@@ -274,6 +242,9 @@ export function normalizeSubscription(
   };
 }
 
+/** A value to check: present, and known (not a CDK token still to be resolved). */
+type KnownTest = (value: unknown) => boolean;
+
 /**
  * The settings part alone (no names): the defaults applied, problems appended to `problems`.
  * Also used for updates, on the stored config merged with the change.
@@ -284,30 +255,12 @@ export function normalizeSettings(
   problems: SettingProblem[],
 ): Omit<SubscriptionConfig, 'name' | 'topic' | 'group' | 'functionName'> {
   const isUnresolved = options.isUnresolved ?? (() => false);
-  const known = (value: unknown): boolean => value !== undefined && !isUnresolved(value);
-
+  const known: KnownTest = (value) => value !== undefined && !isUnresolved(value);
   const numberIn = (
     name: keyof typeof SUBSCRIPTION_LIMITS,
     value: unknown,
     rule: { integer: boolean; minusOne: boolean },
-  ): number => {
-    const limits = SUBSCRIPTION_LIMITS[name];
-    if (!known(value)) return (value as number | undefined) ?? limits.default;
-    const n = value as number;
-    const ok =
-      typeof n === 'number' &&
-      Number.isFinite(n) &&
-      (rule.integer ? Number.isInteger(n) : Number.isInteger(n * 1000)) &&
-      ((n >= limits.min && n <= limits.max) || (rule.minusOne && n === -1));
-    if (!ok) {
-      problems.push({
-        field: name,
-        message: `${name} must be ${rule.integer ? 'an integer' : 'a number of seconds (ms resolution)'} from ${limits.min} to ${limits.max}${rule.minusOne ? ' or -1' : ''}, got ${JSON.stringify(value)}`,
-        limit: { min: rule.minusOne ? -1 : limits.min, max: limits.max },
-      });
-    }
-    return n;
-  };
+  ): number => numberSetting(name, value, rule, known, problems);
 
   const batchSize = numberIn('batchSize', input.batchSize, { integer: true, minusOne: false });
   const window = numberIn('maximumBatchingWindowInSeconds', input.maximumBatchingWindowInSeconds, {
@@ -322,7 +275,100 @@ export function normalizeSettings(
     integer: true,
     minusOne: true,
   });
+  checkStartingPosition(input, known, problems);
+  const timestamp = input.startingPositionTimestamp;
 
+  const responseTypes = input.functionResponseTypes ?? [];
+  if (known(input.functionResponseTypes)) {
+    const ok =
+      Array.isArray(responseTypes) &&
+      responseTypes.every((t) => (FUNCTION_RESPONSE_TYPES as readonly string[]).includes(t));
+    if (!ok) {
+      problems.push({
+        field: 'functionResponseTypes',
+        message: `functionResponseTypes may only hold ${FUNCTION_RESPONSE_TYPES.map((t) => `"${t}"`).join(', ')}, got ${JSON.stringify(responseTypes)}`,
+        limit: { allowed: FUNCTION_RESPONSE_TYPES },
+      });
+    }
+  }
+
+  for (const [name, value] of [
+    ['bisectBatchOnFunctionError', input.bisectBatchOnFunctionError],
+    ['enabled', input.enabled],
+  ] as const) {
+    if (known(value) && typeof value !== 'boolean') {
+      problems.push({ field: name, message: `${name} must be true or false` });
+    }
+  }
+
+  checkDestinationConfigShape(input.destinationConfig, known, problems);
+  const destination = input.destinationConfig?.onFailure?.destination;
+  if (known(destination)) {
+    const problem = destinationProblem(destination);
+    if (problem !== undefined) problems.push(problem);
+  }
+  const filterCriteria = input.filterCriteria as FilterCriteria | undefined;
+  if (known(filterCriteria)) {
+    for (const { path, message } of filterCriteriaProblems(filterCriteria)) {
+      const field = path === '' ? 'filterCriteria' : `filterCriteria.${path}`;
+      problems.push({ field, message: `${field}: ${message}` });
+    }
+  }
+  // Read defensively: with problems, this result is thrown away (normalizeSubscription).
+  const filters: { pattern: string }[] = Array.isArray(filterCriteria?.filters)
+    ? filterCriteria.filters
+    : [];
+
+  return {
+    batchSize,
+    maximumBatchingWindowInSeconds: window,
+    startingPosition: input.startingPosition,
+    ...(timestamp === undefined ? {} : { startingPositionTimestamp: timestamp }),
+    maximumRetryAttempts: retries,
+    maximumRecordAgeInSeconds: maxAge,
+    bisectBatchOnFunctionError: input.bisectBatchOnFunctionError ?? false,
+    functionResponseTypes: [...new Set(responseTypes)],
+    ...(destination === undefined ? {} : { destinationConfig: { onFailure: { destination } } }),
+    // `{}` and no filters are the same thing: every record.
+    ...(filters.length === 0
+      ? {}
+      : { filterCriteria: { filters: filters.map((f) => ({ pattern: f?.pattern })) } }),
+    enabled: input.enabled ?? true,
+  };
+}
+
+/** A numeric setting within its SUBSCRIPTION_LIMITS (its default when absent). */
+function numberSetting(
+  name: keyof typeof SUBSCRIPTION_LIMITS,
+  value: unknown,
+  rule: { integer: boolean; minusOne: boolean },
+  known: KnownTest,
+  problems: SettingProblem[],
+): number {
+  const limits = SUBSCRIPTION_LIMITS[name];
+  if (!known(value)) return (value as number | undefined) ?? limits.default;
+  const n = value as number;
+  const ok =
+    typeof n === 'number' &&
+    Number.isFinite(n) &&
+    (rule.integer ? Number.isInteger(n) : Number.isInteger(n * 1000)) &&
+    ((n >= limits.min && n <= limits.max) || (rule.minusOne && n === -1));
+  if (!ok) {
+    problems.push({
+      field: name,
+      message: `${name} must be ${rule.integer ? 'an integer' : 'a number of seconds (ms resolution)'} from ${limits.min} to ${limits.max}${rule.minusOne ? ' or -1' : ''}, got ${JSON.stringify(value)}`,
+      limit: { min: rule.minusOne ? -1 : limits.min, max: limits.max },
+    });
+  }
+  return n;
+}
+
+/** startingPosition is required; startingPositionTimestamp goes with AT_TIMESTAMP alone. */
+function checkStartingPosition(
+  input: SubscriptionSettings,
+  known: KnownTest,
+  problems: SettingProblem[],
+): void {
   if (input.startingPosition === undefined) {
     problems.push({
       field: 'startingPosition',
@@ -361,82 +407,32 @@ export function normalizeSettings(
       message: 'startingPositionTimestamp is only allowed with startingPosition AT_TIMESTAMP',
     });
   }
+}
 
-  const responseTypes = input.functionResponseTypes ?? [];
-  if (known(input.functionResponseTypes)) {
-    const ok =
-      Array.isArray(responseTypes) &&
-      responseTypes.every((t) => (FUNCTION_RESPONSE_TYPES as readonly string[]).includes(t));
-    if (!ok) {
-      problems.push({
-        field: 'functionResponseTypes',
-        message: `functionResponseTypes may only hold ${FUNCTION_RESPONSE_TYPES.map((t) => `"${t}"`).join(', ')}, got ${JSON.stringify(responseTypes)}`,
-        limit: { allowed: FUNCTION_RESPONSE_TYPES },
-      });
-    }
+/**
+ * Lambda's DestinationConfig also has onSuccess; only onFailure is supported, and a member
+ * dropped silently would promise deliveries that never happen.
+ */
+function checkDestinationConfigShape(
+  config: unknown,
+  known: KnownTest,
+  problems: SettingProblem[],
+): void {
+  if (!known(config) || config === null) return;
+  const extra =
+    typeof config === 'object' && !Array.isArray(config)
+      ? Object.keys(config).filter((key) => key !== 'onFailure')
+      : ['(not an object)'];
+  const onFailure: unknown = (config as { onFailure?: unknown }).onFailure;
+  if (onFailure !== null && typeof onFailure === 'object') {
+    extra.push(...Object.keys(onFailure).filter((key) => key !== 'destination'));
   }
-
-  for (const [name, value] of [
-    ['bisectBatchOnFunctionError', input.bisectBatchOnFunctionError],
-    ['enabled', input.enabled],
-  ] as const) {
-    if (known(value) && typeof value !== 'boolean') {
-      problems.push({ field: name, message: `${name} must be true or false` });
-    }
+  if (extra.length > 0) {
+    problems.push({
+      field: 'destinationConfig',
+      message: `destinationConfig supports only onFailure.destination; unknown: ${extra.join(', ')}`,
+    });
   }
-
-  // Lambda's DestinationConfig also has onSuccess; only onFailure is supported, and a member
-  // dropped silently would promise deliveries that never happen.
-  const config: unknown = input.destinationConfig;
-  if (known(config) && config !== null) {
-    const extra =
-      typeof config === 'object' && !Array.isArray(config)
-        ? Object.keys(config).filter((key) => key !== 'onFailure')
-        : ['(not an object)'];
-    const onFailure: unknown = (config as { onFailure?: unknown }).onFailure;
-    if (onFailure !== null && typeof onFailure === 'object') {
-      extra.push(...Object.keys(onFailure).filter((key) => key !== 'destination'));
-    }
-    if (extra.length > 0) {
-      problems.push({
-        field: 'destinationConfig',
-        message: `destinationConfig supports only onFailure.destination; unknown: ${extra.join(', ')}`,
-      });
-    }
-  }
-  const destination = input.destinationConfig?.onFailure?.destination;
-  if (known(destination)) {
-    const problem = destinationProblem(destination);
-    if (problem !== undefined) problems.push(problem);
-  }
-  const filterCriteria = input.filterCriteria as FilterCriteria | undefined;
-  if (known(filterCriteria)) {
-    for (const { path, message } of filterCriteriaProblems(filterCriteria)) {
-      const field = path === '' ? 'filterCriteria' : `filterCriteria.${path}`;
-      problems.push({ field, message: `${field}: ${message}` });
-    }
-  }
-  // Read defensively: with problems, this result is thrown away (normalizeSubscription).
-  const filters: { pattern: string }[] = Array.isArray(filterCriteria?.filters)
-    ? filterCriteria.filters
-    : [];
-
-  return {
-    batchSize,
-    maximumBatchingWindowInSeconds: window,
-    startingPosition: input.startingPosition,
-    ...(timestamp === undefined ? {} : { startingPositionTimestamp: timestamp }),
-    maximumRetryAttempts: retries,
-    maximumRecordAgeInSeconds: maxAge,
-    bisectBatchOnFunctionError: input.bisectBatchOnFunctionError ?? false,
-    functionResponseTypes: [...new Set(responseTypes)],
-    ...(destination === undefined ? {} : { destinationConfig: { onFailure: { destination } } }),
-    // `{}` and no filters are the same thing: every record.
-    ...(filters.length === 0
-      ? {}
-      : { filterCriteria: { filters: filters.map((f) => ({ pattern: f?.pattern })) } }),
-    enabled: input.enabled ?? true,
-  };
 }
 
 /** The stored config with a change applied, checked as a whole. */
@@ -470,17 +466,6 @@ export function applyUpdate(
   return normalizeSubscription(merged);
 }
 
-/** The destination of a stored or validated config. */
-export function parseDestination(destination: string): OnFailureDestination {
-  const parsed = parseDestinationQuietly(destination);
-  if (parsed === undefined) {
-    throw new EventLogError('INVALID_CONFIG', `Unknown on-failure destination "${destination}"`, {
-      details: { destination, supported: SUPPORTED_DESTINATIONS },
-    });
-  }
-  return parsed;
-}
-
 /**
  * The retries the dispatcher makes after the first attempt: Infinity for -1, whether or not
  * there is a destination, until the record expires (maximumRecordAgeInSeconds, or the topic's
@@ -506,57 +491,6 @@ export function retentionSafetyMarginMs(retentionMs: number): number {
     Math.floor(retentionMs * RETENTION_SAFETY_MARGIN.fraction),
     RETENTION_SAFETY_MARGIN.maxMs,
   );
-}
-
-function parseDestinationQuietly(destination: string): OnFailureDestination | undefined {
-  if (destination.startsWith('kafka://')) {
-    return { kind: 'topic', topic: destination.slice('kafka://'.length) };
-  }
-  const bucket = S3_BUCKET_ARN.exec(destination)?.[1];
-  if (bucket !== undefined) {
-    if (bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return undefined;
-    return { kind: 's3', arn: destination, bucket };
-  }
-  const match = AWS_DESTINATION_ARN.exec(destination);
-  if (match === null) return undefined;
-  const [, service, region, account, name] = match as unknown as [
-    string,
-    'sqs' | 'sns',
-    string,
-    string,
-    string,
-  ];
-  if (name.length > NAME_LIMITS[service]) return undefined;
-  return {
-    kind: service,
-    arn: destination,
-    region,
-    account,
-    name,
-    fifo: name.endsWith('.fifo'),
-  };
-}
-
-function destinationProblem(destination: unknown): SettingProblem | undefined {
-  const field = 'destinationConfig.onFailure.destination';
-  if (typeof destination !== 'string') {
-    return { field, message: 'destinationConfig.onFailure.destination must be a string' };
-  }
-  const parsed = parseDestinationQuietly(destination);
-  if (parsed === undefined) {
-    return {
-      field,
-      message: `destinationConfig.onFailure.destination must be kafka://{topic} (a topic of this log), an SQS queue or SNS topic ARN (arn:aws:sqs:{region}:{account}:{queue}, arn:aws:sns:{region}:{account}:{topic}), or an S3 bucket ARN (arn:aws:s3:::{bucket}); got ${JSON.stringify(destination)}`,
-      limit: { allowed: SUPPORTED_DESTINATIONS },
-    };
-  }
-  if (parsed.kind !== 'topic') return undefined;
-  try {
-    validateTopicName(parsed.topic);
-  } catch (error) {
-    return { field, message: `${field}: ${(error as Error).message}` };
-  }
-  return undefined;
 }
 
 function checkTopic(

@@ -58,10 +58,17 @@ export function grantsOf(options: {
   });
 }
 
+/** `eventlog acls ...` then `eventlog keys ...`, in that order (as `eventlog --help` lists them). */
 export function registerAuthCommands(
   program: Command,
   globals: (command: Command) => GlobalOptions,
 ): void {
+  registerAclCommands(program, globals);
+  registerKeyCommands(program, globals);
+}
+
+/** `eventlog acls list | add | remove`. */
+function registerAclCommands(program: Command, globals: (command: Command) => GlobalOptions): void {
   const acls = program
     .command('acls')
     .description('list, add and remove ACL bindings (admin; see docs/security.md)');
@@ -141,7 +148,10 @@ export function registerAuthCommands(
       await httpClient(globals(command)).request('DELETE', `/v1/acls/${encodeURIComponent(id)}`);
       await writeOut(`removed ACL ${id}\n`);
     });
+}
 
+/** `eventlog keys create | list | revoke`. */
+function registerKeyCommands(program: Command, globals: (command: Command) => GlobalOptions): void {
   const keys = program
     .command('keys')
     .description('create, list and revoke API keys (admin; see docs/security.md)');

@@ -40,24 +40,7 @@ export async function consume(
   topic: string,
   options: ConsumeOptions,
 ): Promise<number> {
-  const specs = parseOffsetSpecs(options.offset ?? []);
-  const starting = [
-    options.fromBeginning ? '--from-beginning' : undefined,
-    specs.start === undefined ? undefined : '--offset',
-    options.fromTime === undefined ? undefined : '--from-time',
-  ].filter((o) => o !== undefined);
-  if (starting.length > 1) {
-    throw new UsageError(`${starting.join(' and ')} cannot be used together`);
-  }
-  if (specs.endTime !== undefined && options.toTime !== undefined) {
-    throw new UsageError('-o e@<ms> and --to-time cannot be used together');
-  }
-  const endTime = specs.endTime ?? options.toTime;
-  const start: StartSpec =
-    specs.start ??
-    (options.fromTime !== undefined
-      ? { kind: 'time', timestamp: options.fromTime }
-      : { kind: options.fromBeginning ? 'beginning' : 'end' });
+  const { start, endTime } = readRange(options);
   const http = httpClient(global);
   const admin = new Admin(http);
   const description = await admin.describeTopic(topic);
@@ -70,17 +53,7 @@ export async function consume(
       `Topic ${topic} has no partition ${options.partition} (it has ${description.partitions}: 0-${description.partitions - 1})`,
     );
   }
-  const formats: RecordFormats = {
-    key: options.keyFormat,
-    value: options.valueFormat,
-    header: options.headerFormat,
-  };
-  const format = (partition: number, record: FetchedRecord) =>
-    options.format === 'json'
-      ? recordJsonLine(partition, record, formats)
-      : options.format === 'kcat'
-        ? recordKcatLine(topic, partition, record, formats)
-        : recordValueLine(partition, record, options.valueFormat);
+  const format = recordFormatter(topic, options);
 
   const stop = new AbortController();
   let interrupted = false;
@@ -153,6 +126,50 @@ export async function consume(
     `consumed ${printed} record${printed === 1 ? '' : 's'} from ${partitions.length} partition${partitions.length === 1 ? '' : 's'} of ${topic}\n`,
   );
   return interrupted && !options.follow ? 130 : 0;
+}
+
+/**
+ * Where reading starts (--from-beginning, -o <offset>, --from-time, or the end) and the time it
+ * stops at (-o e@<ms> or --to-time): at most one of each.
+ */
+function readRange(options: ConsumeOptions): { start: StartSpec; endTime: number | undefined } {
+  const specs = parseOffsetSpecs(options.offset ?? []);
+  const starting = [
+    options.fromBeginning ? '--from-beginning' : undefined,
+    specs.start === undefined ? undefined : '--offset',
+    options.fromTime === undefined ? undefined : '--from-time',
+  ].filter((o) => o !== undefined);
+  if (starting.length > 1) {
+    throw new UsageError(`${starting.join(' and ')} cannot be used together`);
+  }
+  if (specs.endTime !== undefined && options.toTime !== undefined) {
+    throw new UsageError('-o e@<ms> and --to-time cannot be used together');
+  }
+  const endTime = specs.endTime ?? options.toTime;
+  const start: StartSpec =
+    specs.start ??
+    (options.fromTime !== undefined
+      ? { kind: 'time', timestamp: options.fromTime }
+      : { kind: options.fromBeginning ? 'beginning' : 'end' });
+  return { start, endTime };
+}
+
+/** The line printed for one record, in the --format asked for. */
+function recordFormatter(
+  topic: string,
+  options: ConsumeOptions,
+): (partition: number, record: FetchedRecord) => string {
+  const formats: RecordFormats = {
+    key: options.keyFormat,
+    value: options.valueFormat,
+    header: options.headerFormat,
+  };
+  return (partition: number, record: FetchedRecord) =>
+    options.format === 'json'
+      ? recordJsonLine(partition, record, formats)
+      : options.format === 'kcat'
+        ? recordKcatLine(topic, partition, record, formats)
+        : recordValueLine(partition, record, options.valueFormat);
 }
 
 /** Runs `work` over the items, at most `limit` at a time; rejects with the first failure. */
