@@ -20,6 +20,10 @@ const LONGER_ALLOWED = new Map([
     'lib/log/record-batch-encoder.ts encodeRecordBatch',
     'the two-pass encoder sizes and writes a batch in one buffer; split, its hot loop would pay a call per record',
   ],
+  [
+    'lib/log/record-batch-decoder.ts decodeRecords',
+    'split into field readers it decoded 100 B records at a third of the speed in the codec bench',
+  ],
 ]);
 
 /** Every function over the limit, as "file:line name (N lines)". */
@@ -84,12 +88,12 @@ describe('sizes', () => {
     expect(longFiles(files)).toEqual([]);
   });
 
-  it('no function in lib/, functions/ or bench/ is over 120 lines, but the one allowed', () => {
+  it('no function in lib/, functions/ or bench/ is over 120 lines, but the two allowed', () => {
     const files = new Map([...sources('lib'), ...sources('functions'), ...sources('bench')]);
     expect(longFunctions(files)).toEqual([]);
   });
 
-  it('catches a long function, nested or not, and a long file, and passes the allowed one', () => {
+  it('catches a long function, nested or not, and a long file, and passes an allowed one', () => {
     const body = (n: number) => Array.from({ length: n }, (_, i) => `  const v${i} = ${i};`);
     const fn = (header: string, n: number) => [header, ...body(n), '}'].join('\n');
     const files = new Map([
