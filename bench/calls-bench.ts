@@ -9,7 +9,7 @@ import {
 } from '../lib/store/call-counter.js';
 import { commitItem } from '../lib/store/commit-log-store.js';
 import { stateKey } from '../lib/store/producer-store.js';
-import { type BenchContext, makeRecords } from './context.js';
+import { BENCH_TOPIC_CONFIGS, type BenchContext, makeRecords } from './context.js';
 import { dynamoItemBytes } from './item-size.js';
 import { runLoad } from './load.js';
 import { round, summarize } from './stats.js';
@@ -162,7 +162,7 @@ async function measureProduceCalls(context: BenchContext): Promise<ProduceCallsR
     for (const idempotent of [false, true]) {
       // A fresh topic per kind, so that the head holds the partitions of this test only.
       const topic = context.topicName(`calls-p${partitions}${idempotent ? '-idem' : ''}`);
-      await broker.topics.create({ name: topic, partitions });
+      await broker.topics.create({ name: topic, partitions, configs: BENCH_TOPIC_CONFIGS });
       const { topicId } = await broker.topics.resolve(topic);
       // Steady state: every partition written once, so that the head and every commit's
       // offset vector hold all of the topic's partitions, as they do on a topic in use.
@@ -238,7 +238,7 @@ async function measureContention(context: BenchContext): Promise<ContentionResul
   const producers = 32;
   for (const idempotent of [false, true]) {
     const topic = context.topicName(`contention${idempotent ? '-idem' : ''}`);
-    await broker.topics.create({ name: topic, partitions: 16 });
+    await broker.topics.create({ name: topic, partitions: 16, configs: BENCH_TOPIC_CONFIGS });
     const writers = await Promise.all(
       Array.from({ length: producers }, async (_, i) => {
         const records = makeRecords(1, 100, i % 16);
@@ -294,7 +294,7 @@ async function measureTailFetches(context: BenchContext): Promise<TailFetchResul
   const recordBytes = 1024;
   const tailFetches: TailFetchResult[] = [];
   const tailTopic = context.topicName('tail');
-  await broker.topics.create({ name: tailTopic, partitions: 16 });
+  await broker.topics.create({ name: tailTopic, partitions: 16, configs: BENCH_TOPIC_CONFIGS });
   // Some history first, so that the walk is not from an empty sequence.
   for (let i = 0; i < 20; i++) {
     assertWritten(

@@ -217,7 +217,8 @@ function measuredCounts(
   sources.batchOverheadBytes = 'RecordBatch v2 header (fixed by the format)';
   sources.writeUnitsPerPartition = 'v2: none per partition';
   sources.indexItemBytes = 'v2: no index items (commit items instead)';
-  sources.compressionRatio = 'none (topics default to compression none)';
+  sources.compressionRatio =
+    'none: priced on incompressible bytes, as the bench measures them (its topics are compression.type=none); zstd, the default, takes JSON to about 20% (section 0)';
   return { counts, sources };
 }
 

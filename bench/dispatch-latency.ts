@@ -15,6 +15,7 @@ import { LocalConsumers } from '../lib/local/consumers.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../lib/local/environment.js';
 import { type ApiServer, startApiServer } from '../lib/local/server.js';
 import type { KafkaEventRecord, SelfManagedKafkaEvent } from '../lib/log/lambda-kafka-event.js';
+import { BENCH_TOPIC_CONFIGS } from './context.js';
 import { type LatencySummary, round, summarize } from './stats.js';
 
 export interface DispatchLatencyOptions {
@@ -63,7 +64,7 @@ export async function runDispatchLatencyBench(
     server = await startApiServer({ broker, clusterId: 'bench', functions: consumers.functions });
     const id = Date.now().toString(36);
     const topic = `bench-dispatch-${id}`;
-    await broker.topics.create({ name: topic, partitions });
+    await broker.topics.create({ name: topic, partitions, configs: BENCH_TOPIC_CONFIGS });
 
     const received = new Map<string, number>();
     let invocations = 0;

@@ -1,7 +1,7 @@
 import { FETCH_LIMITS } from '../lib/broker/fetch.js';
 import { total } from '../lib/store/call-counter.js';
 import { type PerOperation, perOperation } from './calls-bench.js';
-import { type BenchContext, makeRecords } from './context.js';
+import { BENCH_TOPIC_CONFIGS, type BenchContext, makeRecords } from './context.js';
 import { runLoad } from './load.js';
 import { round, summarize } from './stats.js';
 
@@ -47,7 +47,7 @@ export async function runFetchBench(context: BenchContext): Promise<FetchBenchRe
   const writeBudgetMs = quick ? 6000 : 40_000;
   const readBudgetMs = quick ? 6000 : 45_000;
   const topic = context.topicName('fetch');
-  await broker.topics.create({ name: topic, partitions });
+  await broker.topics.create({ name: topic, partitions, configs: BENCH_TOPIC_CONFIGS });
   const records = makeRecords(recordsPerRequest, recordBytes);
   const requestBytes = recordsPerRequest * recordBytes;
 

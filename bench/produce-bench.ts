@@ -1,7 +1,7 @@
 import { DEFAULT_PRODUCE_LIMITS, recordSize } from '../lib/broker/produce.js';
 import { startApiServer } from '../lib/local/server.js';
 import { DYNAMODB_WRITE_COMMANDS, total } from '../lib/store/call-counter.js';
-import { type BenchContext, makeRecords } from './context.js';
+import { BENCH_TOPIC_CONFIGS, type BenchContext, makeRecords } from './context.js';
 import { alternate, type LoadResult, runLoad } from './load.js';
 import { rawProduce } from './raw-calls.js';
 import { median, round } from './stats.js';
@@ -142,7 +142,7 @@ export async function runProduceBench(context: BenchContext): Promise<ProduceBen
     let name = topics.get(partitions);
     if (name === undefined) {
       name = context.topicName(`produce-p${partitions}`);
-      await broker.topics.create({ name, partitions });
+      await broker.topics.create({ name, partitions, configs: BENCH_TOPIC_CONFIGS });
       topics.set(partitions, name);
     }
     return name;
@@ -282,7 +282,7 @@ async function runOverhead(context: BenchContext): Promise<OverheadCell[]> {
     const topic = context.topicName(
       `overhead-${recordBytes}-${recordsPerRequest}-${concurrency}-${partitions}`,
     );
-    await broker.topics.create({ name: topic, partitions });
+    await broker.topics.create({ name: topic, partitions, configs: BENCH_TOPIC_CONFIGS });
     const records = makeRecords(recordsPerRequest, recordBytes);
     const raw = rawProduce(context, recordsPerRequest, recordBytes, partitions);
     const measured = await alternate(
@@ -399,7 +399,7 @@ async function runScaling(context: BenchContext): Promise<ProduceBenchResult['sc
   for (const partitions of partitionCounts) {
     const producers = Math.min(2 * partitions, quick ? 16 : 64);
     const topic = context.topicName(`scaling-p${partitions}`);
-    await broker.topics.create({ name: topic, partitions });
+    await broker.topics.create({ name: topic, partitions, configs: BENCH_TOPIC_CONFIGS });
     const perPartition = Array.from({ length: partitions }, (_, p) =>
       makeRecords(recordsPerRequest, recordBytes, p),
     );
