@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from '../helpers/source-files.js';
 
 /**
  * The layers of docs/architecture.md, kept true by a test over the import graph:
@@ -90,19 +90,9 @@ function layeringViolations(files: ReadonlyMap<string, string>): string[] {
   return out;
 }
 
-function sources(folder: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(join(REPO, dir), { withFileTypes: true })) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory()) walk(path);
-      else if (/\.(ts|mts|mjs)$/.test(entry.name))
-        out.set(path, readFileSync(join(REPO, path), 'utf8'));
-    }
-  };
-  walk(folder);
-  return out;
-}
+/** The project's modules below `folder`: TypeScript and JavaScript ESM. */
+const sources = (folder: string) =>
+  sourceFiles(REPO, folder, (name) => /\.(ts|mts|mjs)$/.test(name));
 
 describe('layering', () => {
   it('every import in lib/ and functions/ follows the layer rules', () => {

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from '../helpers/source-files.js';
 
 /**
  * Files and functions small enough to hold in one's head (issue 20's rule, kept true here):
@@ -66,20 +66,9 @@ function longFiles(files: ReadonlyMap<string, string>): string[] {
   return out;
 }
 
-function sources(folder: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(join(REPO, dir), { withFileTypes: true })) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory()) walk(path);
-      else if (/\.(ts|tsx|mts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
-        out.set(path, readFileSync(join(REPO, path), 'utf8'));
-      }
-    }
-  };
-  walk(folder);
-  return out;
-}
+/** The TypeScript sources below `folder`, declarations left out. */
+const sources = (folder: string) =>
+  sourceFiles(REPO, folder, (name) => /\.(ts|tsx|mts)$/.test(name) && !name.endsWith('.d.ts'));
 
 describe('sizes', () => {
   it('no file in lib/ or functions/ is over 600 lines', () => {
