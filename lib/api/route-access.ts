@@ -210,6 +210,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
 
   // The web console's static files: no data in them; its data calls are checked as above.
   'GET /console': { public: true },
+  'GET /console/': { public: true },
   'GET /console/{file}': { public: true },
 };
 

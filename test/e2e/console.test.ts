@@ -196,6 +196,16 @@ describe('the web console', () => {
     RUN_MS,
   );
 
+  it('serves the console at /console/ too, as people type it, and it runs there', async () => {
+    const plain = await fetch(`${server.url}/console`);
+    const slash = await fetch(`${server.url}/console/`);
+    expect(slash.status).toBe(200);
+    expect(slash.headers.get('content-type')).toContain('text/html');
+    expect(await slash.text()).toBe(await plain.text());
+    await page.goto(`${server.url}/console/#/topics`);
+    await page.getByRole('heading', { name: 'Topics' }).waitFor();
+  });
+
   it('signs in with an API key when auth is on, keeps it in the tab, and signs out', async () => {
     const broker = createBroker(createStores(testClients(), testNames()));
     const guarded = await startApiServer({

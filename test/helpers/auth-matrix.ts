@@ -445,6 +445,7 @@ export const MATRIX: Record<string, MatrixRow> = {
     grants: clusterGrant('admin'),
   },
   'GET /console': { request: () => get('/console'), grants: () => [], open: 'public' },
+  'GET /console/': { request: () => get('/console/'), grants: () => [], open: 'public' },
   'GET /console/{file}': {
     request: () => get('/console/app.js'),
     grants: () => [],

@@ -39,6 +39,11 @@ export function registerConsoleRoutes(app: ApiApp, assets: ConsoleAssets): void 
     '/console',
     withAccess('get', '/console', () => serve('index.html')),
   );
+  // The address with a slash, as people type it: the same page (its links are absolute).
+  app.get(
+    '/console/',
+    withAccess('get', '/console/', () => serve('index.html')),
+  );
   app.get(
     '/console/:file',
     withAccess('get', '/console/{file}', (c: Context) => serve(c.req.param('file') ?? '')),
