@@ -1,17 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../../lib/broker/broker.js';
-import { createDispatcher, type Dispatcher } from '../../../lib/broker/dispatcher.js';
-import { type LambdaHandler, LocalFunctions } from '../../../lib/local/lambda-endpoint.js';
-import { type ApiServer, startApiServer } from '../../../lib/local/server.js';
+import type { LambdaHandler } from '../../../lib/local/lambda-endpoint.js';
 import type { FilterCriteria } from '../../../lib/log/filter-pattern.js';
 import type { SelfManagedKafkaEvent } from '../../../lib/log/lambda-kafka-event.js';
 import type { S3InvocationRecord } from '../../../lib/log/on-failure-record.js';
-import { LambdaFunctionInvoker } from '../../../lib/store/function-invoker.js';
-import { createLambdaClient } from '../../../lib/store/lambda-client.js';
 import { testClients, uniqueName } from '../../helpers/aws.js';
 import { brokerForTest, produceValues, subscribeFunction } from './helpers.js';
+import { FAST_DISPATCH, localDispatch } from './local-dispatch.js';
 
 /**
  * Lambda's FilterCriteria and the S3 on-failure destination, end to end: the real dispatcher,
@@ -21,35 +18,13 @@ import { brokerForTest, produceValues, subscribeFunction } from './helpers.js';
 
 const BOOTSTRAP = 'eventlog.test:9092';
 let broker: Broker;
-let functions: LocalFunctions;
-let server: ApiServer;
-const dispatchers: Dispatcher[] = [];
-
-beforeAll(async () => {
+beforeAll(() => {
   broker = brokerForTest();
-  functions = new LocalFunctions({ log: () => {} });
-  server = await startApiServer({ broker, clusterId: 'test', functions, validateResponses: true });
 });
-
-afterAll(async () => {
-  for (const d of dispatchers) d.close();
-  await server?.close();
+const { functions, dispatcher } = localDispatch(() => broker, {
+  ...FAST_DISPATCH,
+  bootstrapServers: BOOTSTRAP,
 });
-
-function dispatcher(): Dispatcher {
-  const invoker = new LambdaFunctionInvoker(
-    createLambdaClient({ endpoint: server.url, maxAttempts: 1 }),
-  );
-  const d = createDispatcher(broker, invoker, {
-    backoff: { baseMs: 2, maxMs: 10 },
-    pollIntervalMs: 20,
-    sessionTimeoutMs: 10_000,
-    bootstrapServers: BOOTSTRAP,
-    log: () => {},
-  });
-  dispatchers.push(d);
-  return d;
-}
 
 /** A consumer that keeps the values of each invocation; `behave` may throw. */
 function consumer(behave: (values: string[]) => unknown = () => undefined) {

@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../../lib/broker/broker.js';
-import {
-  createDispatcher,
-  type Dispatcher,
-  type DispatcherOptions,
-  FAILURE_HEADERS,
-} from '../../../lib/broker/dispatcher.js';
-import { type LambdaHandler, LocalFunctions } from '../../../lib/local/lambda-endpoint.js';
-import { type ApiServer, startApiServer } from '../../../lib/local/server.js';
+import { type Dispatcher, FAILURE_HEADERS } from '../../../lib/broker/dispatcher.js';
+import type { LambdaHandler } from '../../../lib/local/lambda-endpoint.js';
 import type {
   KafkaEventRecord,
   SelfManagedKafkaEvent,
 } from '../../../lib/log/lambda-kafka-event.js';
 import type { SubscriptionInput } from '../../../lib/log/subscription-config.js';
-import { LambdaFunctionInvoker } from '../../../lib/store/function-invoker.js';
-import { createLambdaClient } from '../../../lib/store/lambda-client.js';
 import { uniqueName } from '../../helpers/aws.js';
 import { brokerForTest, produceValues, readAll, subscribeFunction, text } from './helpers.js';
+import { localDispatch } from './local-dispatch.js';
 
 /**
  * The dispatcher against the emulators, with consumer functions behind the local server's
@@ -24,37 +17,11 @@ import { brokerForTest, produceValues, readAll, subscribeFunction, text } from '
  * AWS. Backoffs and polls are a few ms so the suite stays fast.
  */
 
-const FAST: DispatcherOptions = {
-  backoff: { baseMs: 2, maxMs: 10 },
-  pollIntervalMs: 20,
-  sessionTimeoutMs: 10_000,
-  log: () => {},
-};
-
 let broker: Broker;
-let functions: LocalFunctions;
-let server: ApiServer;
-const dispatchers: Dispatcher[] = [];
-
-beforeAll(async () => {
+beforeAll(() => {
   broker = brokerForTest();
-  functions = new LocalFunctions({ log: () => {} });
-  server = await startApiServer({ broker, clusterId: 'test', functions, validateResponses: true });
 });
-
-afterAll(async () => {
-  for (const d of dispatchers) d.close();
-  await server?.close();
-});
-
-function dispatcher(options: DispatcherOptions = {}): Dispatcher {
-  const invoker = new LambdaFunctionInvoker(
-    createLambdaClient({ endpoint: server.url, maxAttempts: 1 }),
-  );
-  const d = createDispatcher(broker, invoker, { ...FAST, ...options });
-  dispatchers.push(d);
-  return d;
-}
+const { functions, dispatcher } = localDispatch(() => broker);
 
 interface Invocation {
   at: number;

@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createDispatcher,
-  type Dispatcher,
-  type DispatcherOptions,
-  FAILURE_HEADERS,
-} from '../../../lib/broker/dispatcher.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FAILURE_HEADERS } from '../../../lib/broker/dispatcher.js';
 import { recordSize } from '../../../lib/broker/produce.js';
-import { type LambdaHandler, LocalFunctions } from '../../../lib/local/lambda-endpoint.js';
-import { type ApiServer, startApiServer } from '../../../lib/local/server.js';
+import type { LambdaHandler } from '../../../lib/local/lambda-endpoint.js';
 import type { SelfManagedKafkaEvent } from '../../../lib/log/lambda-kafka-event.js';
-import { LambdaFunctionInvoker } from '../../../lib/store/function-invoker.js';
-import { createLambdaClient } from '../../../lib/store/lambda-client.js';
 import { testNames, uniqueName } from '../../helpers/aws.js';
 import { faultyBroker, produceValues, readAll, subscribeFunction } from '../broker/helpers.js';
+import { localDispatch } from '../broker/local-dispatch.js';
 
 /**
  * Issue 15, items 8, 12 and 13: a consumer never wedged by one record, dead-letter chunks
@@ -20,37 +13,12 @@ import { faultyBroker, produceValues, readAll, subscribeFunction } from '../brok
  * broker has a fault injector on its real SDK clients.
  */
 
-const FAST: DispatcherOptions = {
-  backoff: { baseMs: 2, maxMs: 10 },
-  pollIntervalMs: 20,
-  sessionTimeoutMs: 10_000,
-  log: () => {},
-};
-
 const { broker, faults, close } = faultyBroker({ maxAttempts: 3 });
-let functions: LocalFunctions;
-let server: ApiServer;
-const dispatchers: Dispatcher[] = [];
-
-beforeAll(async () => {
-  functions = new LocalFunctions({ log: () => {} });
-  server = await startApiServer({ broker, clusterId: 'test', functions, validateResponses: true });
-});
-
-afterAll(async () => {
-  for (const d of dispatchers) d.close();
-  await server?.close();
+// Registered first, so it runs last: after the dispatchers and the server are closed.
+afterAll(() => {
   close();
 });
-
-function dispatcher(options: DispatcherOptions = {}): Dispatcher {
-  const invoker = new LambdaFunctionInvoker(
-    createLambdaClient({ endpoint: server.url, maxAttempts: 1 }),
-  );
-  const d = createDispatcher(broker, invoker, { ...FAST, ...options });
-  dispatchers.push(d);
-  return d;
-}
+const { functions, dispatcher } = localDispatch(() => broker);
 
 /** A function that fails for values `fails` accepts and records every call's values. */
 function failing(fails: (value: string) => boolean) {
